@@ -1,0 +1,238 @@
+"""The catalog as plain data: what the directive asks, of whom, and how it is scored.
+
+Every stage downstream (master, templates, validation, merge, scoring) works on
+these dataclasses, never on a workbook object. A catalog is loaded either from
+the text files in ``workbook/`` (:mod:`dvxl.textio`) or from the config sheets
+of a master workbook (:mod:`dvxl.master`); both go through
+:func:`dvxl.catalog.build` so both are checked the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+#: Indicator types a unit can be asked for. The template, the validation and
+#: the config check all dispatch on these names.
+INDICATOR_TYPES: dict[str, str] = {
+    "integer": "Số nguyên",
+    "decimal": "Số thập phân",
+    "date": "Ngày",
+    "text": "Văn bản ngắn",
+    "longtext": "Văn bản dài",
+    "choice": "Chọn từ danh mục",
+    "doclist": "Danh sách văn bản đã ban hành",
+    "score": "Điểm tự chấm",
+}
+
+NUMERIC_TYPES = frozenset({"integer", "decimal", "score"})
+
+#: Where a common indicator goes in every task: before or after the task's own.
+POSITIONS = ("before", "after")
+
+SEVERITIES = ("error", "warning")
+
+
+@dataclass(frozen=True)
+class CitedDocument:
+    """A document the directive rests on, e.g. ``160-TB/TW`` of 15/01/2020."""
+
+    number: str
+    kind: str
+    date: dt.date
+    issuer: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Directive:
+    """The identity of the directive being reported on."""
+
+    code: str
+    kind: str
+    number: str
+    date: dt.date | None
+    issuer: str
+    subject: str
+    cited: tuple[CitedDocument, ...]
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group of addressed units, as the directive names them."""
+
+    code: str
+    name: str
+    section: int
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One thing a unit reports on a task.
+
+    ``task`` is a task code, or ``"*"`` for an indicator every task carries
+    (then ``position`` says whether it comes before or after the task's own).
+    """
+
+    task: str
+    code: str
+    label: str
+    help: str
+    type: str
+    unit: str = ""
+    required: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: str = ""
+    position: str = ""
+
+    @property
+    def is_common(self) -> bool:
+        return self.task == "*"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One bullet of the directive."""
+
+    code: str
+    section: int
+    title: str
+    text: str
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChoiceList:
+    """A named list of allowed values for ``choice`` indicators."""
+
+    code: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A cross-field rule: ``expression`` in the small language of :mod:`dvxl.rules`."""
+
+    code: str
+    task: str
+    expression: str
+    severity: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Unit:
+    """An addressed unit. Its first group is the one it is scored and ranked in."""
+
+    code: str
+    name: str
+    groups: tuple[str, ...]
+    email: str = ""
+
+    @property
+    def rating_group(self) -> str:
+        return self.groups[0]
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period: data from ``start`` to ``end`` (the cut-off), due by ``deadline``."""
+
+    code: str
+    name: str
+    start: dt.date
+    end: dt.date
+    deadline: dt.date
+
+
+@dataclass(frozen=True)
+class RubricItem:
+    """Points a task is worth for the units scored in ``group``."""
+
+    group: str
+    task: str
+    points: float
+
+
+@dataclass(frozen=True)
+class Level:
+    """A classification level: reached with ``min_score`` and ``condition`` true.
+
+    ``cap`` (0–1) limits this level to that share of the units rated at this
+    level or above in a group (a province's "xuất sắc ≤ 20 %" rule); 0 means no cap.
+    """
+
+    code: str
+    name: str
+    min_score: float
+    condition: str = ""
+    cap: float = 0.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Workspace-wide settings kept in the master's ``Tham số`` sheet."""
+
+    province: str
+    template_version: int
+    sheet_password: str = ""
+    max_file_mb: float = 20.0
+    not_rated: str = "Không đủ điều kiện xếp loại"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything the master workbook configures."""
+
+    directive: Directive
+    settings: Settings
+    groups: tuple[Group, ...]
+    tasks: tuple[Task, ...]
+    indicators: tuple[Indicator, ...]
+    lists: tuple[ChoiceList, ...]
+    rules: tuple[Rule, ...]
+    units: tuple[Unit, ...]
+    periods: tuple[Period, ...]
+    rubric: tuple[RubricItem, ...]
+    levels: tuple[Level, ...]
+
+    # Lookups -----------------------------------------------------------------
+
+    def task(self, code: str) -> Task:
+        return next(t for t in self.tasks if t.code == code)
+
+    def unit(self, code: str) -> Unit:
+        return next(u for u in self.units if u.code == code)
+
+    def period(self, code: str) -> Period:
+        return next(p for p in self.periods if p.code == code)
+
+    def choice_list(self, code: str) -> ChoiceList:
+        return next(c for c in self.lists if c.code == code)
+
+    def tasks_for(self, unit: Unit) -> tuple[Task, ...]:
+        """The tasks addressed to any of the unit's groups, in catalog order."""
+        wanted = set(unit.groups)
+        return tuple(t for t in self.tasks if wanted.intersection(t.groups))
+
+    def indicators_for(self, task: Task) -> tuple[Indicator, ...]:
+        """A task's indicators in form order: common-before, its own, common-after."""
+        before = [i for i in self.indicators if i.is_common and i.position == "before"]
+        own = [i for i in self.indicators if i.task == task.code]
+        after = [i for i in self.indicators if i.is_common and i.position == "after"]
+        return tuple(before + own + after)
+
+    def rules_for(self, task: Task) -> tuple[Rule, ...]:
+        """Rules checked on a task: its own and those written for every task (``*``)."""
+        return tuple(r for r in self.rules if r.task in ("*", task.code))
+
+    def points(self, group: str, task: str) -> float | None:
+        for item in self.rubric:
+            if item.group == group and item.task == task:
+                return item.points
+        return None
+
+    def addressed_units(self) -> tuple[Unit, ...]:
+        """Units addressed by at least one task."""
+        return tuple(u for u in self.units if self.tasks_for(u))

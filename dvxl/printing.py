@@ -1,0 +1,113 @@
+"""What every sheet dvxl writes shares: fonts, cell styles, and A4 print setup.
+
+Party bodies print everything, so pages follow Hướng dẫn 36-HD/VPTW: A4, Times
+New Roman, margins top and bottom 20 mm, left 30 mm, right 15 mm, the page
+number centred in the top margin.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+
+from dvxl.model import Directive
+
+FONT = "Times New Roman"
+WORKBOOK_OPTIONS: dict[str, Any] = {
+    "default_format_properties": {"font_name": FONT, "font_size": 12},
+    # Times New Roman 12 needs a taller default row than Calibri 11 (pixels).
+    "default_row_height": 21,
+}
+
+_MM = 1 / 25.4
+MARGINS = {"top": 20 * _MM, "bottom": 20 * _MM, "left": 30 * _MM, "right": 15 * _MM}
+PAGE_NUMBER_HEADER = f'&C&"{FONT},Regular"&12&P'
+A4 = 9
+
+INPUT_FILL = "#FFF2CC"  # pale yellow: "type here", explained on every template's guide sheet
+HEADER_FILL = "#D9E1F2"
+SECTION_FILL = "#E7E6E6"
+
+
+class Styles:
+    """The cell formats of one workbook, made once and shared by every sheet."""
+
+    def __init__(self, workbook: Any) -> None:
+        self._workbook = workbook
+        self._cache: dict[tuple[tuple[str, Any], ...], Any] = {}
+        border = {"border": 1, "valign": "top", "text_wrap": True}
+        self.title = self.make(bold=True, font_size=14)
+        self.subtitle = self.make(bold=True, font_size=13, text_wrap=True, valign="top")
+        self.note = self.make(italic=True, font_color="#595959")
+        self.bold = self.make(bold=True)
+        self.header = self.make(
+            bold=True,
+            bg_color=HEADER_FILL,
+            align="center",
+            valign="vcenter",
+            text_wrap=True,
+            border=1,
+        )
+        self.cell = self.make(**border)
+        self.cell_plain = self.make(text_wrap=True, valign="top")
+        self.code_cell = self.make(**border, font_color="#404040")
+        self.number_cell = self.make(**border, num_format="General")
+        self.date_cell = self.make(**border, num_format="dd/mm/yyyy", align="left")
+
+    def make(self, **props: Any) -> Any:
+        """A format with these properties, shared between identical requests."""
+        key = tuple(sorted(props.items()))
+        if key not in self._cache:
+            self._cache[key] = self._workbook.add_format(props)
+        return self._cache[key]
+
+
+def setup_page(sheet: Any, *, landscape: bool, header_rows: int | None) -> None:
+    """A4, margins of Hướng dẫn 36, page number on top, fit to the page width."""
+    sheet.set_paper(A4)
+    if landscape:
+        sheet.set_landscape()
+    else:
+        sheet.set_portrait()
+    sheet.set_margins(**MARGINS)
+    sheet.set_header(PAGE_NUMBER_HEADER, {"margin": 8 * _MM})
+    sheet.fit_to_pages(1, 0)
+    sheet.center_horizontally()
+    if header_rows is not None:
+        sheet.repeat_rows(header_rows)
+
+
+def directive_title(directive: Directive) -> str:
+    """ "Công văn số 12-CV/TU ngày 12/3/2020 của Ban Thường vụ Tỉnh ủy về …" (parts it has)."""
+    parts = [directive.kind]
+    if directive.number:
+        parts.append(f"số {directive.number}")
+    if directive.date:
+        parts.append(f"ngày {format_date(directive.date)}")
+    parts.append(f"của {directive.issuer} {directive.subject}")
+    return " ".join(parts)
+
+
+def format_date(day: Any) -> str:
+    """dd/mm/yyyy, as Vietnamese documents write dates."""
+    return f"{day.day:02d}/{day.month:02d}/{day.year}"
+
+
+def write_workbook(path: Path, fill: Callable[[Any], None]) -> None:
+    """Build a workbook in a temporary file beside ``path``, then move it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".~dvxl-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        workbook = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
+        fill(workbook)
+        workbook.close()
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,329 @@
+"""The configuration tables: one definition shared by the master workbook and the text catalog.
+
+Each table is a sheet of the master workbook (Vietnamese title and headers) and
+a list in the text catalog (English keys). :func:`parse_value` turns whatever a
+cell or a YAML scalar holds into the typed value, with a Vietnamese complaint
+when it cannot; both sources go through it, so they are checked alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from dvxl.model import INDICATOR_TYPES
+
+YES, NO = "Có", "Không"
+POSITION_LABELS = {"before": "Trước", "after": "Sau"}
+SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a config table.
+
+    ``kind`` is one of: text, code, int, num, date, bool, codes (a comma-separated
+    list of codes), type (indicator type), position, severity. ``required``
+    columns must not be empty.
+    """
+
+    field: str
+    header: str
+    kind: str
+    width: float
+    required: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A config table: ``keyvalue`` tables have one row per field instead of one per record."""
+
+    key: str
+    sheet: str
+    title: str
+    columns: tuple[Column, ...]
+    keyvalue: bool = False
+
+    def column(self, field: str) -> Column:
+        return next(c for c in self.columns if c.field == field)
+
+
+def _t(key: str, sheet: str, title: str, *columns: Column, keyvalue: bool = False) -> Table:
+    return Table(key, sheet, title, columns, keyvalue)
+
+
+C = Column
+
+TABLES: tuple[Table, ...] = (
+    _t(
+        "directive",
+        "Văn bản",
+        "Văn bản chỉ đạo được theo dõi",
+        C("code", "Mã văn bản trong dvxl", "code", 0, True),
+        C("kind", "Loại văn bản", "text", 0, True),
+        C("number", "Số, ký hiệu", "text", 0),
+        C("date", "Ngày ban hành", "date", 0),
+        C("issuer", "Cơ quan ban hành", "text", 0, True),
+        C("subject", "Trích yếu", "text", 0, True),
+        keyvalue=True,
+    ),
+    _t(
+        "cited",
+        "Căn cứ",
+        "Các văn bản được dẫn chiếu",
+        C("number", "Số, ký hiệu", "text", 16, True),
+        C("kind", "Loại văn bản", "text", 20, True),
+        C("date", "Ngày ban hành", "date", 14, True),
+        C("issuer", "Cơ quan ban hành", "text", 24, True),
+        C("title", "Trích yếu", "text", 90, True),
+    ),
+    _t(
+        "groups",
+        "Nhóm",
+        "Nhóm đơn vị được giao nhiệm vụ",
+        C("code", "Mã nhóm", "code", 16, True),
+        C("name", "Tên nhóm", "text", 80, True),
+        C("section", "Mục", "int", 8, True),
+    ),
+    _t(
+        "tasks",
+        "Nhiệm vụ",
+        "Nhiệm vụ (mỗi gạch đầu dòng của văn bản là một nhiệm vụ)",
+        C("code", "Mã nhiệm vụ", "code", 10, True),
+        C("section", "Mục", "int", 6, True),
+        C("title", "Tên ngắn", "text", 40, True),
+        C("groups", "Nhóm được giao", "codes", 30, False, "Mã nhóm, cách nhau bởi dấu phẩy"),
+        C("text", "Nội dung (nguyên văn)", "text", 100, True),
+    ),
+    _t(
+        "indicators",
+        "Chỉ tiêu",
+        "Chỉ tiêu đơn vị báo cáo cho từng nhiệm vụ",
+        C(
+            "task",
+            "Nhiệm vụ",
+            "code",
+            10,
+            True,
+            "Mã nhiệm vụ; * là chỉ tiêu chung của mọi nhiệm vụ",
+        ),
+        C("position", "Vị trí", "position", 8, False, "Chỉ tiêu chung: Trước hoặc Sau"),
+        C("code", "Mã chỉ tiêu", "code", 14, True),
+        C("label", "Tên chỉ tiêu", "text", 45, True),
+        C("help", "Hướng dẫn nhập", "text", 50),
+        C("type", "Kiểu dữ liệu", "type", 22, True),
+        C("unit", "Đơn vị tính", "text", 12),
+        C("required", "Bắt buộc", "bool", 10),
+        C("minimum", "Tối thiểu", "num", 10),
+        C("maximum", "Tối đa", "num", 10),
+        C("choices", "Danh mục", "code", 14),
+    ),
+    _t(
+        "lists",
+        "Danh mục",
+        "Danh mục giá trị cho chỉ tiêu kiểu chọn",
+        C("code", "Mã danh mục", "code", 16, True),
+        C("value", "Giá trị", "text", 50, True),
+    ),
+    _t(
+        "rules",
+        "Quy tắc",
+        "Quy tắc kiểm tra chéo giữa các chỉ tiêu",
+        C("code", "Mã quy tắc", "code", 10, True),
+        C(
+            "task",
+            "Nhiệm vụ",
+            "code",
+            10,
+            True,
+            "Mã nhiệm vụ; * là mọi nhiệm vụ có các chỉ tiêu này",
+        ),
+        C("expression", "Biểu thức", "text", 60, True),
+        C("severity", "Mức độ", "severity", 10, True),
+        C("message", "Thông báo cho đơn vị", "text", 60, True),
+    ),
+    _t(
+        "units",
+        "Đơn vị",
+        "Danh sách đơn vị báo cáo",
+        C("code", "Mã đơn vị", "code", 12, True),
+        C("name", "Tên đơn vị", "text", 50, True),
+        C(
+            "groups",
+            "Nhóm",
+            "codes",
+            34,
+            False,
+            "Mã nhóm, cách nhau bởi dấu phẩy; nhóm đầu tiên là nhóm xếp loại",
+        ),
+        C("email", "Thư điện tử", "text", 32),
+    ),
+    _t(
+        "periods",
+        "Kỳ báo cáo",
+        "Kỳ báo cáo (Nghị định 09/2019/NĐ-CP, Điều 12)",
+        C("code", "Mã kỳ", "code", 12, True),
+        C("name", "Tên kỳ", "text", 30, True),
+        C("start", "Từ ngày", "date", 14, True),
+        C("end", "Đến ngày (chốt số liệu)", "date", 18, True),
+        C("deadline", "Hạn gửi báo cáo", "date", 16, True),
+    ),
+    _t(
+        "rubric",
+        "Biểu điểm",
+        "Biểu điểm: điểm tối đa của từng nhiệm vụ theo nhóm xếp loại",
+        C("group", "Nhóm xếp loại", "code", 16, True),
+        C("task", "Nhiệm vụ", "code", 10, True),
+        C("points", "Điểm tối đa", "num", 12, True),
+    ),
+    _t(
+        "levels",
+        "Xếp loại",
+        "Mức xếp loại (Quy định 366-QĐ/TW), từ cao xuống thấp",
+        C("code", "Mã mức", "code", 10, True),
+        C("name", "Mức xếp loại", "text", 36, True),
+        C("min_score", "Điểm từ", "num", 10, True),
+        C("condition", "Điều kiện thêm", "text", 50),
+        C(
+            "cap",
+            "Tỷ lệ tối đa",
+            "num",
+            12,
+            False,
+            "Phần của số đơn vị xếp mức này trở lên trong nhóm; 0 là không giới hạn",
+        ),
+    ),
+    _t(
+        "settings",
+        "Tham số",
+        "Tham số chung",
+        C("province", "Tên tỉnh", "text", 0, True),
+        C("template_version", "Phiên bản mẫu biểu", "int", 0, True),
+        C("sheet_password", "Mật khẩu khóa trang tính của mẫu", "text", 0),
+        C("max_file_mb", "Dung lượng tệp tối đa (MB)", "num", 0, True),
+        C("not_rated", "Tên mức khi không đủ điều kiện xếp loại", "text", 0, True),
+        keyvalue=True,
+    ),
+)
+
+TABLE = {t.key: t for t in TABLES}
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+_DATE_TEXT = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
+_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
+
+
+def _as_text(raw: Any) -> str:
+    if raw is None:
+        return ""
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    if isinstance(raw, dt.datetime):
+        raw = raw.date()
+    return nfc(str(raw)).strip()
+
+
+def parse_value(kind: str, raw: Any) -> Any:
+    """Turn a cell or YAML value into the typed value of ``kind``; ValueError in Vietnamese.
+
+    Empty input gives the kind's empty value ("" / None / False / ()).
+    """
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return {"bool": False, "codes": ()}.get(kind, "" if kind in _TEXTUAL else None)
+    if kind in ("text", "code"):
+        return _as_text(raw)
+    if kind == "int":
+        if isinstance(raw, bool):
+            raise ValueError("cần một số nguyên")
+        try:
+            number = float(str(raw).strip().replace(",", "."))
+        except ValueError:
+            raise ValueError(f"«{_as_text(raw)}» không phải số nguyên") from None
+        if not number.is_integer():
+            raise ValueError(f"«{_as_text(raw)}» không phải số nguyên")
+        return int(number)
+    if kind == "num":
+        if isinstance(raw, bool):
+            raise ValueError("cần một số")
+        try:
+            number = float(str(raw).strip().replace(",", "."))
+        except ValueError:
+            raise ValueError(f"«{_as_text(raw)}» không phải số") from None
+        return int(number) if number.is_integer() else number
+    if kind == "date":
+        return _parse_date(raw)
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = _as_text(raw).casefold()
+        if text in ("có", "x", "true", "1", "yes"):
+            return True
+        if text in ("không", "false", "0", "no"):
+            return False
+        raise ValueError(f"«{_as_text(raw)}» phải là «{YES}» hoặc «{NO}»")
+    if kind == "codes":
+        items = raw if isinstance(raw, list | tuple) else re.split(r"[,;]", _as_text(raw))
+        return tuple(_as_text(item) for item in items if _as_text(item))
+    if kind == "type":
+        text = _as_text(raw)
+        if text in INDICATOR_TYPES:
+            return text
+        for code, label in INDICATOR_TYPES.items():
+            if text.casefold() == label.casefold():
+                return code
+        allowed = ", ".join(INDICATOR_TYPES.values())
+        raise ValueError(f"kiểu dữ liệu «{text}» không có; chọn một trong: {allowed}")
+    if kind in ("position", "severity"):
+        labels = POSITION_LABELS if kind == "position" else SEVERITY_LABELS
+        text = _as_text(raw)
+        for code, label in labels.items():
+            if text.casefold() in (code, label.casefold()):
+                return code
+        allowed = " hoặc ".join(f"«{v}»" for v in labels.values())
+        raise ValueError(f"«{text}» phải là {allowed}")
+    raise AssertionError(f"unknown column kind {kind}")
+
+
+_TEXTUAL = frozenset({"text", "code", "position", "severity", "type"})
+
+
+def _parse_date(raw: Any) -> dt.date:
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    text = _as_text(raw)
+    for pattern, order in ((_DATE_TEXT, (2, 1, 0)), (_ISO_DATE, (0, 1, 2))):
+        match = pattern.match(text)
+        if match:
+            parts = [int(g) for g in match.groups()]
+            try:
+                return dt.date(parts[order[0]], parts[order[1]], parts[order[2]])
+            except ValueError:
+                break
+    raise ValueError(f"«{text}» không phải ngày hợp lệ (nhập dạng ngày/tháng/năm, ví dụ 14/6/2026)")
+
+
+def cell_value(kind: str, value: Any) -> Any:
+    """The value as it goes into a master cell (the inverse of :func:`parse_value`)."""
+    if kind == "bool":
+        return YES if value else ""
+    if kind == "codes":
+        return ", ".join(value)
+    if kind == "type":
+        return INDICATOR_TYPES[value] if value else ""
+    if kind == "position":
+        return POSITION_LABELS.get(value, "")
+    if kind == "severity":
+        return SEVERITY_LABELS.get(value, "")
+    if value is None:
+        return ""
+    return value

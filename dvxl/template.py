@@ -1,0 +1,586 @@
+"""One locked Excel template per addressed unit, showing only that unit's tasks.
+
+A template has four sheets:
+
+* ``Hướng dẫn`` — what to fill and how to send it back;
+* ``Báo cáo`` — the form: a Party-document heading, the unit's identity, then per
+  task a heading row, the bullet's text and one row per indicator, the value
+  typed in column E (the only unlocked, yellow cells);
+* ``Danh mục`` — hidden: the choice lists the dropdowns read (never inline lists:
+  an inline list over 255 characters makes Excel "repair" the file);
+* ``_dvxl`` — veryHidden: who and what the template is for, and where every
+  input cell is, so a returned file can be identified and checked.
+
+:func:`form_rows` is the single description of the form's layout; the writer
+here and the reader of returned files both follow it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dvxl import __version__, printing
+from dvxl.catalog import fingerprint
+from dvxl.errors import UsageError
+from dvxl.model import Catalog, Indicator, Period, Task, Unit
+
+FORM = "Báo cáo"
+GUIDE = "Hướng dẫn"
+LISTS = "Danh mục"
+META = "_dvxl"
+KIND = "dvxl-mau-bao-cao"
+
+# Form columns (zero-based): STT, code, label, unit of measure, value, help.
+COL_NO, COL_CODE, COL_LABEL, COL_UNIT, COL_VALUE, COL_HELP = range(6)
+WIDTHS = (8, 12, 48, 11, 46, 40)
+HEADERS = ("STT", "Mã", "Nội dung, chỉ tiêu", "Đơn vị tính", "Kết quả báo cáo", "Hướng dẫn nhập")
+HEADER_ROW = 14  # zero-based row of the table header, repeated on every printed page
+
+#: Identity rows every form carries above the tasks: (code, label, type, required).
+IDENTITY: tuple[tuple[str, str, str, bool], ...] = (
+    ("NGUOI_LAP", "Người lập báo cáo (họ và tên)", "text", True),
+    ("DIEN_THOAI", "Số điện thoại liên hệ", "text", True),
+    ("NGAY_BC", "Ngày lập báo cáo", "date", True),
+)
+IDENTITY_FIRST_ROW = 10  # rows 8–9 show the unit's name and code, locked
+
+_LINE_HEIGHT = 15.75  # points per line of 12-point Times New Roman
+
+
+@dataclass(frozen=True)
+class FormRow:
+    """One row of the form: a task heading, a task's text, or an input (identity or indicator)."""
+
+    row: int  # zero-based sheet row
+    kind: str  # "identity" | "task" | "text" | "indicator"
+    key: str  # "NGAY_BC", "1.1", "1.1.HN_SO"
+    task: Task | None = None
+    indicator: Indicator | None = None
+
+    @property
+    def cell(self) -> str:
+        """The A1 address of the value cell (column E)."""
+        return f"E{self.row + 1}"
+
+
+def form_rows(catalog: Catalog, unit: Unit) -> list[FormRow]:
+    """The layout of ``unit``'s form, row by row."""
+    rows = [
+        FormRow(IDENTITY_FIRST_ROW + i, "identity", code) for i, (code, *_) in enumerate(IDENTITY)
+    ]
+    r = HEADER_ROW + 1
+    for task in catalog.tasks_for(unit):
+        rows.append(FormRow(r, "task", task.code, task))
+        rows.append(FormRow(r + 1, "text", task.code, task))
+        r += 2
+        for indicator in catalog.indicators_for(task):
+            rows.append(FormRow(r, "indicator", f"{task.code}.{indicator.code}", task, indicator))
+            r += 1
+    return rows
+
+
+def slug(text: str) -> str:
+    """ASCII file-name part: "Huyện ủy An Lạc" -> "huyen-uy-an-lac"."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def template_name(period: Period, unit: Unit) -> str:
+    return f"{period.code}_{unit.code}_{slug(unit.name)}.xlsx"
+
+
+def find_period(catalog: Catalog, code: str) -> Period:
+    for period in catalog.periods:
+        if period.code.casefold() == code.strip().casefold():
+            return period
+    known = ", ".join(p.code for p in catalog.periods)
+    raise UsageError(f"Không có kỳ báo cáo «{code}». Các kỳ đã khai báo: {known}.")
+
+
+def write_templates(catalog: Catalog, period_code: str, folder: Path) -> list[Path]:
+    """Write one template per addressed unit into ``folder``; return the paths."""
+    period = find_period(catalog, period_code)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for unit in catalog.addressed_units():
+        path = folder / template_name(period, unit)
+        write_template(catalog, unit, period, path)
+        paths.append(path)
+    return paths
+
+
+def write_template(catalog: Catalog, unit: Unit, period: Period, path: Path) -> None:
+    """Write ``unit``'s template for ``period`` to ``path`` (atomically)."""
+    printing.write_workbook(path, lambda wb: _Builder(wb, catalog, unit, period).build())
+
+
+class _Builder:
+    def __init__(self, workbook: Any, catalog: Catalog, unit: Unit, period: Period) -> None:
+        self.wb = workbook
+        self.catalog = catalog
+        self.unit = unit
+        self.period = period
+        self.styles = printing.Styles(workbook)
+        self.rows = form_rows(catalog, unit)
+        s = self.styles
+        self.locked_text = s.make(border=1, valign="top", text_wrap=True)
+        self.help_text = s.make(
+            border=1, valign="top", text_wrap=True, font_size=10, font_color="#404040"
+        )
+        self.task_head = s.make(
+            border=1, bold=True, bg_color=printing.SECTION_FILL, valign="top", text_wrap=True
+        )
+        self.task_text = s.make(border=1, italic=True, valign="top", text_wrap=True, font_size=11)
+        base = {
+            "border": 1,
+            "valign": "top",
+            "text_wrap": True,
+            "locked": False,
+            "bg_color": printing.INPUT_FILL,
+        }
+        self.input = {
+            "integer": s.make(**base, num_format="#,##0"),
+            "decimal": s.make(**base, num_format="#,##0.##"),
+            "score": s.make(**base, num_format="0.##"),
+            "date": s.make(**base, num_format="dd/mm/yyyy", align="left"),
+        }
+        self.input_text = s.make(**base)
+
+    def build(self) -> None:
+        self.wb.set_properties(
+            {
+                "title": f"Báo cáo {self.period.name} — {self.unit.name}",
+                "subject": printing.directive_title(self.catalog.directive),
+                "author": "dvxl",
+                "comments": "Mẫu báo cáo tạo bởi dvxl; chỉ nhập vào các ô màu vàng.",
+            }
+        )
+        self.list_names = self._lists_sheet_names()
+        guide = self.wb.add_worksheet(GUIDE)
+        form = self.wb.add_worksheet(FORM)
+        self._write_lists()
+        self._write_meta()
+        self._write_guide(guide)
+        self._write_form(form)
+        guide.activate()
+
+    # The hidden list sheet -----------------------------------------------------
+
+    def _lists_sheet_names(self) -> dict[str, str]:
+        """Defined name for each choice list the unit's form uses."""
+        used = {i.choices for row in self.rows if (i := row.indicator) and i.type == "choice"}
+        return {code: "DM_" + re.sub(r"\W", "_", code) for code in sorted(used)}
+
+    def _write_lists(self) -> None:
+        sheet = self.wb.add_worksheet(LISTS)
+        for col, (code, name) in enumerate(self.list_names.items()):
+            values = self.catalog.choice_list(code).values
+            sheet.write_string(0, col, code, self.styles.bold)
+            for r, value in enumerate(values, 1):
+                sheet.write_string(r, col, value)
+            letter = _column_letter(col)
+            self.wb.define_name(name, f"='{LISTS}'!${letter}$2:${letter}${len(values) + 1}")
+        sheet.hide()
+        sheet.protect(self.catalog.settings.sheet_password)
+
+    # The veryHidden metadata sheet ---------------------------------------------
+
+    def _write_meta(self) -> None:
+        sheet = self.wb.add_worksheet(META)
+        for r, (key, value) in enumerate(self.metadata().items()):
+            sheet.write_string(r, 0, key)
+            sheet.write_string(r, 1, value)
+        start = len(self.metadata()) + 1
+        sheet.write_string(start, 0, "o_nhap")
+        sheet.write_string(start, 1, "chi_tieu")
+        for r, row in enumerate(
+            (x for x in self.rows if x.kind in ("identity", "indicator")), start + 1
+        ):
+            sheet.write_string(r, 0, row.cell)
+            sheet.write_string(r, 1, row.key)
+        sheet.very_hidden()
+        sheet.protect(self.catalog.settings.sheet_password)
+
+    def metadata(self) -> dict[str, str]:
+        return {
+            "loai_tep": KIND,
+            "ma_don_vi": self.unit.code,
+            "ten_don_vi": self.unit.name,
+            "ma_ky": self.period.code,
+            "ten_ky": self.period.name,
+            "ma_van_ban": self.catalog.directive.code,
+            "phien_ban_mau": str(self.catalog.settings.template_version),
+            "dau_van_tay": fingerprint(self.catalog),
+            "phien_ban_dvxl": __version__,
+        }
+
+    # The guide ------------------------------------------------------------------
+
+    def _write_guide(self, sheet: Any) -> None:
+        printing.setup_page(sheet, landscape=False, header_rows=None)
+        sheet.set_column(0, 0, 3)
+        sheet.set_column(1, 1, 95)
+        p = self.period
+        fmt = printing.format_date
+        tasks = self.catalog.tasks_for(self.unit)
+        s = self.styles
+        lines: list[tuple[str, Any]] = [
+            (f"HƯỚNG DẪN LẬP BÁO CÁO — {self.unit.name.upper()}", s.title),
+            (
+                f"Kỳ báo cáo: {p.name}; số liệu từ ngày {fmt(p.start)} đến ngày {fmt(p.end)}.",
+                s.bold,
+            ),
+            (f"Hạn gửi báo cáo: ngày {fmt(p.deadline)}.", s.bold),
+            (f"Văn bản: {printing.directive_title(self.catalog.directive)}.", s.cell_plain),
+            ("", None),
+            (
+                "1. Mở trang tính «Báo cáo». Chỉ nhập vào các ô nền vàng ở cột «Kết quả báo cáo»; "
+                "các ô khác đã được khóa.",
+                s.cell_plain,
+            ),
+            (
+                "2. Ô có mũi tên: chọn một giá trị trong danh sách. Ô số: nhập số, không kèm chữ "
+                "(không có thì nhập 0). Ô ngày: nhập theo dạng ngày/tháng/năm, ví dụ 14/6/2026.",
+                s.cell_plain,
+            ),
+            (
+                "3. Văn bản đã ban hành: mỗi văn bản một dòng (Alt+Enter để xuống dòng), ghi số, "
+                "ký hiệu và ngày, ví dụ: 45-KH/HU ngày 12/3/2020.",
+                s.cell_plain,
+            ),
+            (
+                "4. Điểm tự chấm: không vượt quá số điểm tối đa ghi ở cột «Hướng dẫn nhập» "
+                "của từng nhiệm vụ.",
+                s.cell_plain,
+            ),
+            (
+                "5. Không đổi tên, xóa hay thêm trang tính, dòng, cột; không chép số liệu sang "
+                "tệp khác; có thể dán giá trị nhưng hãy kiểm tra lại sau khi dán.",
+                s.cell_plain,
+            ),
+            (
+                "6. Lưu tệp dưới dạng Excel (.xlsx); nếu dùng LibreOffice hoặc WPS có thể lưu "
+                ".xlsx, .xls hoặc .ods. Giữ nguyên tên tệp.",
+                s.cell_plain,
+            ),
+            (
+                f"7. Gửi tệp về Ban Dân vận Tỉnh ủy trước ngày {fmt(p.deadline)}. "
+                "Tệp có lỗi sẽ được "
+                "gửi trả kèm chỉ dẫn sửa ở từng ô.",
+                s.cell_plain,
+            ),
+            ("", None),
+            (f"Đơn vị được giao {len(tasks)} nhiệm vụ:", s.bold),
+        ]
+        lines += [(f"• Nhiệm vụ {t.code}: {t.title}", s.cell_plain) for t in tasks]
+        for r, (text, style) in enumerate(lines):
+            if text:
+                sheet.write_string(r, 1, text, style)
+                sheet.set_row(r, _height(text, 95))
+        sheet.protect(self.catalog.settings.sheet_password)
+
+    # The form ---------------------------------------------------------------------
+
+    def _write_form(self, sheet: Any) -> None:
+        printing.setup_page(sheet, landscape=True, header_rows=HEADER_ROW)
+        for col, width in enumerate(WIDTHS):
+            sheet.set_column(col, col, width)
+        self._write_heading(sheet)
+        self._write_identity(sheet)
+        for col, header in enumerate(HEADERS):
+            sheet.write_string(HEADER_ROW, col, header, self.styles.header)
+        for row in self.rows:
+            if row.kind == "task":
+                self._write_task_heading(sheet, row)
+            elif row.kind == "text":
+                self._write_task_text(sheet, row)
+            elif row.kind == "indicator":
+                self._write_indicator(sheet, row)
+        last = self.rows[-1].row + 2
+        s = self.styles
+        centered = s.make(bold=True, align="center")
+        sheet.merge_range(last, COL_UNIT, last, COL_HELP, "THỦ TRƯỞNG ĐƠN VỊ", centered)
+        sheet.merge_range(
+            last + 1,
+            COL_UNIT,
+            last + 1,
+            COL_HELP,
+            "(Ký, ghi rõ họ tên, đóng dấu)",
+            s.make(italic=True, align="center"),
+        )
+        sheet.freeze_panes(HEADER_ROW + 1, 0)
+        sheet.protect(
+            self.catalog.settings.sheet_password,
+            {
+                "select_locked_cells": True,
+                "select_unlocked_cells": True,
+                "format_rows": True,  # so a clerk can make a row taller for a long answer
+            },
+        )
+
+    def _write_heading(self, sheet: Any) -> None:
+        """The Party-document heading of Hướng dẫn 36-HD/VPTW."""
+        s = self.styles
+        center_bold = s.make(bold=True, align="center", valign="top", text_wrap=True)
+        center = s.make(align="center", valign="top")
+        province = self.catalog.settings.province
+        left = (COL_NO, COL_LABEL)
+        right = (COL_UNIT, COL_HELP)
+        sheet.merge_range(0, *left[:1], 0, left[1], f"ĐẢNG BỘ TỈNH {province.upper()}", center)
+        sheet.merge_range(
+            0,
+            right[0],
+            0,
+            right[1],
+            "ĐẢNG CỘNG SẢN VIỆT NAM",
+            s.make(bold=True, underline=1, align="center"),
+        )
+        sheet.merge_range(1, left[0], 1, left[1], self.unit.name.upper(), center_bold)
+        sheet.merge_range(2, left[0], 2, left[1], "*", center)
+        sheet.merge_range(
+            2,
+            right[0],
+            2,
+            right[1],
+            f"{province}, ngày      tháng      năm {self.period.deadline.year}",
+            s.make(italic=True, align="center"),
+        )
+        sheet.merge_range(
+            4, COL_NO, 4, COL_HELP, "BÁO CÁO", s.make(bold=True, font_size=14, align="center")
+        )
+        title = f"Kết quả thực hiện {printing.directive_title(self.catalog.directive)}"
+        sheet.merge_range(
+            5,
+            COL_NO,
+            5,
+            COL_HELP,
+            title,
+            s.make(bold=True, align="center", valign="top", text_wrap=True),
+        )
+        sheet.set_row(5, _height(title, sum(WIDTHS)))
+        p = self.period
+        fmt = printing.format_date
+        sheet.merge_range(
+            6,
+            COL_NO,
+            6,
+            COL_HELP,
+            f"Kỳ báo cáo: {p.name} (số liệu từ {fmt(p.start)} đến {fmt(p.end)}); "
+            f"hạn gửi: {fmt(p.deadline)}",
+            s.make(italic=True, align="center"),
+        )
+        sheet.set_row(1, _height(self.unit.name.upper(), sum(WIDTHS[:3])))
+
+    def _write_identity(self, sheet: Any) -> None:
+        s = self.styles
+        label = s.make(bold=True, border=1, valign="top")
+        fixed = s.make(border=1, valign="top", bold=True, text_wrap=True)
+        for r, (text, value) in enumerate(
+            (("Đơn vị báo cáo", self.unit.name), ("Mã đơn vị", self.unit.code)),
+            IDENTITY_FIRST_ROW - 2,
+        ):
+            sheet.merge_range(r, COL_NO, r, COL_LABEL, text, label)
+            sheet.write_string(r, COL_VALUE, value, fixed)
+        for row, (code, text, kind, _required) in zip(self.rows, IDENTITY, strict=False):
+            sheet.write_blank(row.row, COL_NO, None, self.locked_text)
+            sheet.write_string(row.row, COL_CODE, code, self.locked_text)
+            sheet.write_string(row.row, COL_LABEL, text + " (*)", self.locked_text)
+            if kind == "date":
+                sheet.write_blank(row.row, COL_VALUE, None, self.input["date"])
+                self._validate_date(
+                    sheet,
+                    row.row,
+                    "Ngày lập báo cáo",
+                    self.period.start,
+                    self.period.deadline + dt.timedelta(days=365),
+                )
+            else:
+                sheet.write_blank(row.row, COL_VALUE, None, self.input_text)
+                sheet.data_validation(
+                    row.row,
+                    COL_VALUE,
+                    row.row,
+                    COL_VALUE,
+                    {
+                        "validate": "length",
+                        "criteria": "<=",
+                        "value": 255,
+                        "input_title": _clip(text, 32),
+                        "input_message": "Bắt buộc nhập.",
+                        "error_title": "Quá dài",
+                        "error_message": "Nhập tối đa 255 ký tự.",
+                    },
+                )
+
+    def _write_task_heading(self, sheet: Any, row: FormRow) -> None:
+        assert row.task is not None
+        sheet.write_string(row.row, COL_NO, row.task.code, self.task_head)
+        sheet.write_string(row.row, COL_CODE, row.task.code, self.task_head)
+        text = f"Nhiệm vụ {row.task.code}: {row.task.title}"
+        sheet.merge_range(row.row, COL_LABEL, row.row, COL_HELP, text, self.task_head)
+
+    def _write_task_text(self, sheet: Any, row: FormRow) -> None:
+        assert row.task is not None
+        sheet.write_blank(row.row, COL_NO, None, self.task_text)
+        sheet.write_blank(row.row, COL_CODE, None, self.task_text)
+        sheet.merge_range(row.row, COL_LABEL, row.row, COL_HELP, row.task.text, self.task_text)
+        sheet.set_row(row.row, _height(row.task.text, sum(WIDTHS[COL_LABEL:]), font=11))
+
+    def _write_indicator(self, sheet: Any, row: FormRow) -> None:
+        task, ind = row.task, row.indicator
+        assert task is not None and ind is not None
+        number = [r.key for r in self.rows if r.task == task and r.kind == "indicator"].index(
+            row.key
+        )
+        sheet.write_string(row.row, COL_NO, f"{task.code}.{number + 1}", self.locked_text)
+        sheet.write_string(row.row, COL_CODE, ind.code, self.locked_text)
+        label = ind.label + (" (*)" if ind.required else "")
+        sheet.write_string(row.row, COL_LABEL, label, self.locked_text)
+        sheet.write_string(row.row, COL_UNIT, ind.unit, self.locked_text)
+        help_text = self._help(task, ind)
+        sheet.write_string(row.row, COL_HELP, help_text, self.help_text)
+        sheet.write_blank(row.row, COL_VALUE, None, self.input.get(ind.type, self.input_text))
+        self._validate(sheet, row.row, task, ind, help_text)
+        lines = {"longtext": 4, "doclist": 3}.get(ind.type, 1)
+        height = max(
+            lines * _LINE_HEIGHT,
+            _height(label, WIDTHS[COL_LABEL]),
+            _height(help_text, WIDTHS[COL_HELP], font=10),
+        )
+        sheet.set_row(row.row, height)
+
+    def _help(self, task: Task, ind: Indicator) -> str:
+        parts = [ind.help] if ind.help else []
+        if ind.type == "score":
+            points = self.catalog.points(self.unit.rating_group, task.code) or 0
+            parts.append(f"Tối đa {_num(points)} điểm.")
+        elif ind.required:
+            parts.append("Bắt buộc nhập.")
+        return " ".join(parts)
+
+    def _validate(self, sheet: Any, r: int, task: Task, ind: Indicator, help_text: str) -> None:
+        common = {
+            "input_title": _clip(ind.label, 32),
+            "input_message": _clip(help_text, 255),
+            "error_title": "Giá trị không hợp lệ",
+        }
+        if ind.type in ("integer", "decimal", "score"):
+            lo = ind.minimum if ind.minimum is not None else -1e9
+            hi = ind.maximum if ind.maximum is not None else 1e9
+            if ind.type == "score":
+                lo, hi = 0, self.catalog.points(self.unit.rating_group, task.code) or 0
+            whole = ind.type == "integer"
+            kind = "số nguyên" if whole else "số"
+            sheet.data_validation(
+                r,
+                COL_VALUE,
+                r,
+                COL_VALUE,
+                {
+                    **common,
+                    "validate": "integer" if whole else "decimal",
+                    "criteria": "between",
+                    "minimum": lo,
+                    "maximum": hi,
+                    "error_message": f"Nhập {kind} từ {_num(lo)} đến {_num(hi)}.",
+                },
+            )
+        elif ind.type == "date":
+            self._validate_date(sheet, r, ind.label, self.period.start, self.period.end)
+        elif ind.type == "choice":
+            values = self.catalog.choice_list(ind.choices).values
+            sheet.data_validation(
+                r,
+                COL_VALUE,
+                r,
+                COL_VALUE,
+                {
+                    **common,
+                    "validate": "list",
+                    "source": f"={self.list_names[ind.choices]}",
+                    "error_message": _clip(
+                        "Chọn một giá trị trong danh sách: " + "; ".join(values), 255
+                    ),
+                },
+            )
+        elif ind.type == "text":
+            sheet.data_validation(
+                r,
+                COL_VALUE,
+                r,
+                COL_VALUE,
+                {
+                    **common,
+                    "validate": "length",
+                    "criteria": "<=",
+                    "value": 255,
+                    "error_message": "Nhập tối đa 255 ký tự.",
+                },
+            )
+        else:  # longtext, doclist: any text; the input message still guides the clerk
+            sheet.data_validation(
+                r,
+                COL_VALUE,
+                r,
+                COL_VALUE,
+                {
+                    **common,
+                    "validate": "length",
+                    "criteria": "<=",
+                    "value": 32000,
+                    "error_message": "Nội dung quá dài (tối đa 32.000 ký tự).",
+                },
+            )
+
+    def _validate_date(self, sheet: Any, r: int, label: str, lo: dt.date, hi: dt.date) -> None:
+        fmt = printing.format_date
+        sheet.data_validation(
+            r,
+            COL_VALUE,
+            r,
+            COL_VALUE,
+            {
+                "validate": "date",
+                "criteria": "between",
+                "minimum": dt.datetime.combine(lo, dt.time()),
+                "maximum": dt.datetime.combine(hi, dt.time()),
+                "input_title": _clip(label, 32),
+                "input_message": f"Nhập ngày dạng ngày/tháng/năm, từ {fmt(lo)} đến {fmt(hi)}.",
+                "error_title": "Ngày không hợp lệ",
+                "error_message": f"Nhập ngày từ {fmt(lo)} đến {fmt(hi)}, dạng ngày/tháng/năm.",
+            },
+        )
+
+
+def _column_letter(col: int) -> str:
+    letters = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _num(value: float) -> str:
+    """A number the Vietnamese way: 10.000 and 12,5."""
+    if float(value).is_integer():
+        return f"{int(value):,}".replace(",", ".")
+    return f"{value:g}".replace(".", ",")
+
+
+def _height(text: str, width_chars: float, font: int = 12) -> float:
+    """Row height (points) for wrapped ``text`` in a column ``width_chars`` wide."""
+    per_line = max(width_chars * 0.95 * 12 / font, 1)
+    lines = sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
+    return max(1, lines) * _LINE_HEIGHT * font / 12 + 2

@@ -1,0 +1,101 @@
+"""A workspace: the secretariat's folder holding the master workbook and everything around it.
+
+::
+
+    DIR/master.xlsx          the configuration, owned by the secretariat
+    DIR/inbox/               returned files, dropped here as they arrive
+    DIR/templates/<kỳ>/      one template per unit and period
+    DIR/outputs/<kỳ>/        validation and merge results
+    DIR/catalog/             the text catalog exported from the master
+    DIR/backup/              earlier masters replaced by ``init --force``
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from dvxl import master, template, textio
+from dvxl.errors import UsageError
+from dvxl.model import Catalog
+
+MASTER_NAME = "master.xlsx"
+
+
+def sample_catalog_dir() -> Path:
+    """The seed directive's catalog shipped with dvxl (``workbook/`` in the repository)."""
+    repo = Path(__file__).resolve().parent.parent / "workbook"
+    if (repo / "directive.yaml").is_file():
+        return repo
+    return Path(str(resources.files("dvxl.sample")))
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @property
+    def master(self) -> Path:
+        return self.root / MASTER_NAME
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    def templates(self, period: str) -> Path:
+        return self.root / "templates" / period
+
+    def outputs(self, period: str) -> Path:
+        return self.root / "outputs" / period
+
+    @property
+    def catalog_dir(self) -> Path:
+        return self.root / "catalog"
+
+    def load(self) -> Catalog:
+        """The configuration as the master workbook holds it now."""
+        if not self.master.is_file():
+            raise UsageError(
+                f"Thư mục {self.root} chưa phải là thư mục làm việc của dvxl (không có "
+                f"{MASTER_NAME}). Chạy «dvxl init {self.root}» hoặc chỉ thư mục bằng -w."
+            )
+        return master.read_master(self.master)
+
+
+def init(root: Path, catalog_dir: Path | None = None, force: bool = False) -> Workspace:
+    """Make a workspace at ``root`` with a master workbook built from a text catalog.
+
+    An existing master is never overwritten silently: without ``force`` this
+    refuses; with it, the old master is first copied into ``backup/``.
+    """
+    catalog = textio.load_catalog(catalog_dir or sample_catalog_dir())
+    ws = Workspace(root)
+    if ws.master.exists():
+        if not force:
+            raise UsageError(
+                f"{ws.master} đã có. Sổ tổng hợp thuộc về văn phòng nên dvxl không ghi đè; "
+                "dùng --force để tạo lại (bản cũ được chép vào thư mục backup/)."
+            )
+        backup = root / "backup"
+        backup.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        shutil.copy2(ws.master, backup / f"master-{stamp}.xlsx")
+    root.mkdir(parents=True, exist_ok=True)
+    ws.inbox.mkdir(exist_ok=True)
+    master.write_master(catalog, ws.master)
+    return ws
+
+
+def make_templates(ws: Workspace, period: str) -> list[Path]:
+    """Write the period's templates from the workspace's master."""
+    catalog = ws.load()
+    code = template.find_period(catalog, period).code
+    return template.write_templates(catalog, code, ws.templates(code))
+
+
+def export_catalog(ws: Workspace, folder: Path | None = None) -> list[Path]:
+    """Write the master's configuration back to text files (``catalog/`` by default)."""
+    return textio.dump_catalog(ws.load(), folder or ws.catalog_dir)
