@@ -1,0 +1,32 @@
+"""Shared fixtures: the sample catalog, a workspace built from it, its templates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dvxl import textio, workspace
+from dvxl.model import Catalog
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "workbook"
+PERIOD = "2026-6T"
+
+
+@pytest.fixture(scope="session")
+def sample_catalog() -> Catalog:
+    return textio.load_catalog(SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def built_workspace(tmp_path_factory: pytest.TempPathFactory) -> workspace.Workspace:
+    """A workspace initialised from the sample, with the 2026-6T templates made once."""
+    ws = workspace.init(tmp_path_factory.mktemp("ws") / "ws")
+    workspace.make_templates(ws, PERIOD)
+    return ws
+
+
+@pytest.fixture
+def fresh_workspace(tmp_path: Path) -> workspace.Workspace:
+    return workspace.init(tmp_path / "ws")

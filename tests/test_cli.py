@@ -1,0 +1,114 @@
+"""The command line as a user meets it: help, the demo, and refusals in Vietnamese."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from python_calamine import CalamineWorkbook
+
+from dvxl.cli import cli, main
+from dvxl.workspace import Workspace
+
+from conftest import REPO
+
+
+def walk(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in sorted(group.commands.items()):
+        path = f"{prefix}{name}"
+        found.append((path, command))
+        if isinstance(command, click.Group):
+            found += walk(command, path + " ")
+    return found
+
+
+COMMANDS = walk(cli)
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[p for p, _ in COMMANDS])
+def test_every_command_has_vietnamese_help_and_is_in_the_readme(
+    path: str, command: click.Command, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert command.help and command.help.strip()
+    assert main([*path.split(), "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Cách dùng:" in out and "Tùy chọn:" in out
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"dvxl {path}" in readme, f"README does not document «dvxl {path}»"
+
+
+def test_demo_makes_master_and_a_template_per_unit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert main(["demo", str(out)]) == 0
+    assert (out / "master.xlsx").is_file()
+    templates = sorted((out / "templates" / "2026-6T").glob("*.xlsx"))
+    assert len(templates) == 37
+    book = CalamineWorkbook.from_path(str(templates[0]))
+    assert "Báo cáo" in book.sheet_names
+    # The demo can be run again: the previous master is kept in backup/.
+    assert main(["demo", str(out)]) == 0
+    assert len(list((out / "backup").glob("master-*.xlsx"))) == 1
+    assert "mẫu báo cáo" in capsys.readouterr().out
+
+
+def test_init_never_overwrites_a_master(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws = tmp_path / "ws"
+    assert main(["init", str(ws)]) == 0
+    before = (ws / "master.xlsx").read_bytes()
+    assert main(["init", str(ws)]) == 2
+    assert "không ghi đè" in capsys.readouterr().err
+    assert (ws / "master.xlsx").read_bytes() == before
+    assert main(["init", str(ws), "--force"]) == 0
+    backups = list((ws / "backup").glob("master-*.xlsx"))
+    assert [b.read_bytes() for b in backups] == [before]
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "words"),
+    [
+        (["templates"], 2, "Thiếu -p/--period"),
+        (["templates", "-p", "2031-N"], 2, "Không có kỳ báo cáo «2031-N»"),
+        (["khong-co-lenh"], 2, "Không có lệnh này"),
+        (["templates", "--bogus"], 2, "Không có tùy chọn --bogus"),
+    ],
+    ids=["missing-period", "unknown-period", "unknown-command", "unknown-option"],
+)
+def test_usage_errors_are_vietnamese(
+    built_workspace: Workspace,
+    argv: list[str],
+    code: int,
+    words: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = str(built_workspace.root)
+    if argv[0] == "templates":
+        argv = [*argv, "-w", root]
+    assert main(argv) == code
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+
+
+def test_outside_a_workspace_says_how_to_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["templates", "-p", "2026-6T", "-w", str(tmp_path)]) == 2
+    assert "dvxl init" in capsys.readouterr().err
+
+
+def test_catalog_export_and_check(
+    built_workspace: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = str(built_workspace.root)
+    assert main(["catalog", "check", "-w", root]) == 0
+    assert "Cấu hình hợp lệ: 12 nhiệm vụ" in capsys.readouterr().out
+    assert main(["catalog", "export", "-w", root, "-o", str(tmp_path / "x")]) == 0
+    assert sorted(p.name for p in (tmp_path / "x").iterdir()) == [
+        "directive.yaml",
+        "periods.yaml",
+        "rubric.yaml",
+        "units.yaml",
+    ]
