@@ -105,9 +105,12 @@ def _write_table(
         sheet.write_string(HEADER_ROW, col, column.header, styles.header)
         if column.note:
             sheet.write_comment(HEADER_ROW, col, column.note, {"x_scale": 2})
+    sheet.set_row(HEADER_ROW, max(printing.row_height(c.header, c.width) for c in table.columns))
     for r, record in enumerate(rows, HEADER_ROW + 1):
         for col, column in enumerate(table.columns):
             _write_cell(sheet, r, col, column.kind, record[column.field], styles)
+        texts = [(str(cell_value(c.kind, record[c.field])), c.width) for c in table.columns]
+        sheet.set_row(r, max(printing.row_height(text, width) for text, width in texts))
     last = max(HEADER_ROW + len(rows), HEADER_ROW + 1)
     sheet.autofilter(HEADER_ROW, 0, last, len(table.columns) - 1)
     sheet.freeze_panes(HEADER_ROW + 1, 0)
@@ -138,6 +141,9 @@ def _write_keyvalue(
         sheet.write_string(r, 0, column.field, styles.code_cell)
         sheet.write_string(r, 1, column.header, styles.cell)
         _write_cell(sheet, r, 2, column.kind, record[column.field], styles)
+        sheet.set_row(
+            r, printing.row_height(str(cell_value(column.kind, record[column.field])), 70)
+        )
     sheet.freeze_panes(HEADER_ROW + 1, 0)
 
 
@@ -181,6 +187,7 @@ def _write_cover(workbook: xlsxwriter.Workbook, styles: printing.Styles, catalog
     for r, (text, style) in enumerate(lines):
         if text:
             sheet.write_string(r, 1, text, style)
+            sheet.set_row(r, printing.row_height(text, 100))
 
 
 # Reading ---------------------------------------------------------------------

@@ -7,6 +7,7 @@ number centred in the top margin.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -31,6 +32,7 @@ A4 = 9
 
 INPUT_FILL = "#FFF2CC"  # pale yellow: "type here", explained on every template's guide sheet
 HEADER_FILL = "#D9E1F2"
+LINE_HEIGHT = 15.75  # points per line of 12-point Times New Roman
 SECTION_FILL = "#E7E6E6"
 
 
@@ -111,3 +113,10 @@ def write_workbook(path: Path, fill: Callable[[Any], None]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def row_height(text: str, width_chars: float, font: int = 12) -> float:
+    """Row height (points) for wrapped ``text`` in a column ``width_chars`` wide."""
+    per_line = max(width_chars * 0.95 * 12 / font, 1)
+    lines = sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
+    return max(1, lines) * LINE_HEIGHT * font / 12 + 2

@@ -18,7 +18,6 @@ here and the reader of returned files both follow it.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -49,8 +48,6 @@ IDENTITY: tuple[tuple[str, str, str, bool], ...] = (
     ("NGAY_BC", "Ngày lập báo cáo", "date", True),
 )
 IDENTITY_FIRST_ROW = 10  # rows 8–9 show the unit's name and code, locked
-
-_LINE_HEIGHT = 15.75  # points per line of 12-point Times New Roman
 
 
 @dataclass(frozen=True)
@@ -283,7 +280,7 @@ class _Builder:
         for r, (text, style) in enumerate(lines):
             if text:
                 sheet.write_string(r, 1, text, style)
-                sheet.set_row(r, _height(text, 95))
+                sheet.set_row(r, printing.row_height(text, 95))
         sheet.protect(self.catalog.settings.sheet_password)
 
     # The form ---------------------------------------------------------------------
@@ -342,9 +339,10 @@ class _Builder:
             "ĐẢNG CỘNG SẢN VIỆT NAM",
             s.make(bold=True, underline=1, align="center"),
         )
-        sheet.merge_range(1, left[0], 1, left[1], self.unit.name.upper(), center_bold)
+        _merge_string(sheet, 1, left[0], 1, left[1], self.unit.name.upper(), center_bold)
         sheet.merge_range(2, left[0], 2, left[1], "*", center)
-        sheet.merge_range(
+        _merge_string(
+            sheet,
             2,
             right[0],
             2,
@@ -364,7 +362,7 @@ class _Builder:
             title,
             s.make(bold=True, align="center", valign="top", text_wrap=True),
         )
-        sheet.set_row(5, _height(title, sum(WIDTHS)))
+        sheet.set_row(5, printing.row_height(title, sum(WIDTHS)))
         p = self.period
         fmt = printing.format_date
         sheet.merge_range(
@@ -376,7 +374,7 @@ class _Builder:
             f"hạn gửi: {fmt(p.deadline)}",
             s.make(italic=True, align="center"),
         )
-        sheet.set_row(1, _height(self.unit.name.upper(), sum(WIDTHS[:3])))
+        sheet.set_row(1, printing.row_height(self.unit.name.upper(), sum(WIDTHS[:3])))
 
     def _write_identity(self, sheet: Any) -> None:
         s = self.styles
@@ -430,8 +428,8 @@ class _Builder:
         assert row.task is not None
         sheet.write_blank(row.row, COL_NO, None, self.task_text)
         sheet.write_blank(row.row, COL_CODE, None, self.task_text)
-        sheet.merge_range(row.row, COL_LABEL, row.row, COL_HELP, row.task.text, self.task_text)
-        sheet.set_row(row.row, _height(row.task.text, sum(WIDTHS[COL_LABEL:]), font=11))
+        _merge_string(sheet, row.row, COL_LABEL, row.row, COL_HELP, row.task.text, self.task_text)
+        sheet.set_row(row.row, printing.row_height(row.task.text, sum(WIDTHS[COL_LABEL:]), font=11))
 
     def _write_indicator(self, sheet: Any, row: FormRow) -> None:
         task, ind = row.task, row.indicator
@@ -450,9 +448,9 @@ class _Builder:
         self._validate(sheet, row.row, task, ind, help_text)
         lines = {"longtext": 4, "doclist": 3}.get(ind.type, 1)
         height = max(
-            lines * _LINE_HEIGHT,
-            _height(label, WIDTHS[COL_LABEL]),
-            _height(help_text, WIDTHS[COL_HELP], font=10),
+            lines * printing.LINE_HEIGHT,
+            printing.row_height(label, WIDTHS[COL_LABEL]),
+            printing.row_height(help_text, WIDTHS[COL_HELP], font=10),
         )
         sheet.set_row(row.row, height)
 
@@ -568,6 +566,24 @@ def _column_letter(col: int) -> str:
     return letters
 
 
+def _merge_string(
+    sheet: Any,
+    first_row: int,
+    first_col: int,
+    last_row: int,
+    last_col: int,
+    text: str,
+    cell_format: Any,
+) -> None:
+    """Merge cells holding catalog text, always as a string.
+
+    ``merge_range`` stores its data with ``write()``, which turns "=..." into a formula and
+    "{...}" into an array formula; a unit or task text must stay text.
+    """
+    sheet.merge_range(first_row, first_col, last_row, last_col, "", cell_format)
+    sheet.write_string(first_row, first_col, text, cell_format)
+
+
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -577,10 +593,3 @@ def _num(value: float) -> str:
     if float(value).is_integer():
         return f"{int(value):,}".replace(",", ".")
     return f"{value:g}".replace(".", ",")
-
-
-def _height(text: str, width_chars: float, font: int = 12) -> float:
-    """Row height (points) for wrapped ``text`` in a column ``width_chars`` wide."""
-    per_line = max(width_chars * 0.95 * 12 / font, 1)
-    lines = sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
-    return max(1, lines) * _LINE_HEIGHT * font / 12 + 2

@@ -7,11 +7,12 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SAMPLE
 
 from dvxl import textio, workspace
 from dvxl.catalog import fingerprint
 from dvxl.model import Catalog
+
+from conftest import REPO, SAMPLE
 
 SEED = REPO / "tests" / "data" / "000_ebdb46170f0657d6.txt"
 SHARED_SEED = REPO.parent / "shared" / "seeds" / SEED.name

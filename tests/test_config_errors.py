@@ -13,12 +13,13 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import SAMPLE
 from openpyxl.worksheet.worksheet import Worksheet
 
 from dvxl import workspace
 from dvxl.cli import main
 from dvxl.errors import ConfigError
+
+from conftest import SAMPLE
 
 
 def row_of(sheet: Worksheet, code: str, column: int = 1) -> int:

@@ -15,6 +15,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 import xlsxwriter
+from python_calamine import CalamineWorkbook
+
 from libreoffice import (
     Batch,
     CellEdit,
@@ -25,7 +27,6 @@ from libreoffice import (
     require_libreoffice,
     run_batch,
 )
-from python_calamine import CalamineWorkbook
 
 SHEET = "Báo cáo"
 LOCKED_TEXT = "Không được sửa"
