@@ -20,7 +20,7 @@ from dvxl.model import Directive
 
 FONT = "Times New Roman"
 WORKBOOK_OPTIONS: dict[str, Any] = {
-    "default_format_properties": {"font_name": FONT, "font_size": 12},
+    "default_format_properties": {"font_name": FONT, "font_size": 12, "font_scheme": "none"},
     # Times New Roman 12 needs a taller default row than Calibri 11 (pixels).
     "default_row_height": 21,
 }
