@@ -27,6 +27,7 @@ job of the "required" check, not of every rule that mentions the field.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -246,8 +247,12 @@ class _Parser:
         raise RuleSyntaxError(f"cần số, chuỗi hoặc mã chỉ tiêu ở vị trí {pos} (gặp «{shown}»)")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse(text: str) -> Node:
-    """Parse a rule; raise :class:`RuleSyntaxError` with a Vietnamese message."""
+    """Parse a rule; raise :class:`RuleSyntaxError` with a Vietnamese message.
+
+    Cached: the tree is immutable, and every returned file reuses the catalog's rules.
+    """
     if not text.strip():
         raise RuleSyntaxError("biểu thức trống")
     return _Parser(text).rule()

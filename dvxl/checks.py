@@ -1,0 +1,596 @@
+"""Check one returned workbook: who sent it, is the form intact, is every value right.
+
+:func:`check_book` takes the plain rows of :mod:`dvxl.reader` and yields
+findings (it never raises on bad input) plus the parsed values, keyed
+``"1.1.HN_SO"``, for the merge. What people type is read forgivingly — numbers
+as text, ``1.234`` and ``12,5`` the Vietnamese way, dates as text, decomposed
+Unicode, stray spaces — and recorded as a warning rather than rejected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dvxl import rules
+from dvxl.catalog import fingerprint
+from dvxl.findings import ERROR, Finding, make
+from dvxl.model import Catalog, Indicator, Period, Task, Unit
+from dvxl.printing import format_date
+from dvxl.reader import Book, Sheet
+from dvxl.template import (
+    COL_CODE,
+    COL_LABEL,
+    COL_VALUE,
+    FORM,
+    IDENTITY,
+    KIND,
+    META,
+    FormRow,
+    form_rows,
+    slug,
+)
+
+
+@dataclass
+class Identity:
+    """Who a return is from and what template it was made from."""
+
+    unit: Unit | None = None
+    period: str = ""
+    version: str = ""
+    fingerprint: str = ""
+    by: str = ""  # "metadata" | "content" | ""
+
+
+@dataclass
+class Checked:
+    """The outcome of checking one book."""
+
+    identity: Identity
+    findings: list[Finding] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    cells: dict[str, str] = field(default_factory=dict)  # key -> A1 of its value cell
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.severity == ERROR for f in self.findings)
+
+
+# Identity ---------------------------------------------------------------------
+
+
+def read_metadata(book: Book) -> dict[str, str]:
+    """The key/value rows of the template's hidden metadata sheet ({} if absent or foreign)."""
+    sheet = book.sheets.get(META)
+    if sheet is None:
+        return {}
+    meta: dict[str, str] = {}
+    for row in sheet.rows:
+        if len(row) >= 2 and str(row[0]).strip():
+            key = str(row[0]).strip()
+            if key == "o_nhap":
+                break
+            meta[key] = _text(row[1])
+    return meta if meta.get("loai_tep") == KIND else {}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return unicodedata.normalize("NFC", str(value)).strip()
+
+
+def _tokens(text: str) -> set[str]:
+    return {t for t in re.split(r"[^A-Za-z0-9]+", text.upper()) if t}
+
+
+def _from_content(book: Book, catalog: Catalog) -> tuple[Unit | None, str]:
+    """Find the unit from the form's unit code or name cells, then from the file name."""
+    codes = {u.code.upper(): u for u in catalog.units}
+    names = {_fold(u.name): u for u in catalog.units}
+    for sheet in book.sheets.values():
+        for row in sheet.rows[:40]:
+            for cell in row:
+                text = _text(cell)
+                if text.upper() in codes:
+                    return codes[text.upper()], f"mã đơn vị ghi trong trang «{sheet.name}»"
+                if _fold(text) in names:
+                    return names[_fold(text)], f"tên đơn vị ghi trong trang «{sheet.name}»"
+    unit = _unit_in_name(book.path, catalog)
+    if unit is not None:
+        return unit, f"tên tệp «{book.path.name}»"
+    return None, ""
+
+
+def _fold(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+def _unit_in_name(path: Path, catalog: Catalog) -> Unit | None:
+    """A unit whose code is a token of the file name or its folder (or whose name slug is in it)."""
+    tokens = _tokens(path.stem) | _tokens(path.parent.name)
+    slugged = slug(path.stem)
+    for unit in catalog.units:
+        if unit.code.upper() in tokens or slug(unit.name) in slugged:
+            return unit
+    return None
+
+
+def identify(book: Book, catalog: Catalog, period: Period, checked: Checked) -> bool:
+    """Fill ``checked.identity``; add identity findings. False when checking cannot go on."""
+    file = book.path.name
+    meta = read_metadata(book)
+    ident = checked.identity
+    add = checked.findings.append
+    if meta and meta.get("ma_van_ban", "") != catalog.directive.code:
+        add(make("I011", file, value=meta.get("ma_van_ban", ""), expected=catalog.directive.code))
+        return False
+    if meta:
+        ident.by = "metadata"
+        ident.period = meta.get("ma_ky", "")
+        ident.version = meta.get("phien_ban_mau", "")
+        ident.fingerprint = meta.get("dau_van_tay", "")
+        code = meta.get("ma_don_vi", "")
+        unit = next((u for u in catalog.units if u.code == code), None)
+        if unit is None:
+            add(make("I003", file, value=code, unit=code))
+            return False
+    else:
+        unit, source = _from_content(book, catalog)
+        if unit is None:
+            add(make("I002", file))
+            return False
+        ident.by = "content"
+        ident.period = period.code
+        add(make("I001", file, unit=unit.code, value=source))
+    ident.unit = unit
+    if not catalog.tasks_for(unit):
+        add(make("I004", file, unit=unit.code))
+        return False
+    if ident.period != period.code:
+        add(make("I005", file, unit=unit.code, value=ident.period, expected=period.code))
+        return False
+    if meta:
+        current = str(catalog.settings.template_version)
+        if ident.fingerprint != fingerprint(catalog):
+            add(make("I008", file, unit=unit.code, value=ident.version, expected=current))
+            return False
+        if ident.version != current:
+            older = _int(ident.version) < catalog.settings.template_version
+            add(
+                make(
+                    "I006" if older else "I007",
+                    file,
+                    unit=unit.code,
+                    value=ident.version,
+                    expected=current,
+                )
+            )
+        named = _unit_in_name(book.path, catalog)
+        if named is not None and named.code != unit.code:
+            where = f"{book.path.parent.name}/{book.path.name}"
+            add(make("I010", file, unit=unit.code, value=where, expected=named.code))
+    return True
+
+
+def _int(text: str) -> int:
+    try:
+        return int(float(text))
+    except ValueError:
+        return 0
+
+
+# Structure --------------------------------------------------------------------
+
+
+def locate(
+    sheet: Sheet, rows: list[FormRow], file: str, unit: str
+) -> tuple[dict[str, int], list[Finding]]:
+    """Where each form key actually is, and S002 findings where it is not where it should be.
+
+    Keys are found by reading the code column under each task heading, so a
+    moved row is still read from where it went (the error still blocks the merge).
+    """
+    expected = {r.key: r.row for r in rows}
+    found: dict[str, int] = {}
+    identity_codes = {code for code, *_ in IDENTITY}
+    task_codes = {r.key for r in rows if r.kind == "task"}
+    current = ""
+    for index, row in enumerate(sheet.rows):
+        code = _text(row[COL_CODE]) if len(row) > COL_CODE else ""
+        if not code:
+            continue
+        if code in task_codes and code not in found:
+            current = code
+            found[code] = index
+        elif code in identity_codes and code not in found:
+            found[code] = index
+        elif current and f"{current}.{code}" in expected and f"{current}.{code}" not in found:
+            found[f"{current}.{code}"] = index
+    findings = []
+    reported_tasks: set[str] = set()
+    for r in rows:
+        if r.kind == "text":
+            continue
+        actual = found.get(r.key)
+        if actual == r.row:
+            continue
+        task = r.task.code if r.task else ""
+        if task in reported_tasks:
+            continue
+        reported_tasks.add(task)
+        shown = _text(sheet.value(r.row, COL_CODE))
+        findings.append(
+            make(
+                "S002",
+                file,
+                unit=unit,
+                sheet=FORM,
+                cell=f"B{r.row + 1}",
+                task=task,
+                indicator=r.indicator.code if r.indicator else r.key,
+                value=shown or "(trống)",
+                expected=r.indicator.code if r.indicator else r.key,
+            )
+        )
+    return found, findings
+
+
+# Cells ------------------------------------------------------------------------
+
+_THOUSANDS_DOT = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
+_PLAIN = re.compile(r"^-?\d+(\.\d+)?$")
+_US = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+_DATE_NUMERIC = re.compile(r"^(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})$")
+_DATE_WORDS = re.compile(r"^(?:ngày\s*)?(\d{1,2})\s*tháng\s*(\d{1,2})\s*năm\s*(\d{4})$", re.I)
+_DATE_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T].*)?$")
+DOCUMENT = re.compile(
+    r"(?:^|\s)(?:số\s*)?(\d+[a-zA-Z]?-[A-ZĐ][A-ZĐa-zđ0-9]*(?:/[A-ZĐa-zđ0-9-]+)+)"
+    r"\s*[,;]?\s*(?:ngày\s*)(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})",
+    re.IGNORECASE,
+)
+# Characters that Vietnamese Unicode text never uses but TCVN3 (ABC) and VNI text
+# shows when read as Unicode (e.g. "Hµ Néi", "Haø Noäi"); two or more mark a legacy font.
+_LEGACY = re.compile(
+    "[\u00a8\u00a9\u00aa\u00ab\u00ac\u00ae\u00b5\u00b6\u00b7\u00b8\u00b9"
+    "\u00bb\u00bc\u00bd\u00be\u00c6\u00c7\u00cb\u00ce\u00cf\u00d1\u00d8"
+    "\u00db\u00de\u00df\u00e4\u00e5\u00e6\u00e7\u00eb\u00ee\u00ef\u00f1"
+    "\u00f6\u00f8\u00fb\u00fc\u00fe]"
+)
+
+
+def parse_number(text: str) -> float | None:
+    """A number as a Vietnamese clerk might type it: 1.234 / 12,5 / 1.234,5 / 12."""
+    t = text.replace("\u00a0", "").replace(" ", "")
+    if _THOUSANDS_DOT.match(t):
+        return float(t.replace(".", "").replace(",", "."))
+    if _DECIMAL_COMMA.match(t):
+        return float(t.replace(",", "."))
+    if _PLAIN.match(t):
+        return float(t)
+    if _US.match(t):
+        return float(t.replace(",", ""))
+    return None
+
+
+def parse_date(text: str) -> dt.date | None:
+    t = " ".join(text.split())
+    for pattern, order in (
+        (_DATE_NUMERIC, (2, 1, 0)),
+        (_DATE_WORDS, (2, 1, 0)),
+        (_DATE_ISO, (0, 1, 2)),
+    ):
+        match = pattern.match(t)
+        if match:
+            parts = [int(g) for g in match.groups()[:3]]
+            try:
+                return dt.date(parts[order[0]], parts[order[1]], parts[order[2]])
+            except ValueError:
+                return None
+    return None
+
+
+def _num(value: float) -> str:
+    if float(value).is_integer():
+        return f"{int(value):,}".replace(",", ".")
+    return f"{value:,.6g}".replace(",", " ").replace(".", ",").replace(" ", ".")
+
+
+def _bounds(lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return f"từ {_num(lo)} đến {_num(hi)}"
+    if lo is not None:
+        return f"không nhỏ hơn {_num(lo)}"
+    return f"không lớn hơn {_num(hi or 0)}"
+
+
+class _CellChecker:
+    def __init__(self, catalog: Catalog, unit: Unit, period: Period, book: Book) -> None:
+        self.catalog = catalog
+        self.unit = unit
+        self.period = period
+        self.file = book.path.name
+        self.formulas = book.formulas.get(FORM, set())
+        self.findings: list[Finding] = []
+
+    def add(
+        self,
+        code: str,
+        cell: str,
+        ind: Indicator | None,
+        task: Task | None,
+        *,
+        indicator: str = "",
+        label: str = "",
+        **fields: Any,
+    ) -> None:
+        """A finding at ``cell``; ``indicator``/``label`` name identity cells (no Indicator)."""
+        self.findings.append(
+            make(
+                code,
+                self.file,
+                unit=self.unit.code,
+                sheet=FORM,
+                cell=cell,
+                task=task.code if task else "",
+                indicator=ind.code if ind else indicator,
+                label=ind.label if ind else label,
+                **fields,
+            )
+        )
+
+    def text(self, raw: Any, cell: str, ind: Indicator | None, task: Task | None) -> Any:
+        """Normalise text: NFC, trimmed; warn on each mend."""
+        if not isinstance(raw, str):
+            return raw
+        value = raw
+        if not unicodedata.is_normalized("NFC", value):
+            value = unicodedata.normalize("NFC", value)
+            self.add("W103", cell, ind, task, value=value)
+        stripped = "\n".join(line.strip() for line in value.strip().splitlines())
+        if stripped != value and value.strip():
+            self.add("W104", cell, ind, task, value=value)
+        if len(_LEGACY.findall(stripped)) >= 2:
+            self.add("W105", cell, ind, task, value=stripped[:60])
+        return stripped
+
+    def value(self, raw: Any, cell: str, ind: Indicator, task: Task) -> Any:
+        """The typed value of one indicator cell, or None (with findings) when unusable."""
+        if cell in self.formulas:
+            self.add("C007", cell, ind, task)
+        raw = self.text(raw, cell, ind, task)
+        if raw in ("", None):
+            if ind.required:
+                self.add("C001", cell, ind, task)
+            return None
+        kind = ind.type
+        if kind in ("integer", "decimal", "score"):
+            return self.number(raw, cell, ind, task)
+        if kind == "date":
+            day = self.date(raw, cell, ind, task)
+            if day is not None and not self.period.start <= day <= self.period.end:
+                self.add(
+                    "C005",
+                    cell,
+                    ind,
+                    task,
+                    value=format_date(day),
+                    expected=f"trong kỳ từ {format_date(self.period.start)} "
+                    f"đến {format_date(self.period.end)}",
+                )
+                return None
+            return day
+        if kind == "choice":
+            allowed = self.catalog.choice_list(ind.choices).values
+            for option in allowed:
+                if _fold(option) == _fold(str(raw)):
+                    return option
+            self.add("C004", cell, ind, task, value=_text(raw), expected="; ".join(allowed))
+            return None
+        text = _text(raw) if not isinstance(raw, str) else raw
+        if kind == "doclist":
+            for line in (ln.strip() for ln in text.splitlines()):
+                if line and not DOCUMENT.search(line):
+                    self.add(
+                        "C006", cell, ind, task, value=line, expected="«45-KH/HU ngày 12/3/2020»"
+                    )
+        return text
+
+    def number(self, raw: Any, cell: str, ind: Indicator, task: Task) -> float | None:
+        if isinstance(raw, bool | dt.date):
+            self.add("C002", cell, ind, task, value=_text(raw), expected="một số")
+            return None
+        if isinstance(raw, int | float):
+            number = float(raw)
+        else:
+            parsed = parse_number(str(raw))
+            if parsed is None:
+                self.add("C002", cell, ind, task, value=str(raw), expected="một số")
+                return None
+            number = parsed
+            self.add("W101", cell, ind, task, value=str(raw), expected=_num(number))
+        if ind.type == "integer" and not number.is_integer():
+            self.add("C008", cell, ind, task, value=_num(number))
+            return None
+        lo, hi = ind.minimum, ind.maximum
+        if ind.type == "score":
+            lo, hi = 0, self.catalog.points(self.unit.rating_group, task.code) or 0
+        if (lo is not None and number < lo) or (hi is not None and number > hi):
+            self.add("C003", cell, ind, task, value=_num(number), expected=_bounds(lo, hi))
+            return None
+        return number
+
+    def date(
+        self, raw: Any, cell: str, ind: Indicator | None, task: Task | None, label: str = ""
+    ) -> dt.date | None:
+        if isinstance(raw, dt.datetime):
+            return raw.date()
+        if isinstance(raw, dt.date):
+            return raw
+        day = parse_date(str(raw)) if isinstance(raw, str) else None
+        if day is None:
+            self.add(
+                "C002",
+                cell,
+                ind,
+                task,
+                value=_text(raw),
+                expected="một ngày (ngày/tháng/năm)",
+                label=label,
+            )
+            return None
+        self.add("W102", cell, ind, task, value=str(raw), expected=format_date(day), label=label)
+        return day
+
+
+def check_book(book: Book, catalog: Catalog, period: Period) -> Checked:
+    """Every check of one returned book (identity, structure, cells, rules)."""
+    checked = Checked(Identity())
+    if not identify(book, catalog, period, checked):
+        return checked
+    unit = checked.identity.unit
+    assert unit is not None
+    file = book.path.name
+    sheet = book.sheets.get(FORM)
+    if sheet is None:
+        checked.findings.append(make("S001", file, unit=unit.code, expected=FORM))
+        return checked
+    if book.protected.get(FORM) is False:
+        checked.findings.append(make("S004", file, unit=unit.code, sheet=FORM))
+    rows = form_rows(catalog, unit)
+    found, moved = locate(sheet, rows, file, unit.code)
+    checked.findings += moved
+    checker = _CellChecker(catalog, unit, period, book)
+    by_task: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        index = found.get(r.key)
+        if index is None or r.kind in ("task", "text"):
+            continue
+        cell = f"E{index + 1}"
+        checked.cells[r.key] = cell
+        raw = sheet.value(index, COL_VALUE)
+        if r.kind == "identity":
+            checked.values[r.key] = _identity_value(checker, r.key, raw, cell)
+            continue
+        ind, task = r.indicator, r.task
+        assert ind is not None and task is not None
+        label = _text(sheet.value(index, COL_LABEL))
+        printed = ind.label + (" (*)" if ind.required else "")
+        if label != printed:
+            checked.findings.append(
+                make(
+                    "S003",
+                    file,
+                    unit=unit.code,
+                    sheet=FORM,
+                    cell=f"C{index + 1}",
+                    task=task.code,
+                    indicator=ind.code,
+                    value=label,
+                    expected=printed,
+                )
+            )
+        value = checker.value(raw, cell, ind, task)
+        checked.values[r.key] = value
+        by_task.setdefault(task.code, {})[ind.code] = value
+    checked.findings += checker.findings
+    for task in catalog.tasks_for(unit):
+        checked.findings += _check_rules(
+            catalog, task, by_task.get(task.code, {}), checked.cells, file, unit
+        )
+    return checked
+
+
+def _identity_value(checker: _CellChecker, code: str, raw: Any, cell: str) -> Any:
+    label = next(text for c, text, *_ in IDENTITY if c == code)
+    raw = checker.text(raw, cell, None, None)
+    required = next(req for c, _t, _k, req in IDENTITY if c == code)
+    if raw in ("", None):
+        if required:
+            checker.add("C001", cell, None, None, indicator=code, label=label)
+        return None
+    if code != "NGAY_BC":
+        return _text(raw)
+    day = checker.date(raw, cell, None, None, label=label)
+    p = checker.period
+    if day is not None and day < p.start:
+        checker.add(
+            "C005",
+            cell,
+            None,
+            None,
+            indicator=code,
+            label=label,
+            value=format_date(day),
+            expected=f"từ ngày {format_date(p.start)} trở đi",
+        )
+        return None
+    if day is not None and day > p.deadline + dt.timedelta(days=60):
+        checker.add(
+            "W106",
+            cell,
+            None,
+            None,
+            indicator=code,
+            label=label,
+            value=format_date(day),
+            expected=format_date(p.deadline),
+        )
+    return day
+
+
+def _check_rules(
+    catalog: Catalog,
+    task: Task,
+    values: dict[str, Any],
+    cells: dict[str, str],
+    file: str,
+    unit: Unit,
+) -> list[Finding]:
+    findings = []
+    present = set(values)
+    for rule in catalog.rules_for(task):
+        node = rules.parse(rule.expression)
+        names = rules.names(node)
+        if not names <= present:
+            continue  # a "*" rule about indicators this task does not have
+        data = {k: format_date(v) if isinstance(v, dt.date) else v for k, v in values.items()}
+        if rules.evaluate(node, data) is False:
+            involved = [i.code for i in catalog.indicators_for(task) if i.code in names]
+            shown = "; ".join(f"{code} = {_shown(values.get(code))}" for code in involved)
+            first = involved[0] if involved else ""
+            findings.append(
+                make(
+                    "R001" if rule.severity == ERROR else "R002",
+                    file,
+                    unit=unit.code,
+                    sheet=FORM,
+                    cell=cells.get(f"{task.code}.{first}", ""),
+                    task=task.code,
+                    indicator=first,
+                    value=shown,
+                    expected=rule.expression,
+                    rule=rule.code,
+                    severity=rule.severity,
+                    note=rule.message,
+                )
+            )
+    return findings
+
+
+def _shown(value: Any) -> str:
+    """A value as the unit typed it, for a message: numbers the Vietnamese way, text clipped."""
+    if value is None or value == "":
+        return "(trống)"
+    if isinstance(value, int | float):
+        return _num(float(value))
+    if isinstance(value, dt.date):
+        return format_date(value)
+    text = str(value).replace("\n", " / ")
+    return text if len(text) <= 40 else text[:39] + "…"

@@ -1,0 +1,337 @@
+"""Validation of a whole inbox: every finding code triggered by a file made for it.
+
+The corpus is built from real templates (filled the way a unit fills them),
+then broken one way per file. Tests assert the flattened (code, sheet, cell)
+list of each file, not the wording; the wording is checked once, for all codes:
+every code has a Vietnamese message and a file here that triggers it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import random
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from dvxl import sample, template, workspace
+from dvxl.findings import CODES
+from dvxl.model import Catalog
+from dvxl.reader import Limits
+from dvxl.template import FORM, META, form_rows
+from dvxl.validate import BatchReport, FileReport, validate_inbox
+
+from hostile import (
+    MB,
+    empty,
+    encrypted_ooxml,
+    lock_file,
+    pdf_renamed,
+    too_big,
+    truncated,
+    xxe,
+    zip_bomb,
+)
+
+PERIOD = "2026-6T"
+UNIT = "HU01"
+LIMITS = Limits(max_file_bytes=MB)
+Flat = list[tuple[str, str, str]]
+
+
+class Corpus:
+    """Builds returns of one unit into an inbox and remembers what each should give."""
+
+    def __init__(self, ws: workspace.Workspace, catalog: Catalog, inbox: Path) -> None:
+        self.ws = ws
+        self.catalog = catalog
+        self.inbox = inbox
+        self.period = catalog.period(PERIOD)
+        self.expected: dict[str, Flat] = {}
+        self.rng = random.Random(7)
+        # One unit per file, so the files do not supersede each other (I009); every unit's
+        # form starts with tasks 1.1-1.4, so their cells are the same for all.
+        reserved = {UNIT, "HU02", "HU03", "HU04", "HU05"}
+        self.free = [u.code for u in catalog.addressed_units() if u.code not in reserved]
+
+    def cell(self, key: str, unit: str = UNIT) -> str:
+        return next(
+            r.cell for r in form_rows(self.catalog, self.catalog.unit(unit)) if r.key == key
+        )
+
+    def row(self, key: str, unit: str = UNIT) -> int:
+        return (
+            next(r.row for r in form_rows(self.catalog, self.catalog.unit(unit)) if r.key == key)
+            + 1
+        )
+
+    def values(self, unit: str = UNIT) -> dict[str, Any]:
+        return sample.good_values(self.catalog, self.catalog.unit(unit), self.period, self.rng)
+
+    def add(
+        self,
+        name: str,
+        expected: Flat,
+        change: dict[str, Any] | None = None,
+        *,
+        unit: str = "",
+        edit: Callable[[openpyxl.Workbook], None] | None = None,
+        period: str = PERIOD,
+        keep_metadata: bool = True,
+    ) -> Path:
+        """A return with ``change`` applied to good values, then ``edit`` on the saved book."""
+        unit = unit or self.free.pop(0)
+        values = self.values(unit) | (change or {})
+        chosen = self.catalog.period(period)
+        source = self.ws.templates(chosen.code) / template.template_name(
+            chosen, self.catalog.unit(unit)
+        )
+        if not source.exists():
+            template.write_templates(self.catalog, chosen.code, self.ws.templates(chosen.code))
+        path = self.inbox / name
+        sample.write_return(
+            source, path, values, self.catalog, self.catalog.unit(unit), keep_metadata=keep_metadata
+        )
+        if edit is not None:
+            book = openpyxl.load_workbook(path)
+            edit(book)
+            book.save(path)
+        self.expected[name] = sorted(expected)
+        return path
+
+    def meta(self, key: str, value: str) -> Callable[[openpyxl.Workbook], None]:
+        def edit(book: openpyxl.Workbook) -> None:
+            sheet = book[META]
+            for row in sheet.iter_rows():
+                if row[0].value == key:
+                    row[1].value = value
+
+        return edit
+
+
+def build_corpus(ws: workspace.Workspace, catalog: Catalog, inbox: Path) -> Corpus:
+    c = Corpus(ws, catalog, inbox)
+    E = FORM
+    c.add("hop-le.xlsx", [], unit=UNIT)
+    # Cells.
+    c.add("bo-trong.xlsx", [("C001", E, c.cell("1.1.TRANG_THAI"))], {"1.1.TRANG_THAI": ""})
+    c.add("sai-kieu.xlsx", [("C002", E, c.cell("1.1.HN_SO"))], {"1.1.HN_SO": "nhiều"})
+    c.add(
+        "ngoai-gioi-han.xlsx",
+        [("C003", E, c.cell("1.2.VB_SO"))],
+        {"1.2.VB_SO": -2, "1.2.VB_DS": ""},
+    )
+    c.add(
+        "ngoai-danh-sach.xlsx", [("C004", E, c.cell("1.1.TRANG_THAI"))], {"1.1.TRANG_THAI": "Xong"}
+    )
+    c.add("ngay-truoc-ky.xlsx", [("C005", E, c.cell("NGAY_BC"))], {"NGAY_BC": dt.date(2025, 1, 1)})
+    c.add(
+        "so-hieu-sai.xlsx",
+        [("C006", E, c.cell("1.1.VB_DS"))],
+        {"1.1.VB_SO": 1, "1.1.VB_DS": "Kế hoạch 45KH/HU tháng 3"},
+    )
+
+    def formula(book: openpyxl.Workbook) -> None:
+        book[FORM][c.cell("1.1.HN_SO")] = "=2+3"
+
+    # openpyxl stores no cached result, so the formula also reads as empty (C001).
+    c.add(
+        "cong-thuc.xlsx",
+        [("C007", E, c.cell("1.1.HN_SO")), ("C001", E, c.cell("1.1.HN_SO"))],
+        {"1.1.HN_LUOT": 0},
+        edit=formula,
+    )
+    c.add("so-le.xlsx", [("C008", E, c.cell("1.1.HN_SO"))], {"1.1.HN_SO": 2.5})
+    # Forgiving reads.
+    c.add("so-dang-chu.xlsx", [("W101", E, c.cell("1.1.HN_LUOT"))], {"1.1.HN_LUOT": "1.250"})
+    c.add(
+        "ngay-dang-chu.xlsx",
+        [("W102", E, c.cell("NGAY_BC"))],
+        {"NGAY_BC": "ngày 16 tháng 6 năm 2026"},
+    )
+    c.add(
+        "to-hop.xlsx",
+        [("W103", E, c.cell("1.1.KET_QUA"))],
+        {"1.1.KET_QUA": unicodedata.normalize("NFD", "Đã tổ chức quán triệt")},
+    )
+    c.add(
+        "khoang-trang.xlsx",
+        [("W104", E, c.cell("1.1.KET_QUA"))],
+        {"1.1.KET_QUA": "  Đã tổ chức quán triệt  "},
+    )
+    c.add(
+        "tcvn3.xlsx", [("W105", E, c.cell("1.1.KET_QUA"))], {"1.1.KET_QUA": "§· tæ chøc qu¸n triÖt"}
+    )
+    c.add(
+        "ngay-lap-muon.xlsx",
+        [("W106", E, c.cell("NGAY_BC"))],
+        {"NGAY_BC": c.period.deadline + dt.timedelta(days=200)},
+    )
+    # Rules (1.3: resolved <= received; every task: documents listed when counted).
+    c.add("quy-tac-loi.xlsx", [("R001", E, c.cell("1.3.KN_SO"))], {"1.3.KN_SO": 2, "1.3.KN_XL": 5})
+    c.add(
+        "quy-tac-canh-bao.xlsx",
+        [("R002", E, c.cell("1.4.VB_SO"))],
+        {"1.4.VB_SO": 2, "1.4.VB_DS": ""},
+    )
+    # Structure.
+
+    def drop_form(book: openpyxl.Workbook) -> None:
+        del book[FORM]
+
+    c.add("mat-trang.xlsx", [("S001", "", "")], edit=drop_form)
+    insert_at = c.row("1.1.TT_SO")
+
+    def insert_row(book: openpyxl.Workbook) -> None:
+        book[FORM].insert_rows(insert_at)
+
+    unit = catalog.unit("HU05")
+    shifted: Flat = []
+    for task in catalog.tasks_for(unit):
+        rows = [r for r in form_rows(catalog, unit) if r.task == task and r.kind != "text"]
+        first = next(r for r in rows if r.row + 1 >= insert_at)
+        shifted.append(("S002", E, f"B{first.row + 1}"))
+    c.add("chen-dong.xlsx", shifted, unit="HU05", edit=insert_row)
+
+    def relabel(book: openpyxl.Workbook) -> None:
+        book[FORM][f"C{c.row('1.1.HN_SO')}"] = "Số hội nghị"
+
+    c.add("sua-nhan.xlsx", [("S003", E, f"C{c.row('1.1.HN_SO')}")], edit=relabel)
+
+    def unprotect(book: openpyxl.Workbook) -> None:
+        book[FORM].protection.sheet = False
+
+    c.add("bo-khoa.xlsx", [("S004", E, "")], edit=unprotect)
+    # Identity.
+    c.add("chep-sang-tep-moi.xlsx", [("I001", "", "")], keep_metadata=False)
+    blank = openpyxl.Workbook()
+    blank.active["A1"] = "Báo cáo gì đó"
+    blank.save(inbox / "khong-ro.xlsx")
+    c.expected["khong-ro.xlsx"] = [("I002", "", "")]
+    c.add("don-vi-la.xlsx", [("I003", "", "")], edit=c.meta("ma_don_vi", "XYZ"))
+    c.add("sai-ky.xlsx", [("I005", "", "")], period="2026-N")
+    c.add("mau-cu.xlsx", [("I006", "", "")], edit=c.meta("phien_ban_mau", "0"))
+    c.add("mau-moi-hon.xlsx", [("I007", "", "")], edit=c.meta("phien_ban_mau", "9"))
+    c.add("danh-muc-khac.xlsx", [("I008", "", "")], edit=c.meta("dau_van_tay", "deadbeef"))
+    older = c.add("HU02 lan 1.xlsx", [("I009", "", "")], unit="HU02")
+    newer = c.add("HU02 lan 2.xlsx", [], unit="HU02")
+    os.utime(older, (1_700_000_000, 1_700_000_000))
+    os.utime(newer, (1_700_100_000, 1_700_100_000))
+    c.add("BC HU04.xlsx", [("I010", "", "")], unit="HU03")
+    c.add("van-ban-khac.xlsx", [("I011", "", "")], edit=c.meta("ma_van_ban", "CV999"))
+    # Files.
+    good = inbox / "hop-le.xlsx"
+    hostile = inbox / "hong"
+    hostile.mkdir()
+    for build, code in (
+        (truncated, "F003"),
+        (pdf_renamed, "F001"),
+        (empty, "F002"),
+        (encrypted_ooxml, "F004"),
+        (too_big, "F005"),
+        (zip_bomb, "F006"),
+        (xxe, "F007"),
+        (lock_file, "F008"),
+    ):
+        path = build(hostile, good)
+        c.expected[f"hong/{path.name}"] = [(code, "", "")]
+    return c
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Corpus, BatchReport]:
+    ws = workspace.init(tmp_path_factory.mktemp("corpus") / "ws")
+    workspace.make_templates(ws, PERIOD)
+    catalog = ws.load()
+    inbox = ws.root / "inbox"
+    c = build_corpus(ws, catalog, inbox)
+    return c, validate_inbox(catalog, inbox, catalog.period(PERIOD), LIMITS)
+
+
+def flat(report: FileReport) -> Flat:
+    return sorted((f.code, f.sheet, f.cell) for f in report.findings)
+
+
+def test_every_file_gives_exactly_its_findings(corpus: tuple[Corpus, BatchReport]) -> None:
+    c, batch = corpus
+    got = {r.name: flat(r) for r in batch.files}
+    assert got == c.expected
+
+
+def test_every_code_is_triggered_and_has_a_vietnamese_message(
+    corpus: tuple[Corpus, BatchReport],
+) -> None:
+    _, batch = corpus
+    seen = {f.code for f in batch.findings}
+    assert seen | {"I004"} == set(CODES)  # I004: see test_unit_not_addressed
+    for finding in batch.findings:
+        assert finding.message and "{" not in finding.message
+        assert unicodedata.is_normalized("NFC", finding.message)
+        assert finding.severity == CODES[finding.code].severity or finding.code.startswith("R")
+
+
+def test_every_code_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for code in CODES.values():
+        assert f"| {code.code} |" in readme and code.title in readme, code.code
+
+
+def test_unit_not_addressed(corpus: tuple[Corpus, BatchReport]) -> None:
+    c, _ = corpus
+    # The master was changed after the templates went out: no task addresses HU01 any more.
+    tasks = tuple(
+        dataclasses.replace(t, groups=tuple(g for g in t.groups if g != "HUYEN"))
+        for t in c.catalog.tasks
+    )
+    changed = dataclasses.replace(c.catalog, tasks=tasks)
+    folder = c.inbox.parent / "inbox-i004"
+    folder.mkdir()
+    (folder / "hop-le.xlsx").write_bytes((c.inbox / "hop-le.xlsx").read_bytes())
+    batch = validate_inbox(changed, folder, c.period, LIMITS)
+    assert [flat(r) for r in batch.files] == [[("I004", "", "")]]
+
+
+def test_statuses_and_merge_eligibility(corpus: tuple[Corpus, BatchReport]) -> None:
+    _, batch = corpus
+    by_name = {r.name: r for r in batch.files}
+    assert by_name["hop-le.xlsx"].status == "Hợp lệ" and by_name["hop-le.xlsx"].mergeable
+    assert by_name["so-dang-chu.xlsx"].status == "Có cảnh báo"
+    assert by_name["so-dang-chu.xlsx"].mergeable
+    assert by_name["so-dang-chu.xlsx"].values["1.1.HN_LUOT"] == 1250
+    assert by_name["bo-trong.xlsx"].status == "Có lỗi" and not by_name["bo-trong.xlsx"].mergeable
+    assert by_name["HU02 lan 1.xlsx"].status == "Bị thay thế"
+    assert by_name["HU02 lan 1.xlsx"].superseded_by == "HU02 lan 2.xlsx"
+    assert by_name["hong/rong.xlsx"].status == "Không đọc được"
+    assert by_name["hong/~$lock.xlsx"].status == "Bỏ qua"
+    assert not batch.valid
+
+
+def test_values_are_parsed_for_the_merge(corpus: tuple[Corpus, BatchReport]) -> None:
+    _, batch = corpus
+    report = next(r for r in batch.files if r.name == "hop-le.xlsx")
+    unit = report.unit
+    assert unit == UNIT
+    assert isinstance(report.values["NGAY_BC"], dt.date)
+    assert report.values["1.1.TRANG_THAI"] in ("Đang triển khai", "Đã triển khai", "Đã hoàn thành")
+    assert all(isinstance(report.values[k], float) for k in report.values if k.endswith("HN_SO"))
+
+
+def test_nothing_received_is_modified(tmp_path: Path) -> None:
+    ws = workspace.init(tmp_path / "ws")
+    workspace.make_templates(ws, PERIOD)
+    catalog = ws.load()
+    c = build_corpus(ws, catalog, ws.inbox)
+    before = {p: (p.read_bytes(), p.stat().st_mtime) for p in ws.inbox.rglob("*") if p.is_file()}
+    result = workspace.validate(ws, period=PERIOD)
+    after = {p: (p.read_bytes(), p.stat().st_mtime) for p in ws.inbox.rglob("*") if p.is_file()}
+    assert before == after
+    assert len(result.batch.files) == len(c.expected)
+    assert result.workbook.is_file() and result.json.is_file()
+    names = {p.name for p in result.marked}
+    assert "bo-trong-can-sua.xlsx" in names and "hop-le-can-sua.xlsx" not in names
