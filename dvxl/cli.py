@@ -9,13 +9,13 @@ place that catches them; nothing reaches the user as a traceback.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import click
 
-from dvxl import __version__, workspace
+from dvxl import __version__, report, workspace
 from dvxl.errors import DvxlError
 
 DEMO_PERIOD = "2026-6T"
@@ -110,6 +110,53 @@ def templates(period: str, root: Path) -> None:
     click.echo(f"Đã tạo {len(paths)} mẫu báo cáo trong {folder}")
 
 
+@cli.command()
+@click.argument("inbox", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("-p", "--period", help="Mã kỳ báo cáo; mặc định là kỳ có hạn gửi gần hôm nay nhất.")
+@_workspace_option
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Ghi thêm báo cáo kiểm tra dạng JSON vào tệp này.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Thư mục ghi kết quả (mặc định: outputs/<kỳ>/ trong thư mục làm việc).",
+)
+@_help_option
+def validate(
+    inbox: Path | None, period: str | None, root: Path, json_path: Path | None, output: Path | None
+) -> int:
+    """Kiểm tra các tệp báo cáo gửi về trong INBOX (mặc định: inbox/ của thư mục làm việc).
+
+    Trả về mã 0 khi mọi tệp hợp lệ, 1 khi có tệp có lỗi.
+    """
+    ws = workspace.Workspace(root)
+
+    def progress(items: Iterator[Path], count: int) -> Iterator[Path]:
+        with click.progressbar(items, length=count, label="Đang kiểm tra", file=sys.stderr) as bar:
+            yield from bar
+
+    result = workspace.validate(ws, inbox, period, json_path, output, progress)
+    batch = result.batch
+    click.echo(
+        f"Kỳ báo cáo: {batch.period.code} ({batch.period.name}); "
+        f"{len(batch.files)} tệp trong {batch.inbox}"
+    )
+    for line in report.summary_lines(batch):
+        click.echo(line)
+    click.echo(f"Sổ kết quả kiểm tra: {result.workbook}")
+    click.echo(f"Báo cáo JSON: {result.json}")
+    if result.marked:
+        click.echo(
+            f"{len(result.marked)} bản đánh dấu lỗi gửi trả đơn vị: {result.marked[0].parent}"
+        )
+    return 0 if batch.valid else 1
+
+
 @cli.group(cls=_Group)
 @_help_option
 def catalog() -> None:
@@ -146,17 +193,29 @@ def catalog_check(root: Path) -> None:
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("out"))
-@click.option(
-    "-p", "--period", default=DEMO_PERIOD, show_default=True, help="Kỳ báo cáo dùng cho ví dụ."
-)
+@click.option("-p", "--period", default=DEMO_PERIOD, show_default=True,
+              help="Kỳ báo cáo dùng cho ví dụ.")
 @_help_option
 def demo(directory: Path, period: str) -> None:
-    """Chạy ví dụ trên danh mục mẫu: tạo sổ tổng hợp và mẫu báo cáo trong DIRECTORY."""
-    ws = workspace.init(directory, force=True)
-    click.echo(f"1. Sổ tổng hợp: {ws.master}")
-    paths = workspace.make_templates(ws, period)
-    click.echo(f"2. {len(paths)} mẫu báo cáo kỳ {period}: {paths[0].parent if paths else ''}")
-    click.echo("Mở một mẫu bằng Excel hoặc LibreOffice: chỉ các ô nền vàng được nhập.")
+    """Chạy ví dụ trên danh mục mẫu vào DIRECTORY (mặc định ./out).
+
+    Tạo sổ tổng hợp, mẫu báo cáo cho từng đơn vị, giả lập các tệp đơn vị gửi về
+    (có tệp sai, tệp nộp lại, tệp chép sang tệp mới, một tệp không phải bảng
+    tính, vài đơn vị chưa nộp) rồi kiểm tra hộp thư.
+    """
+    result = workspace.demo(directory, period)
+    click.echo(f"1. Sổ tổng hợp: {result.workspace.master}")
+    click.echo(f"2. {len(result.templates)} mẫu báo cáo kỳ {period}: "
+               f"{result.workspace.templates(period)}")
+    click.echo(f"3. {len(result.returns)} tệp giả lập đơn vị gửi về: {result.workspace.inbox}")
+    batch = result.validation.batch
+    counts = ", ".join(f"{n} {status.lower()}" for status, n in batch.counts().items())
+    click.echo(f"4. Kiểm tra {len(batch.files)} tệp: {counts}")
+    click.echo(f"   Sổ kết quả kiểm tra: {result.validation.workbook}")
+    if result.validation.marked:
+        click.echo(f"   {len(result.validation.marked)} bản đánh dấu lỗi gửi trả đơn vị: "
+                   f"{result.validation.marked[0].parent}")
+    click.echo("Mở một mẫu hoặc một bản đánh dấu lỗi bằng Excel hoặc LibreOffice để xem.")
 
 
 _CLICK_MESSAGES = {

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from dvxl import master, template, textio
+from dvxl import markup, master, report, sample, template, textio
+from dvxl import validate as validate_mod
 from dvxl.errors import UsageError
-from dvxl.model import Catalog
+from dvxl.model import Catalog, Period
+from dvxl.validate import BatchReport
 
 MASTER_NAME = "master.xlsx"
 
@@ -94,6 +97,70 @@ def make_templates(ws: Workspace, period: str) -> list[Path]:
     catalog = ws.load()
     code = template.find_period(catalog, period).code
     return template.write_templates(catalog, code, ws.templates(code))
+
+
+@dataclass
+class Validation:
+    """What ``dvxl validate`` produced."""
+
+    batch: BatchReport
+    workbook: Path
+    json: Path
+    marked: list[Path]
+
+
+def default_period(catalog: Catalog, today: dt.date | None = None) -> Period:
+    """The period whose deadline is nearest to today: the one a secretariat is closing."""
+    today = today or dt.date.today()
+    return min(catalog.periods, key=lambda p: (abs((p.deadline - today).days), p.code))
+
+
+def validate(
+    ws: Workspace,
+    inbox: Path | None = None,
+    period: str | None = None,
+    json_copy: Path | None = None,
+    output: Path | None = None,
+    progress: Callable[[Iterator[Path], int], Iterator[Path]] | None = None,
+) -> Validation:
+    """Validate the inbox and write the validation workbook, the JSON and marked-up copies."""
+    catalog = ws.load()
+    chosen = template.find_period(catalog, period) if period else default_period(catalog)
+    folder = inbox or ws.inbox
+    if not folder.is_dir():
+        raise UsageError(f"Không có thư mục nhận báo cáo {folder}.")
+    count = len(validate_mod.inbox_files(folder))
+    wrap = (lambda it: progress(it, count)) if progress else None
+    batch = validate_mod.validate_inbox(catalog, folder, chosen, progress=wrap)
+    out = output or ws.outputs(chosen.code)
+    out.mkdir(parents=True, exist_ok=True)
+    workbook = out / f"kiem-tra-{chosen.code}.xlsx"
+    report.write_validation_workbook(batch, workbook)
+    json_path = out / f"kiem-tra-{chosen.code}.json"
+    report.write_json(batch, json_path)
+    if json_copy is not None:
+        report.write_json(batch, json_copy)
+    marked = markup.write_marked_copies(batch, catalog, out / "tra-lai")
+    return Validation(batch, workbook, json_path, marked)
+
+
+@dataclass
+class Demo:
+    workspace: Workspace
+    templates: list[Path]
+    returns: list[Path]
+    validation: Validation
+
+
+def demo(root: Path, period: str) -> Demo:
+    """The whole cycle so far on the shipped sample, in ``root`` (which the demo owns)."""
+    ws = init(root, force=True)
+    templates = make_templates(ws, period)
+    catalog = ws.load()
+    chosen = template.find_period(catalog, period)
+    sample.reset_inbox(ws.inbox)
+    returns = sample.simulate_returns(catalog, chosen, ws.templates(chosen.code), ws.inbox)
+    return Demo(ws, templates, returns, validate(ws, period=chosen.code))
 
 
 def export_catalog(ws: Workspace, folder: Path | None = None) -> list[Path]:

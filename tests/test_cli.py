@@ -49,6 +49,11 @@ def test_demo_makes_master_and_a_template_per_unit(
     assert len(templates) == 37
     book = CalamineWorkbook.from_path(str(templates[0]))
     assert "Báo cáo" in book.sheet_names
+    # Simulated returns were validated: results and marked-up copies for the wrong ones.
+    outputs = out / "outputs" / "2026-6T"
+    assert (outputs / "kiem-tra-2026-6T.xlsx").is_file()
+    assert (outputs / "kiem-tra-2026-6T.json").is_file()
+    assert len(list((outputs / "tra-lai").glob("*-can-sua.xlsx"))) >= 5
     # The demo can be run again: the previous master is kept in backup/.
     assert main(["demo", str(out)]) == 0
     assert len(list((out / "backup").glob("master-*.xlsx"))) == 1
@@ -112,3 +117,38 @@ def test_catalog_export_and_check(
         "rubric.yaml",
         "units.yaml",
     ]
+
+
+def test_validate_exit_status_follows_the_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert main(["demo", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["validate", "-w", str(out), "-p", "2026-6T"]) == 1
+    printed = capsys.readouterr().out
+    assert "Hợp lệ để tổng hợp" in printed and "kiem-tra-2026-6T.xlsx" in printed
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    good = next(p for p in (out / "inbox").iterdir() if p.name == "BC 2026-6T BCSUB.xlsx")
+    (clean / good.name).write_bytes(good.read_bytes())
+    json_copy = tmp_path / "kq.json"
+    assert (
+        main(
+            [
+                "validate",
+                str(clean),
+                "-w",
+                str(out),
+                "-p",
+                "2026-6T",
+                "--json",
+                str(json_copy),
+                "-o",
+                str(tmp_path / "kq"),
+            ]
+        )
+        == 0
+    )
+    assert json_copy.is_file() and (tmp_path / "kq" / "kiem-tra-2026-6T.xlsx").is_file()
+    assert main(["validate", str(tmp_path / "khong-co"), "-w", str(out)]) == 2

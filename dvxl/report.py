@@ -1,0 +1,397 @@
+"""Render a validated batch: the validation workbook, the JSON report, the console summary.
+
+All three show the same :class:`~dvxl.validate.BatchReport`; none of them
+decides anything. The workbook is written with XlsxWriter through
+:func:`dvxl.printing.write_workbook` (atomic), every text that came from a
+unit's file with ``write_string`` so that "=..." never becomes a formula.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from dvxl import printing
+from dvxl.findings import CODES, ERROR, SEVERITY_LABELS, WARNING, Finding
+from dvxl.validate import (
+    ERRORS,
+    IGNORED,
+    SUPERSEDED,
+    UNREADABLE,
+    VALID,
+    WARNINGS,
+    BatchReport,
+    FileReport,
+)
+
+SCHEMA = "dvxl-validation/1"
+
+SUMMARY_SHEET = "Tổng hợp"
+DETAIL_SHEET = "Chi tiết"
+CODES_SHEET = "Mã lỗi"
+
+#: Every file status, in the order the workbook, the JSON counts and the console list them.
+STATUSES = (VALID, WARNINGS, ERRORS, UNREADABLE, SUPERSEDED, IGNORED)
+
+IDENTIFIED_BY = {"metadata": "Trang thông tin mẫu", "content": "Nội dung tệp"}
+LEVEL_LABELS = {
+    "file": "Tệp",
+    "identity": "Nhận diện",
+    "structure": "Cấu trúc mẫu",
+    "cell": "Ô dữ liệu",
+    "rule": "Quy tắc kiểm tra",
+}
+
+# Excel's own "bad" / "neutral" / "good" cell styles, so the colours read as Excel users expect.
+RED = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}
+AMBER = {"bg_color": "#FFEB9C", "font_color": "#9C5700"}
+GREEN = {"bg_color": "#C6EFCE", "font_color": "#006100"}
+GREY = {"bg_color": "#EDEDED", "font_color": "#595959"}
+STATUS_COLOURS = {
+    VALID: GREEN,
+    WARNINGS: AMBER,
+    ERRORS: RED,
+    UNREADABLE: RED,
+    SUPERSEDED: GREY,
+    IGNORED: GREY,
+}
+SEVERITY_COLOURS = {ERROR: RED, WARNING: AMBER}
+
+# (header, width in characters, wrapped?) per column.
+SUMMARY_COLUMNS = (
+    ("STT", 6, False),
+    ("Tệp", 38, True),
+    ("Đơn vị", 11, False),
+    ("Tên đơn vị", 32, True),
+    ("Định dạng", 10, False),
+    ("Trạng thái", 15, True),
+    ("Số lỗi", 8, False),
+    ("Số cảnh báo", 10, False),
+    ("Nhận diện", 16, True),
+    ("Thay thế bởi", 30, True),
+    ("Ngày sửa tệp", 17, False),
+    ("SHA-256", 15, False),
+)
+DETAIL_COLUMNS = (
+    ("STT", 6, False),
+    ("Tệp", 30, True),
+    ("Đơn vị", 10, False),
+    ("Mã lỗi", 8, False),
+    ("Mức độ", 10, False),
+    ("Trang tính", 12, True),
+    ("Ô", 7, False),
+    ("Nhiệm vụ", 9, False),
+    ("Chỉ tiêu", 13, True),
+    ("Giá trị", 28, True),
+    ("Yêu cầu", 28, True),
+    ("Hướng dẫn sửa", 60, True),
+)
+CODE_COLUMNS = (
+    ("Mã lỗi", 9, False),
+    ("Mức độ", 11, False),
+    ("Nhóm", 17, False),
+    ("Tên", 48, True),
+    ("Số lần gặp", 11, False),
+)
+SHORT_SHA = 12
+MAX_ROW_HEIGHT = 409.0  # Excel's limit, in points
+
+
+# The validation workbook ------------------------------------------------------------------------
+
+
+def write_validation_workbook(batch: BatchReport, path: Path) -> None:
+    """Write the secretariat's validation workbook (three sheets) to ``path``, atomically."""
+    printing.write_workbook(path, lambda wb: _Writer(wb, batch).build())
+
+
+class _Writer:
+    def __init__(self, workbook: Any, batch: BatchReport) -> None:
+        self.wb = workbook
+        self.batch = batch
+        s = self.styles = printing.Styles(workbook)
+        self.cell = s.cell
+        self.center = s.make(border=1, valign="top", align="center")
+        self.number = s.make(border=1, valign="top", num_format="#,##0")
+        self.stamp = s.make(border=1, valign="top", num_format="dd/mm/yyyy hh:mm", align="left")
+        self.mono = s.make(border=1, valign="top", font_name="Courier New", font_size=10)
+        self.status = {k: s.make(border=1, valign="top", text_wrap=True, **v)
+                       for k, v in STATUS_COLOURS.items()}
+        self.severity = {k: s.make(border=1, valign="top", **v)
+                         for k, v in SEVERITY_COLOURS.items()}
+
+    def build(self) -> None:
+        period = self.batch.period
+        self.wb.set_properties({
+            "title": f"Kết quả kiểm tra báo cáo — {period.name}",
+            "author": "dvxl",
+            "comments": "Tạo bởi dvxl validate.",
+        })
+        summary = self.wb.add_worksheet(SUMMARY_SHEET)
+        self._write_summary(summary)
+        self._write_details(self.wb.add_worksheet(DETAIL_SHEET))
+        self._write_codes(self.wb.add_worksheet(CODES_SHEET))
+        summary.activate()
+
+    # Tổng hợp --------------------------------------------------------------------------------
+
+    def _write_summary(self, sheet: Any) -> None:
+        batch, s = self.batch, self.styles
+        p = batch.period
+        fmt = printing.format_date
+        sheet.write_string(0, 0, f"KẾT QUẢ KIỂM TRA BÁO CÁO GỬI VỀ — {p.name.upper()}", s.title)
+        sheet.write_string(
+            1, 0, f"Kỳ báo cáo {p.code}: số liệu từ {fmt(p.start)} đến {fmt(p.end)}; "
+            f"hạn gửi {fmt(p.deadline)}.", s.note)
+        sheet.write_string(
+            2, 0, f"Thư mục nhận: {batch.inbox}; kiểm tra lúc {_stamp(batch.finished)}.", s.note)
+        counts = batch.counts()
+        row = 4
+        sheet.write_string(row, 1, "Trạng thái", s.header)
+        sheet.write_string(row, 2, "Số tệp", s.header)
+        for status in STATUSES:
+            row += 1
+            sheet.write_string(row, 1, status, self.status[status])
+            sheet.write_number(row, 2, counts.get(status, 0), self.number)
+        row += 1
+        sheet.write_string(row, 1, "Tổng cộng", s.make(border=1, bold=True))
+        sheet.write_number(row, 2, len(batch.files), s.make(border=1, bold=True))
+        row += 1
+        usable, considered = _mergeable(batch)
+        sheet.write_string(row, 1, "Hợp lệ để tổng hợp", s.make(border=1, bold=True))
+        sheet.write_string(row, 2, f"{usable}/{considered}", s.make(border=1, bold=True))
+        header = row + 2
+        rows = [self._summary_row(i, report) for i, report in enumerate(batch.files, 1)]
+        _table(sheet, s, header, SUMMARY_COLUMNS, rows)
+
+    def _summary_row(self, number: int, report: FileReport) -> list[tuple[Any, Any]]:
+        return [
+            (number, self.center),
+            (report.name, self.cell),
+            (report.unit, self.cell),
+            (report.unit_name, self.cell),
+            (report.format, self.center),
+            (report.status, self.status[report.status]),
+            (report.errors, self.number),
+            (report.warnings, self.number),
+            (IDENTIFIED_BY.get(report.identified_by, report.identified_by), self.cell),
+            (report.superseded_by, self.cell),
+            (report.modified, self.stamp),
+            (report.sha256[:SHORT_SHA], self.mono),
+        ]
+
+    # Chi tiết --------------------------------------------------------------------------------
+
+    def _write_details(self, sheet: Any) -> None:
+        s = self.styles
+        sheet.write_string(0, 0, f"CHI TIẾT LỖI VÀ CẢNH BÁO — {self.batch.period.name.upper()}",
+                           s.title)
+        sheet.write_string(1, 0, "Mỗi dòng là một lỗi (chặn tổng hợp tệp đó) hoặc một cảnh báo "
+                           "(vẫn tổng hợp); cột «Hướng dẫn sửa» là lời nhắn gửi đơn vị.", s.note)
+        rows: list[list[tuple[Any, Any]]] = []
+        for report in self.batch.files:
+            for finding in report.findings:
+                rows.append(self._detail_row(len(rows) + 1, report, finding))
+        _table(sheet, s, 3, DETAIL_COLUMNS, rows)
+
+    def _detail_row(self, number: int, report: FileReport,
+                    finding: Finding) -> list[tuple[Any, Any]]:
+        severity = self.severity.get(finding.severity, self.cell)
+        return [
+            (number, self.center),
+            (report.name, self.cell),
+            (finding.unit or report.unit, self.cell),
+            (finding.code, self.center),
+            (SEVERITY_LABELS.get(finding.severity, finding.severity), severity),
+            (finding.sheet, self.cell),
+            (finding.cell, self.center),
+            (finding.task, self.center),
+            (finding.indicator, self.cell),
+            (finding.value, self.cell),
+            (finding.expected, self.cell),
+            (finding.message, self.cell),
+        ]
+
+    # Mã lỗi ----------------------------------------------------------------------------------
+
+    def _write_codes(self, sheet: Any) -> None:
+        s = self.styles
+        sheet.write_string(0, 0, "BẢNG MÃ LỖI CỦA DVXL", s.title)
+        sheet.write_string(1, 0, "Mã lỗi cố định, không dùng lại; «Số lần gặp» đếm trong đợt "
+                           "kiểm tra này.", s.note)
+        seen: dict[str, int] = {}
+        for finding in self.batch.findings:
+            seen[finding.code] = seen.get(finding.code, 0) + 1
+        rows = [
+            [
+                (code.code, self.center),
+                (SEVERITY_LABELS[code.severity], self.severity[code.severity]),
+                (LEVEL_LABELS.get(code.level, code.level), self.cell),
+                (code.title, self.cell),
+                (seen.get(code.code, 0), self.number),
+            ]
+            for code in CODES.values()
+        ]
+        _table(sheet, s, 3, CODE_COLUMNS, rows, landscape=False)
+
+
+def _table(sheet: Any, styles: printing.Styles, header: int,
+           columns: Sequence[tuple[str, int, bool]], rows: list[list[tuple[Any, Any]]],
+           landscape: bool = True) -> None:
+    """A table under its title rows: header, rows, frozen header, filter, print setup."""
+    printing.setup_page(sheet, landscape=landscape, header_rows=header)
+    for col, (title, width, _wrap) in enumerate(columns):
+        sheet.set_column(col, col, width)
+        sheet.write_string(header, col, title, styles.header)
+    sheet.set_row(header, max(printing.row_height(t, w) for t, w, _ in columns))
+    for r, cells in enumerate(rows, header + 1):
+        height = printing.LINE_HEIGHT
+        for col, (value, fmt) in enumerate(cells):
+            _write(sheet, r, col, value, fmt)
+            _title, width, wrap = columns[col]
+            if wrap and isinstance(value, str) and value:
+                height = max(height, printing.row_height(value, width))
+        sheet.set_row(r, min(height, MAX_ROW_HEIGHT))
+    sheet.freeze_panes(header + 1, 0)
+    sheet.autofilter(header, 0, header + max(len(rows), 1), len(columns) - 1)
+
+
+def _write(sheet: Any, row: int, col: int, value: Any, fmt: Any) -> None:
+    """One cell by Python type; text always as a string (never a formula)."""
+    if isinstance(value, bool):
+        sheet.write_boolean(row, col, value, fmt)
+    elif isinstance(value, int | float):
+        sheet.write_number(row, col, value, fmt)
+    elif isinstance(value, dt.datetime | dt.date):
+        sheet.write_datetime(row, col, value, fmt)
+    elif value:
+        sheet.write_string(row, col, str(value), fmt)
+    else:
+        sheet.write_blank(row, col, None, fmt)
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.strftime("%d/%m/%Y %H:%M")
+
+
+def _mergeable(batch: BatchReport) -> tuple[int, int]:
+    """(files usable for the merge, files that count): Excel's own temp files do not count."""
+    considered = [f for f in batch.files if f.status != IGNORED]
+    return sum(1 for f in considered if f.mergeable), len(considered)
+
+
+# JSON -----------------------------------------------------------------------------------------
+
+
+def as_json(batch: BatchReport) -> dict[str, Any]:
+    """The batch as the ``dvxl-validation/1`` document (see README: Báo cáo kiểm tra (JSON))."""
+    p = batch.period
+    counts = batch.counts()
+    return {
+        "schema": SCHEMA,
+        "period": {
+            "code": p.code,
+            "name": p.name,
+            "start": p.start.isoformat(),
+            "end": p.end.isoformat(),
+            "deadline": p.deadline.isoformat(),
+        },
+        "inbox": str(batch.inbox),
+        "started": _iso(batch.started),
+        "finished": _iso(batch.finished),
+        "valid": batch.valid,
+        "counts": {status: counts.get(status, 0) for status in STATUSES},
+        "files": [_file_json(report) for report in batch.files],
+    }
+
+
+def _file_json(report: FileReport) -> dict[str, Any]:
+    return {
+        "name": report.name,
+        "size": report.size,
+        "sha256": report.sha256,
+        "modified": _iso(report.modified),
+        "format": report.format,
+        "unit": report.unit,
+        "unit_name": report.unit_name,
+        "period": report.period,
+        "identified_by": report.identified_by,
+        "template_version": report.template_version,
+        "status": report.status,
+        "errors": report.errors,
+        "warnings": report.warnings,
+        "superseded_by": report.superseded_by,
+        "findings": [f.as_dict() for f in report.findings],
+    }
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def write_json(batch: BatchReport, path: Path) -> None:
+    """Write :func:`as_json` to ``path`` (UTF-8, readable Vietnamese), atomically."""
+    text = json.dumps(as_json(batch), ensure_ascii=False, indent=2) + "\n"
+    _write_atomic(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def _write_atomic(path: Path, fill: Callable[[Any], object]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".~dvxl-", suffix=path.suffix, dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            fill(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+# Console --------------------------------------------------------------------------------------
+
+MARKS = {VALID: "✓", WARNINGS: "!", ERRORS: "✗", UNREADABLE: "✗", SUPERSEDED: "↷", IGNORED: "·"}
+
+
+def summary_lines(batch: BatchReport) -> list[str]:
+    """The console summary: one line per file, the totals by status, then how many can merge."""
+    lines = [_file_line(report) for report in batch.files]
+    counts = batch.counts()
+    lines.append(f"Tổng số tệp: {len(batch.files)}")
+    lines += [f"  {status}: {counts[status]}" for status in STATUSES if counts.get(status)]
+    usable, considered = _mergeable(batch)
+    lines.append(f"Hợp lệ để tổng hợp: {usable}/{considered}")
+    return lines
+
+
+def _file_line(report: FileReport) -> str:
+    status = report.status
+    tally = _tally(report.errors, report.warnings)
+    if status == VALID:
+        detail = "hợp lệ"
+    elif status == WARNINGS:
+        detail = f"hợp lệ, {tally}"
+    elif status == ERRORS:
+        detail = tally
+    elif status == SUPERSEDED:
+        detail = f"bị thay thế bởi {report.superseded_by} ({tally})"
+    elif status == UNREADABLE:
+        detail = f"không đọc được ({tally})"
+    else:
+        detail = "bỏ qua (tệp tạm của Excel)"
+    return f"{MARKS[status]} {report.unit or '—'} {report.name}: {detail}"
+
+
+def _tally(errors: int, warnings: int) -> str:
+    parts = []
+    if errors:
+        parts.append(f"{errors} lỗi")
+    if warnings:
+        parts.append(f"{warnings} cảnh báo")
+    return ", ".join(parts) or "không có lỗi"
