@@ -6,6 +6,11 @@ Each config table of :mod:`dvxl.schema` is one sheet: a title, a note, a header
 row, then one record per row. Reading finds the header row and the columns by
 their Vietnamese headers, so a secretariat that adds a title line or moves a
 column does not break anything.
+
+After the config sheets comes «Thẩm định», where the secretariat types the
+assessed score and comment per period, unit and task. It is not configuration:
+:func:`read_tables` ignores it and :func:`read_assessments` reads it, so the
+assessments survive every re-merge (dvxl never writes the master again).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 import xlsxwriter
 from python_calamine import CalamineError, CalamineWorkbook
+from xlsxwriter.utility import xl_col_to_name
 
 from dvxl import printing
 from dvxl.catalog import LEVEL_VARIABLES, Row, Tables, build, to_tables
@@ -26,11 +32,15 @@ from dvxl.schema import (
     NO,
     POSITION_LABELS,
     SEVERITY_LABELS,
+    TABLE,
     TABLES,
     YES,
+    Column,
     Table,
     cell_value,
+    parse_value,
 )
+from dvxl.score import Assessment
 
 COVER = "Bìa"
 HEADER_ROW = 2  # zero-based: title, note, header
@@ -51,7 +61,33 @@ _NOTES = {
     "units": "Nhóm đầu tiên của mỗi đơn vị là nhóm dùng để chấm điểm và xếp hạng.",
     "rubric": "Tổng điểm của mỗi nhóm xếp loại phải bằng 100.",
     "levels": "Điều kiện thêm dùng các biến: " + ", ".join(LEVEL_VARIABLES) + ".",
+    "assessments": "Văn phòng nhập điểm thẩm định và nhận xét; "
+    "dvxl đọc, không bao giờ ghi đè trang này.",
 }
+
+#: The secretariat's assessment sheet: laid out like a config table, read by
+#: :func:`read_assessments`, never part of :data:`dvxl.schema.TABLES`.
+ASSESSMENT = "Thẩm định"
+ASSESSMENTS = Table(
+    "assessments",
+    ASSESSMENT,
+    "Điểm thẩm định và nhận xét của văn phòng",
+    (
+        Column("period", "Kỳ báo cáo", "code", 14, True, "Mã kỳ ở trang «Kỳ báo cáo»"),
+        Column("unit", "Mã đơn vị", "code", 14, True, "Mã đơn vị ở trang «Đơn vị»"),
+        Column("task", "Nhiệm vụ", "code", 12, True, "Mã nhiệm vụ ở trang «Nhiệm vụ»"),
+        Column(
+            "score",
+            "Điểm thẩm định",
+            "num",
+            14,
+            True,
+            "Điểm thay cho điểm tự chấm của đơn vị; để trống thì giữ điểm tự chấm",
+        ),
+        Column("comment", "Nhận xét", "text", 80),
+    ),
+)
+_LOOKUP_ROWS = 2000  # how far down the dropdowns look in the config sheets
 
 
 def write_master(catalog: Catalog, path: Path) -> None:
@@ -77,7 +113,60 @@ def _fill_master(workbook: xlsxwriter.Workbook, catalog: Catalog) -> None:
             _write_keyvalue(sheet, styles, table, tables[table.key][0])
         else:
             _write_table(sheet, styles, table, tables[table.key])
+    _write_assessments(workbook, styles)
     workbook.worksheets()[0].activate()
+
+
+def _write_assessments(workbook: xlsxwriter.Workbook, styles: printing.Styles) -> None:
+    """The empty assessment sheet, with dropdowns fed by the config sheets' code columns."""
+    table = ASSESSMENTS
+    sheet = workbook.add_worksheet(table.sheet)
+    printing.setup_page(sheet, landscape=True, header_rows=HEADER_ROW)
+    sheet.write_string(0, 0, table.title.upper(), styles.title)
+    sheet.write_string(1, 0, _NOTES[table.key], styles.note)
+    _write_table(sheet, styles, table, [])
+    first, last = HEADER_ROW + 1, HEADER_ROW + _LOOKUP_ROWS
+    # The lists point at the config sheets instead of being inline: an inline list
+    # over 255 characters makes Excel "repair" the file, and a range follows the
+    # secretariat's edits to the periods, units and tasks.
+    for col, source, what in (
+        (0, "periods", "một kỳ báo cáo ở trang «Kỳ báo cáo»"),
+        (1, "units", "một mã đơn vị ở trang «Đơn vị»"),
+        (2, "tasks", "một mã nhiệm vụ ở trang «Nhiệm vụ»"),
+    ):
+        sheet.data_validation(
+            first,
+            col,
+            last,
+            col,
+            {
+                "validate": "list",
+                "source": _code_range(TABLE[source]),
+                "error_title": "Mã không có",
+                "error_message": f"Chọn {what}.",
+            },
+        )
+    sheet.data_validation(
+        first,
+        3,
+        last,
+        3,
+        {
+            "validate": "decimal",
+            "criteria": ">=",
+            "value": 0,
+            "error_title": "Điểm không hợp lệ",
+            "error_message": "Nhập một số không âm, không quá điểm tối đa của nhiệm vụ.",
+        },
+    )
+
+
+def _code_range(table: Table) -> str:
+    """``='Kỳ báo cáo'!$A$4:$A$2003``: the code column of a config sheet, below its header."""
+    col = xl_col_to_name(next(i for i, c in enumerate(table.columns) if c.field == "code"))
+    first, last = HEADER_ROW + 2, HEADER_ROW + 1 + _LOOKUP_ROWS
+    sheet = table.sheet.replace("'", "''")
+    return f"='{sheet}'!${col}${first}:${col}${last}"
 
 
 def _write_cell(
@@ -179,7 +268,7 @@ def _write_cover(workbook: xlsxwriter.Workbook, styles: printing.Styles, catalog
         ("", None),
         ("Các trang tính", styles.bold),
     ]
-    lines += [(f"• {t.sheet}: {t.title}", styles.cell_plain) for t in TABLES]
+    lines += [(f"• {t.sheet}: {t.title}", styles.cell_plain) for t in (*TABLES, ASSESSMENTS)]
     lines += [("", None), ("Kiểu dữ liệu của chỉ tiêu", styles.bold)]
     lines += [(f"• {label}", styles.cell_plain) for label in INDICATOR_TYPES.values()]
     lines += [("", None), ("Biến dùng trong điều kiện xếp loại", styles.bold)]
@@ -197,16 +286,20 @@ def _norm(value: Any) -> str:
     return unicodedata.normalize("NFC", str(value)).strip().casefold()
 
 
-def read_tables(path: Path) -> Tables:
-    """Read the config sheets of a master workbook into config tables."""
+def _open(path: Path) -> CalamineWorkbook:
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
+        return CalamineWorkbook.from_path(str(path))
     except FileNotFoundError:
         raise UsageError(f"Không tìm thấy sổ tổng hợp {path}. Chạy «dvxl init» trước.") from None
     except (CalamineError, OSError, ValueError) as exc:
         raise UsageError(
             f"Không mở được sổ tổng hợp {path}: {exc}. Tệp có đang bị hỏng, hoặc có mật khẩu?"
         ) from None
+
+
+def read_tables(path: Path) -> Tables:
+    """Read the config sheets of a master workbook into config tables."""
+    workbook = _open(path)
     problems: list[str] = []
     tables: Tables = {}
     names = {_norm(n): n for n in workbook.sheet_names}
@@ -293,3 +386,109 @@ def _read_keyvalue(
 def read_master(path: Path) -> Catalog:
     """Read and check the configuration of the master workbook at ``path``."""
     return build(read_tables(path))
+
+
+# Assessments -----------------------------------------------------------------
+
+
+def read_assessments(
+    path: Path, catalog: Catalog | None = None
+) -> tuple[list[Assessment], list[str]]:
+    """The secretariat's assessments in the master, and the rows that could not be used.
+
+    ``catalog`` is the master's configuration when the caller has it already
+    (it is read from ``path`` otherwise). A master without the sheet has no
+    assessments. A row naming an unknown period, unit or task, a task not
+    addressed to the unit, or a score that is not a number between 0 and the
+    task's points is left out and reported (in Vietnamese, with sheet and row).
+    A row with neither score nor comment is ignored; when two rows name the same
+    period, unit and task, both are kept, the later counts, and it is reported.
+    A sheet whose header row or a column cannot be found gives no assessments
+    and says so.
+    """
+    catalog = catalog or read_master(path)
+    workbook = _open(path)
+    names = {_norm(n): n for n in workbook.sheet_names}
+    name = names.get(_norm(ASSESSMENTS.sheet))
+    if name is None:
+        workbook.close()
+        return [], []
+    rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    workbook.close()
+    problems: list[str] = []
+    records = _read_table(ASSESSMENTS, name, rows, problems)
+    if problems:  # no header row, or a column missing: no row can be trusted
+        return [], problems
+    assessments: list[Assessment] = []
+    seen: dict[tuple[str, str, str], str] = {}
+    for row in records:
+        assessment = _assessment(catalog, row, problems)
+        if assessment is None:
+            continue
+        key = (assessment.period, assessment.unit, assessment.task)
+        line = row.where.rsplit(" ", 1)[-1]
+        if key in seen:
+            problems.append(
+                f"{row.where}: kỳ «{key[0]}», đơn vị «{key[1]}», nhiệm vụ «{key[2]}» đã có ở "
+                f"dòng {seen[key]}; dvxl dùng dòng sau cùng"
+            )
+        seen[key] = line
+        assessments.append(assessment)
+    return assessments, problems
+
+
+def _assessment(catalog: Catalog, row: Row, problems: list[str]) -> Assessment | None:
+    """One row as an Assessment, or None (with the reason in ``problems``)."""
+
+    def complain(message: str) -> None:
+        problems.append(f"{row.where}: {message}")
+
+    score_cell = row.values.get("score")
+    try:
+        score = parse_value("num", score_cell)
+    except ValueError:
+        complain(f"điểm thẩm định «{parse_value('text', score_cell)}» không phải số")
+        return None
+    comment = parse_value("text", row.values.get("comment"))
+    if score is None and not comment:
+        return None
+
+    codes: dict[str, str] = {}
+    for key, known, what in (
+        ("period", [p.code for p in catalog.periods], "kỳ báo cáo"),
+        ("unit", [u.code for u in catalog.units], "mã đơn vị"),
+        ("task", [t.code for t in catalog.tasks], "nhiệm vụ"),
+    ):
+        text = parse_value("code", row.values.get(key))
+        found = {_norm(code): code for code in known}.get(_norm(text))
+        if not text:
+            complain(f"thiếu {what}")
+            return None
+        if found is None:
+            complain(f"{what} «{text}» không có trong cấu hình")
+            return None
+        codes[key] = found
+
+    unit = catalog.unit(codes["unit"])
+    if codes["task"] not in {t.code for t in catalog.tasks_for(unit)}:
+        complain(f"nhiệm vụ «{codes['task']}» không giao cho đơn vị «{unit.code}»")
+        return None
+    if score is not None:
+        points = catalog.points(unit.rating_group, codes["task"]) or 0
+        if not 0 <= score <= points:
+            complain(
+                f"điểm thẩm định {_shown(score)} phải từ 0 đến {_shown(points)} "
+                f"(điểm tối đa của nhiệm vụ «{codes['task']}»)"
+            )
+            return None
+    return Assessment(
+        codes["period"],
+        codes["unit"],
+        codes["task"],
+        None if score is None else float(score),
+        comment,
+    )
+
+
+def _shown(number: float) -> str:
+    return f"{number:g}".replace(".", ",")
