@@ -9,13 +9,14 @@ place that catches them; nothing reaches the user as a traceback.
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import click
 
-from dvxl import __version__, report, workspace
+from dvxl import __version__, render, report, workspace
 from dvxl.errors import DvxlError
 
 DEMO_PERIOD = "2026-6T"
@@ -136,11 +137,7 @@ def validate(
     """
     ws = workspace.Workspace(root)
 
-    def progress(items: Iterator[Path], count: int) -> Iterator[Path]:
-        with click.progressbar(items, length=count, label="Đang kiểm tra", file=sys.stderr) as bar:
-            yield from bar
-
-    result = workspace.validate(ws, inbox, period, json_path, output, progress)
+    result = workspace.validate(ws, inbox, period, json_path, output, _progress)
     batch = result.batch
     click.echo(
         f"Kỳ báo cáo: {batch.period.code} ({batch.period.name}); "
@@ -204,18 +201,58 @@ def demo(directory: Path, period: str) -> None:
     tính, vài đơn vị chưa nộp) rồi kiểm tra hộp thư.
     """
     result = workspace.demo(directory, period)
-    click.echo(f"1. Sổ tổng hợp: {result.workspace.master}")
-    click.echo(f"2. {len(result.templates)} mẫu báo cáo kỳ {period}: "
-               f"{result.workspace.templates(period)}")
-    click.echo(f"3. {len(result.returns)} tệp giả lập đơn vị gửi về: {result.workspace.inbox}")
+    ws = result.workspace
+    click.echo(f"1. Sổ tổng hợp: {ws.master}")
+    click.echo(f"2. {len(result.templates)} mẫu báo cáo kỳ {period}: {ws.templates(period)}")
+    click.echo(f"3. {len(result.returns)} tệp giả lập đơn vị gửi về: {ws.inbox}")
+    _echo_merge(result.merge)
+    click.echo("Mở sổ tổng hợp kỳ, một mẫu hoặc một bản đánh dấu lỗi bằng Excel hoặc LibreOffice.")
+
+
+@cli.command()
+@click.argument("inbox", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("-p", "--period", help="Mã kỳ báo cáo; mặc định là kỳ có hạn gửi gần hôm nay nhất.")
+@_workspace_option
+@_help_option
+def merge(inbox: Path | None, period: str | None, root: Path) -> None:
+    """Tiếp nhận, kiểm tra, tổng hợp, đánh giá các báo cáo trong INBOX (mặc định inbox/).
+
+    Mọi tệp nhận được đều được lưu vào archive/ và ghi sổ ledger.sqlite; chạy lại
+    trên cùng các tệp không thay đổi gì. Kết quả: outputs/<kỳ>/tong-hop-<kỳ>.xlsx.
+    """
+    _echo_merge(workspace.merge(workspace.Workspace(root), inbox, period, _progress))
+
+
+def _echo_merge(result: workspace.Merge) -> None:
     batch = result.validation.batch
     counts = ", ".join(f"{n} {status.lower()}" for status, n in batch.counts().items())
-    click.echo(f"4. Kiểm tra {len(batch.files)} tệp: {counts}")
+    click.echo(f"Kiểm tra {len(batch.files)} tệp kỳ {batch.period.code}: {counts}")
     click.echo(f"   Sổ kết quả kiểm tra: {result.validation.workbook}")
     if result.validation.marked:
         click.echo(f"   {len(result.validation.marked)} bản đánh dấu lỗi gửi trả đơn vị: "
                    f"{result.validation.marked[0].parent}")
-    click.echo("Mở một mẫu hoặc một bản đánh dấu lỗi bằng Excel hoặc LibreOffice để xem.")
+    click.echo(f"Tiếp nhận: {len(result.intake.new)} tệp mới, {len(result.intake.known)} tệp "
+               "đã có trong sổ (lưu trong archive/, ghi trong ledger.sqlite)")
+    tracks = Counter(t.status for t in result.consolidated.tracking)
+    click.echo("Theo dõi: " + ", ".join(f"{n} {s.lower()}" for s, n in tracks.items()))
+    for problem in result.problems:
+        click.echo(f"Cảnh báo: {problem}", err=True)
+    click.echo(f"Sổ tổng hợp kỳ: {result.workbook}")
+
+
+@cli.command()
+@click.option("-p", "--period", help="Mã kỳ báo cáo; mặc định là kỳ có hạn gửi gần hôm nay nhất.")
+@_workspace_option
+@_help_option
+def status(period: str | None, root: Path) -> None:
+    """Bảng theo dõi: đơn vị nào đã nộp, đúng hạn, muộn, không hợp lệ, chưa nộp."""
+    for line in render.tracking_lines(workspace.status(workspace.Workspace(root), period)):
+        click.echo(line)
+
+
+def _progress(items: Iterator[Path], count: int) -> Iterator[Path]:
+    with click.progressbar(items, length=count, label="Đang kiểm tra", file=sys.stderr) as bar:
+        yield from bar
 
 
 _CLICK_MESSAGES = {

@@ -110,6 +110,10 @@ def write_workbook(path: Path, fill: Callable[[Any], None]) -> None:
         workbook = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
         fill(workbook)
         workbook.close()
+        # mkstemp makes the file private (0600); outputs are shared like any saved file.
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -20,6 +20,7 @@ from typing import Any
 import openpyxl
 
 from dvxl import rules
+from dvxl.master import ASSESSMENT
 from dvxl.model import Catalog, Indicator, Period, Unit
 from dvxl.template import COL_VALUE, FORM, META, form_rows, template_name
 
@@ -141,7 +142,8 @@ class Scenario:
     label: str
     mistakes: tuple[str, ...] = ()
     late_days: int = 0
-    resubmit: bool = False
+    resubmit: bool = False  # a first file with the mistakes, then a corrected one
+    amend: bool = False  # a first valid file, then a valid one with other figures
     drop_metadata: bool = False
 
 
@@ -184,6 +186,8 @@ def demo_scenarios(catalog: Catalog) -> list[Scenario]:
             scenarios.append(Scenario(code, "nộp lại", ("bỏ trống ô bắt buộc",), resubmit=True))
         elif i == 9:
             scenarios.append(Scenario(code, "chép sang tệp mới", drop_metadata=True))
+        elif i == 12:
+            scenarios.append(Scenario(code, "nộp bổ sung", amend=True))
         else:
             scenarios.append(Scenario(code, "đúng hạn"))
     return scenarios
@@ -204,10 +208,12 @@ def simulate_returns(
             dt.time(9 + rng.randint(0, 7), rng.randint(0, 59)),
         )
         name = f"BC {period.code} {unit.code}.xlsx"
-        if scenario.resubmit:
+        if scenario.resubmit or scenario.amend:
             first = dict(values)
             for mistake in scenario.mistakes:
                 MISTAKES[mistake](first, catalog, unit)
+            if scenario.amend:  # the first file was valid; the second corrects some figures
+                values = good_values(catalog, unit, period, rng)
             dest = inbox / f"BC {period.code} {unit.code} (lan 1).xlsx"
             write_return(template, dest, first, catalog, unit)
             _stamp(dest, sent - dt.timedelta(days=2))
@@ -254,3 +260,25 @@ def reset_inbox(inbox: Path) -> None:
     if inbox.exists():
         shutil.rmtree(inbox)
     inbox.mkdir(parents=True)
+
+
+def type_assessments(master: Path, catalog: Catalog, period: Period) -> None:
+    """Type a few assessed scores into the master's «Thẩm định» sheet, as the secretariat would.
+
+    The demo owns its master; a real master is only ever changed by Excel.
+    """
+    book = openpyxl.load_workbook(master)
+    sheet = book[ASSESSMENT]
+    row = sheet.max_row + 1
+    units = catalog.addressed_units()
+    picks = [(units[0], 0, -2.0, "Kết quả quán triệt chưa có số liệu cụ thể"),
+             (units[2], 1, -5.0, "Chưa gửi văn bản cụ thể hóa"),
+             (units[-5], 0, -1.5, "")]
+    for unit, index, delta, comment in picks:
+        task = catalog.tasks_for(unit)[index]
+        points = catalog.points(unit.rating_group, task.code) or 0
+        for col, value in enumerate((period.code, unit.code, task.code,
+                                     max(0.0, points + delta), comment), 1):
+            sheet.cell(row, col).value = value
+        row += 1
+    book.save(master)

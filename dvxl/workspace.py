@@ -7,6 +7,8 @@
     DIR/templates/<kỳ>/      one template per unit and period
     DIR/outputs/<kỳ>/        validation and merge results
     DIR/catalog/             the text catalog exported from the master
+    DIR/archive/             every received file, once, named by its SHA-256
+    DIR/ledger.sqlite        the record of every receipt (intake)
     DIR/backup/              earlier masters replaced by ``init --force``
 """
 
@@ -19,9 +21,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from dvxl import markup, master, report, sample, template, textio
+from dvxl import intake as intake_mod
+from dvxl import markup, master, render, report, sample, template, textio
+from dvxl import merge as merge_mod
 from dvxl import validate as validate_mod
 from dvxl.errors import UsageError
+from dvxl.intake import IntakeResult, Ledger
+from dvxl.merge import Consolidated
 from dvxl.model import Catalog, Period
 from dvxl.validate import BatchReport
 
@@ -145,11 +151,60 @@ def validate(
 
 
 @dataclass
+class Merge:
+    """What ``dvxl merge`` produced."""
+
+    validation: Validation
+    intake: IntakeResult
+    consolidated: Consolidated
+    workbook: Path
+    problems: list[str]  # assessment rows the master holds that could not be used
+
+
+def ledger_path(ws: Workspace) -> Path:
+    return ws.root / "ledger.sqlite"
+
+
+def consolidate(ws: Workspace, catalog: Catalog, period: Period) -> tuple[Consolidated, list[str]]:
+    """The period's consolidated data from the ledger and the master's assessments."""
+    with Ledger(ledger_path(ws)) as ledger:
+        receipts = ledger.receipts(period.code)
+    assessments, problems = master.read_assessments(ws.master)
+    # "Generated" is the newest receipt's recording time, so a re-run writes the same workbook.
+    generated = max((r.recorded for r in receipts), default=None)
+    return merge_mod.consolidate(catalog, period, receipts, assessments, generated), problems
+
+
+def merge(
+    ws: Workspace,
+    inbox: Path | None = None,
+    period: str | None = None,
+    progress: Callable[[Iterator[Path], int], Iterator[Path]] | None = None,
+) -> Merge:
+    """Validate the inbox, archive and record every file, merge, evaluate and render."""
+    validation = validate(ws, inbox, period, progress=progress)
+    batch = validation.batch
+    result = intake_mod.intake(ws.root, batch)
+    catalog = ws.load()
+    consolidated, problems = consolidate(ws, catalog, batch.period)
+    path = ws.outputs(batch.period.code) / f"tong-hop-{batch.period.code}.xlsx"
+    render.write_consolidated(consolidated, path)
+    return Merge(validation, result, consolidated, path, problems)
+
+
+def status(ws: Workspace, period: str | None = None) -> Consolidated:
+    """Where every unit stands for the period, from the ledger (nothing is read from the inbox)."""
+    catalog = ws.load()
+    chosen = template.find_period(catalog, period) if period else default_period(catalog)
+    return consolidate(ws, catalog, chosen)[0]
+
+
+@dataclass
 class Demo:
     workspace: Workspace
     templates: list[Path]
     returns: list[Path]
-    validation: Validation
+    merge: Merge
 
 
 def demo(root: Path, period: str) -> Demo:
@@ -160,7 +215,8 @@ def demo(root: Path, period: str) -> Demo:
     chosen = template.find_period(catalog, period)
     sample.reset_inbox(ws.inbox)
     returns = sample.simulate_returns(catalog, chosen, ws.templates(chosen.code), ws.inbox)
-    return Demo(ws, templates, returns, validate(ws, period=chosen.code))
+    sample.type_assessments(ws.master, catalog, chosen)
+    return Demo(ws, templates, returns, merge(ws, period=chosen.code))
 
 
 def export_catalog(ws: Workspace, folder: Path | None = None) -> list[Path]:

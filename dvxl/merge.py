@@ -1,0 +1,176 @@
+"""Merge: from the ledger's receipts to what the consolidated workbook shows.
+
+For each addressed unit the accepted return is its latest receipt without
+errors (by time received); older accepted ones are superseded, and what the
+newer one changed is listed. Tracking follows DHIS2's reporting-rate ideas:
+expected, received, valid, on time or late by N days, missing. Everything here
+is plain data; :mod:`dvxl.render` writes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from dvxl.intake import Receipt
+from dvxl.model import Catalog, Period, Unit
+from dvxl.score import Accepted, Assessment, Evaluation, evaluate
+
+ON_TIME = "Đúng hạn"
+LATE = "Nộp muộn"
+INVALID = "Không hợp lệ"
+MISSING = "Chưa nộp"
+TRACK_STATUSES = (ON_TIME, LATE, INVALID, MISSING)
+
+
+@dataclass
+class Submission:
+    """A unit's accepted return for the period."""
+
+    unit: str
+    name: str
+    sha256: str
+    received: dt.datetime
+    values: dict[str, Any]
+    warnings: int
+    superseded: list[str] = field(default_factory=list)  # names of older accepted returns
+
+
+@dataclass
+class Track:
+    """One row of the tracking sheet: where a unit stands for the period."""
+
+    unit: Unit
+    status: str  # ON_TIME | LATE | INVALID | MISSING
+    days_late: int
+    files: int  # receipts from this unit for the period
+    last_received: dt.datetime | None
+    last_name: str
+    errors: int  # errors in its latest file (when that file was not accepted)
+    note: str  # what is still missing, in Vietnamese
+
+    @property
+    def needs_reminder(self) -> bool:
+        return self.status in (INVALID, MISSING)
+
+
+@dataclass
+class Change:
+    """A value a resubmission changed."""
+
+    unit: str
+    key: str
+    old: Any
+    new: Any
+    old_file: str
+    new_file: str
+
+
+@dataclass
+class GroupCount:
+    """Reporting figures of one rating group (DHIS2: expected, actual, on time)."""
+
+    group: str
+    name: str
+    expected: int
+    received: int
+    valid: int
+    on_time: int
+    late: int
+    invalid: int
+    missing: int
+
+
+@dataclass
+class Consolidated:
+    catalog: Catalog
+    period: Period
+    generated: dt.datetime
+    submissions: dict[str, Submission]
+    tracking: list[Track]
+    changes: list[Change]
+    evaluation: Evaluation
+    groups: list[GroupCount]
+
+
+def _days_late(received: dt.datetime, period: Period) -> int:
+    return max(0, (received.date() - period.deadline).days)
+
+
+def consolidate(
+    catalog: Catalog,
+    period: Period,
+    receipts: list[Receipt],
+    assessments: list[Assessment],
+    generated: dt.datetime | None = None,
+) -> Consolidated:
+    """Decide each unit's accepted return, track every unit, evaluate, count by group."""
+    units = catalog.addressed_units()
+    by_unit: dict[str, list[Receipt]] = {u.code: [] for u in units}
+    for receipt in receipts:
+        if receipt.unit in by_unit:
+            by_unit[receipt.unit].append(receipt)
+    submissions: dict[str, Submission] = {}
+    tracking: list[Track] = []
+    changes: list[Change] = []
+    for unit in units:
+        own = sorted(by_unit[unit.code], key=lambda r: (r.received, r.id))
+        accepted = [r for r in own if r.mergeable]
+        if accepted:
+            current = accepted[-1]
+            submissions[unit.code] = Submission(
+                unit.code, current.name, current.sha256, current.received, current.values,
+                current.warnings, [r.name for r in accepted[:-1]])
+            if len(accepted) > 1:
+                changes += _changes(unit.code, accepted[-2], current)
+        tracking.append(_track(unit, own, submissions.get(unit.code), period))
+    evaluation = evaluate(
+        catalog, period,
+        {code: Accepted(code, s.values, s.received) for code, s in submissions.items()},
+        assessments)
+    return Consolidated(catalog, period, generated or dt.datetime.now(), submissions, tracking,
+                        changes, evaluation, _group_counts(catalog, tracking))
+
+
+def _track(unit: Unit, own: list[Receipt], accepted: Submission | None, period: Period) -> Track:
+    last = own[-1] if own else None
+    if accepted is not None:
+        days = _days_late(accepted.received, period)
+        status = LATE if days else ON_TIME
+        note = f"Nộp muộn {days} ngày" if days else ""
+        if last is not None and last.sha256 != accepted.sha256 and not last.mergeable:
+            note = (note + "; " if note else "") + (
+                f"tệp gửi sau «{last.name}» còn {last.errors} lỗi, đang dùng tệp trước")
+        return Track(unit, status, days, len(own), accepted.received, accepted.name, 0, note)
+    if last is None:
+        return Track(unit, MISSING, 0, 0, None, "", 0, "Chưa nộp báo cáo")
+    codes = Counter(f["code"] for f in last.findings if f.get("severity") == "error")
+    shown = ", ".join(f"{code} ×{n}" if n > 1 else code for code, n in sorted(codes.items()))
+    note = f"Tệp «{last.name}» còn {last.errors} lỗi ({shown}): cần sửa và gửi lại"
+    if not last.unit or not last.format:
+        note = f"Tệp «{last.name}» không đọc được: cần gửi lại đúng mẫu"
+    return Track(unit, INVALID, _days_late(last.received, period), len(own), last.received,
+                 last.name, last.errors, note)
+
+
+def _changes(unit: str, old: Receipt, new: Receipt) -> list[Change]:
+    keys = list(new.values) + [k for k in old.values if k not in new.values]
+    return [Change(unit, key, old.values.get(key), new.values.get(key), old.name, new.name)
+            for key in keys if old.values.get(key) != new.values.get(key)]
+
+
+def _group_counts(catalog: Catalog, tracking: list[Track]) -> list[GroupCount]:
+    rows = []
+    for group in catalog.groups:
+        tracks = [t for t in tracking if t.unit.rating_group == group.code]
+        if not tracks:
+            continue
+        count = Counter(t.status for t in tracks)
+        rows.append(GroupCount(
+            group.code, group.name, len(tracks),
+            received=sum(1 for t in tracks if t.files),
+            valid=count[ON_TIME] + count[LATE], on_time=count[ON_TIME], late=count[LATE],
+            invalid=count[INVALID], missing=count[MISSING]))
+    return rows

@@ -1,0 +1,941 @@
+"""Render the consolidated period: the print-ready workbook and the terminal tracking table.
+
+The workbook (:func:`write_consolidated`) shows one :class:`~dvxl.merge.Consolidated`
+and decides nothing. Its sheets, in the order the secretariat reads them:
+
+* ``Tổng hợp`` — reporting figures and classification counts by rating group;
+* ``Theo dõi`` — where every addressed unit stands (DHIS2's expected / on time / late);
+* ``Đôn đốc`` — the units to chase, each with a ready-to-send sentence;
+* ``Đánh giá`` — scores, levels and ranks, counts per level, two charts;
+* ``Thay đổi`` — what resubmissions changed;
+* ``NV 1.1`` … — one sheet per task, a row per unit it is addressed to;
+* one sheet per unit, named by its code.
+
+Every total, rate and count is a formula stored with the value Python computed
+for it (a file never opened by Excel has no results otherwise); the tests
+recalculate the workbook in LibreOffice and compare. Every text that came from
+a unit or the catalog is written with ``write_string``, so "=..." stays text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xlsxwriter.utility import xl_col_to_name, xl_range, xl_rowcol_to_cell
+
+from dvxl import printing
+from dvxl.merge import INVALID, LATE, MISSING, ON_TIME, TRACK_STATUSES, Consolidated, Track
+from dvxl.model import NUMERIC_TYPES, Indicator, Task, Unit
+from dvxl.report import AMBER, GREEN, RED
+from dvxl.score import TaskScore, UnitScore
+from dvxl.template import IDENTITY
+
+SUMMARY_SHEET = "Tổng hợp"
+TRACKING_SHEET = "Theo dõi"
+REMINDER_SHEET = "Đôn đốc"
+EVALUATION_SHEET = "Đánh giá"
+CHANGES_SHEET = "Thay đổi"
+FIXED_SHEETS = (SUMMARY_SHEET, TRACKING_SHEET, REMINDER_SHEET, EVALUATION_SHEET, CHANGES_SHEET)
+TASK_SHEET_PREFIX = "NV "
+TOTAL_LABEL = "Tổng cộng"
+STATUS_COLOURS = {ON_TIME: GREEN, LATE: AMBER, INVALID: RED, MISSING: RED}
+YES = "Có"
+
+MAX_ROW_HEIGHT = 409.0  # Excel's limit, in points
+# About 84 characters of column width fit across A4 landscape within the margins of
+# Hướng dẫn 36 at 100 % (Times New Roman 12; measured on LibreOffice's PDF). A table that
+# would print below MIN_FIT_SCALE when fitted to one page width prints at WIDE_SCALE
+# across pages instead, its key columns repeated on each.
+PAGE_CHARS = 84
+MIN_FIT_SCALE = 50
+WIDE_SCALE = 60
+SHEET_NAME_MAX = 31
+CHART_WIDTH = 900  # pixels
+PIE_HEIGHT = 360
+DEFAULT_ROW_PX = 21  # printing.WORKBOOK_OPTIONS["default_row_height"]
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
+
+# Column widths (characters) of an indicator's value, by indicator type.
+_WIDTHS = {"integer": 11, "decimal": 11, "score": 9, "date": 11, "choice": 14,
+           "text": 20, "doclist": 24, "longtext": 32}
+_UNIT_WIDTHS = {**_WIDTHS, "integer": 9, "doclist": 22, "longtext": 28}
+
+
+@dataclass(frozen=True)
+class _Col:
+    title: str
+    width: float
+    wrap: bool = False
+
+
+@dataclass(frozen=True)
+class _Formula:
+    """A formula and the value it evaluates to, stored together."""
+
+    text: str
+    value: float
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """Where the evaluation's counts table is: the pie chart reads its header and totals."""
+
+    header: int
+    first_col: int
+    last_col: int
+    total: int  # the row "Tất cả đơn vị"
+    total_col: int
+
+
+Cell = tuple[Any, Any]  # (value, cell format)
+
+
+# Public API -------------------------------------------------------------------------------------
+
+
+def write_consolidated(c: Consolidated, path: Path) -> None:
+    """Write the period workbook for ``c`` to ``path`` (atomically: temp file, then rename)."""
+    printing.write_workbook(path, lambda wb: _Writer(wb, c).build())
+
+
+def tracking_lines(c: Consolidated) -> list[str]:
+    """The tracking table as aligned text lines for the terminal, counts per status last."""
+    header = ("STT", "Mã", "Tên đơn vị", "Nhóm", "Tình trạng", "Muộn", "Số tệp",
+              "Lần gửi cuối", "Ghi chú")
+    right = {0, 5, 6}
+    rows = [
+        (
+            str(i), t.unit.code, _clip(t.unit.name, 40), t.unit.rating_group,
+            t.status, str(t.days_late) if t.days_late else "", str(t.files),
+            _stamp(t.last_received) if t.last_received else "", t.note,
+        )
+        for i, t in enumerate(c.tracking, 1)
+    ]
+    table = [tuple(_nfc(v) for v in row) for row in [header, *rows]]
+    widths = [max(_width(row[col]) for row in table) for col in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:
+        cells = []
+        for col, text in enumerate(row):
+            pad = " " * (widths[col] - _width(text))
+            cells.append(pad + text if col in right else text + pad)
+        return "  ".join(cells).rstrip()
+
+    lines = [line(table[0]), line(["-" * w for w in widths])]
+    lines += [line(row) for row in table[1:]]
+    counts = _status_counts(c.tracking)
+    shown = " · ".join(f"{status}: {counts[status]}" for status in TRACK_STATUSES)
+    lines.append(f"{shown} · Tổng số: {len(c.tracking)} đơn vị")
+    return lines
+
+
+def reminder_text(c: Consolidated, track: Track) -> str:
+    """The sentence to send a unit that has not sent a valid return (Vietnamese)."""
+    p = c.period
+    name = track.unit.name
+    deadline = printing.format_date(p.deadline)
+    overdue = c.generated.date() > p.deadline
+    if track.status == MISSING:
+        if overdue:
+            return (f"Đến ngày {printing.format_date(c.generated)}, {name} chưa gửi báo cáo "
+                    f"{p.name} (hạn gửi ngày {deadline}). Đề nghị {name} khẩn trương gửi "
+                    "báo cáo.")
+        return f"Đề nghị {name} gửi báo cáo {p.name} trước ngày {deadline}."
+    when = "khẩn trương gửi lại" if overdue else f"gửi lại trước ngày {deadline}"
+    sent = f" gửi ngày {printing.format_date(track.last_received)}" if track.last_received else ""
+    if track.errors:
+        return (f"Đề nghị {name} sửa {track.errors} lỗi trong tệp «{track.last_name}»{sent} "
+                f"theo bảng kết quả kiểm tra kèm theo và {when}.")
+    return (f"Tệp «{track.last_name}»{sent} không đọc được hoặc không đúng mẫu báo cáo "
+            f"{p.name}. Đề nghị {name} nhập báo cáo vào đúng mẫu đã gửi và {when}.")
+
+
+def indicator_label(c: Consolidated, key: str) -> str:
+    """ "1.1 — Số hội nghị …" for the value key "1.1.HN_SO" (identity keys by their label)."""
+    identity = {code: label for code, label, *_ in IDENTITY}
+    if key in identity:
+        return identity[key]
+    task_code, _, code = key.rpartition(".")
+    for task in c.catalog.tasks:
+        if task.code == task_code:
+            for ind in c.catalog.indicators_for(task):
+                if ind.code == code:
+                    return f"{task.code} — {ind.label}"
+    return key
+
+
+# The workbook ------------------------------------------------------------------------------------
+
+
+class _Writer:
+    def __init__(self, workbook: Any, c: Consolidated) -> None:
+        self.wb = workbook
+        self.c = c
+        self.catalog = c.catalog
+        self.not_rated = c.catalog.settings.not_rated
+        s = self.s = printing.Styles(workbook)
+        top = {"border": 1, "valign": "top"}
+        self.text = s.cell
+        self.center = s.make(**top, align="center")
+        self.integer = s.make(**top, num_format="#,##0")
+        self.general = s.make(**top, num_format="General")
+        self.date = s.make(**top, num_format="dd/mm/yyyy", align="left")
+        self.stamp = s.make(**top, num_format="dd/mm/yyyy hh:mm", align="left")
+        self.pct = s.make(**top, num_format="0.0%")
+        self.empty = s.make(**top, text_wrap=True, italic=True, font_color="#595959")
+        bold = {**top, "bold": True}
+        self.total_text = s.make(**bold, text_wrap=True)
+        self.total_integer = s.make(**bold, num_format="#,##0")
+        self.total_general = s.make(**bold, num_format="General")
+        self.total_pct = s.make(**bold, num_format="0.0%")
+        self.status = {k: s.make(**top, text_wrap=True, **v) for k, v in STATUS_COLOURS.items()}
+        self.label = s.make(bold=True, valign="top")
+        self.title = s.make(bold=True, font_size=14, text_wrap=True, valign="top")
+        self.note = s.make(italic=True, font_color="#595959", text_wrap=True, valign="top")
+        self.tracks = {t.unit.code: t for t in c.tracking}
+        self.scores = {u.unit: u for u in c.evaluation.units}
+        self.group_names = {g.code: g.name for g in self.catalog.groups}
+        self.units = list(self.catalog.addressed_units())  # roster order
+        self.total_cells: dict[str, tuple[str, str, float]] = {}  # unit -> (sheet, cell, value)
+
+    def build(self) -> None:
+        c = self.c
+        self.wb.set_properties({
+            "title": f"Tổng hợp báo cáo — {c.period.name}",
+            "subject": printing.directive_title(self.catalog.directive),
+            "author": "dvxl",
+            "comments": "Tạo bởi dvxl; số liệu lấy từ các báo cáo hợp lệ đã nhận.",
+        })
+        taken: set[str] = set()
+        fixed = {name: self.wb.add_worksheet(_sheet_name(name, taken)) for name in FIXED_SHEETS}
+        tasks = [t for t in self.catalog.tasks if self._units_for(t)]
+        task_sheets = [(t, self.wb.add_worksheet(_sheet_name(TASK_SHEET_PREFIX + t.code, taken)))
+                       for t in tasks]
+        unit_sheets = [(u, self.wb.add_worksheet(_sheet_name(u.code, taken))) for u in self.units]
+        self._summary(fixed[SUMMARY_SHEET])
+        self._tracking(fixed[TRACKING_SHEET])
+        self._reminders(fixed[REMINDER_SHEET])
+        for unit, sheet in unit_sheets:  # before the evaluation, which refers to their totals
+            self._unit_sheet(sheet, unit)
+        self._evaluation(fixed[EVALUATION_SHEET])
+        self._changes(fixed[CHANGES_SHEET])
+        for task, sheet in task_sheets:
+            self._task_sheet(sheet, task)
+        fixed[SUMMARY_SHEET].activate()
+
+    def _units_for(self, task: Task) -> list[Unit]:
+        return [u for u in self.units
+                if any(t.code == task.code for t in self.catalog.tasks_for(u))]
+
+    # Shared pieces ------------------------------------------------------------------------------
+
+    def _heading(self, sheet: Any, lines: Sequence[tuple[str, Any]],
+                 cols: Sequence[_Col]) -> None:
+        """Title lines across the table's first printed page, wrapped, rows sized to them."""
+        capacity = _page_chars(cols)
+        ncols, width = 0, 0.0
+        while ncols < len(cols) and (ncols == 0 or width + cols[ncols].width <= capacity):
+            width += cols[ncols].width
+            ncols += 1
+        for r, (text, fmt) in enumerate(lines):
+            if ncols > 1:
+                sheet.merge_range(r, 0, r, ncols - 1, "", fmt)
+            sheet.write_string(r, 0, text, fmt)
+            size = 14 if fmt is self.title else 12
+            sheet.set_row(r, printing.row_height(text, width, size))
+
+    def _period_line(self) -> str:
+        p = self.c.period
+        fmt = printing.format_date
+        return (f"Kỳ báo cáo {p.code}: số liệu từ ngày {fmt(p.start)} đến ngày {fmt(p.end)}; "
+                f"hạn gửi ngày {fmt(p.deadline)}. Tổng hợp lúc {_stamp(self.c.generated)}.")
+
+    def _table(self, sheet: Any, header: int, cols: Sequence[_Col], rows: list[list[Cell]],
+               *, footer: list[Cell] | None = None, key_cols: int = 0,
+               only: bool = True) -> int:
+        """Header, rows and an optional totals row (not filtered); print-ready.
+
+        The only table of its sheet also gets frozen panes, a filter and its header
+        repeated on every printed page. Returns the sheet row after the table.
+        """
+        _page(sheet, cols, header if only else None, key_cols)
+        for col, spec in enumerate(cols):
+            sheet.set_column(col, col, spec.width)
+            sheet.write_string(header, col, spec.title, self.s.header)
+        sheet.set_row(header, _height((c.title, c.width) for c in cols))
+        r = header + 1
+        for cells in [*rows, *([footer] if footer else [])]:
+            texts = []
+            for col, (value, fmt) in enumerate(cells):
+                _put(sheet, r, col, value, fmt)
+                if cols[col].wrap and isinstance(value, str):
+                    texts.append((value, cols[col].width))
+            sheet.set_row(r, _height(texts))
+            r += 1
+        if only:
+            sheet.freeze_panes(header + 1, key_cols)
+            sheet.autofilter(header, 0, header + max(len(rows), 1), len(cols) - 1)
+        return r
+
+    def _status_cell(self, status: str) -> Cell:
+        return status, self.status.get(status, self.text)
+
+    def _value_cell(self, ind: Indicator | None, value: Any) -> Cell:
+        """A reported value as the right kind of cell: numbers, dates and text as such."""
+        if isinstance(value, bool):
+            return (YES if value else "Không"), self.text
+        if isinstance(value, int | float):
+            integer = ind is not None and ind.type == "integer"
+            return value, self.integer if integer else self.general
+        if isinstance(value, dt.datetime):
+            return value, self.stamp
+        if isinstance(value, dt.date):
+            return value, self.date
+        if value is None:
+            return "", self.text
+        return str(value), self.text
+
+    # Tổng hợp -----------------------------------------------------------------------------------
+
+    def _summary(self, sheet: Any) -> None:
+        c, s = self.c, self.s
+        cols = [_Col("STT", 6), _Col("Nhóm", 40, True)] + [
+            _Col(title, 11) for title in (
+                "Số đơn vị phải báo cáo", "Đã nộp", "Hợp lệ", "Đúng hạn", "Nộp muộn",
+                "Không hợp lệ", "Chưa nộp", "Tỷ lệ nộp", "Tỷ lệ đúng hạn")]
+        self._heading(sheet, [
+            (f"TỔNG HỢP BÁO CÁO {c.period.name.upper()}", self.title),
+            (f"Thực hiện {printing.directive_title(self.catalog.directive)}.", self.note),
+            (self._period_line(), self.note),
+        ], cols)
+        sheet.write_string(4, 0, "1. Tình hình gửi báo cáo theo nhóm đơn vị", s.bold)
+        header = 5
+        first = header + 1
+        last = header + len(c.groups)
+        rows: list[list[Cell]] = []
+        for i, g in enumerate(c.groups):
+            r = first + i
+            figures = [g.expected, g.received, g.valid, g.on_time, g.late, g.invalid, g.missing]
+            rows.append([(i + 1, self.center), (g.name, self.text),
+                         *[(n, self.integer) for n in figures],
+                         *self._rates(r, g.expected, g.received, g.on_time, self.pct)])
+        footer: list[Cell] | None = None
+        if rows:
+            total = last + 1
+            sums = [_sum_formula(first, last, col, [row[col][0] for row in rows])
+                    for col in range(2, 9)]
+            footer = [("", self.total_text), (TOTAL_LABEL, self.total_text),
+                      *[(f, self.total_integer) for f in sums],
+                      *self._rates(total, sums[0].value, sums[1].value, sums[3].value,
+                                   self.total_pct)]
+        else:
+            rows.append([("", self.text), ("Chưa có đơn vị nào được giao nhiệm vụ.", self.empty),
+                         *[("", self.text)] * 9])
+        r = self._table(sheet, header, cols, rows, footer=footer, only=False)
+        self._level_counts(sheet, r + 1)
+
+    def _rates(self, r: int, expected: float, received: float, on_time: float,
+               fmt: Any) -> list[Cell]:
+        exp, rec, ont = (xl_rowcol_to_cell(r, col) for col in (2, 3, 5))
+        return [
+            (_Formula(f"=IF({exp}=0,0,{rec}/{exp})", 0 if expected == 0 else received / expected),
+             fmt),
+            (_Formula(f"=IF({exp}=0,0,{ont}/{exp})", 0 if expected == 0 else on_time / expected),
+             fmt),
+        ]
+
+    def _levels(self) -> list[str]:
+        """Level names in the catalog's order, then «not rated», then any other seen."""
+        names = [lv.name for lv in self.catalog.levels] + [self.not_rated]
+        for counts in self.c.evaluation.counts.values():
+            names += [n for n in counts if n not in names]
+        for u in self.c.evaluation.units:
+            if _level(u, self.not_rated) not in names:
+                names.append(_level(u, self.not_rated))
+        return names
+
+    def _level_counts(self, sheet: Any, start: int) -> None:
+        """Classification counts per rating group (Evaluation.counts) with totals."""
+        s = self.s
+        sheet.write_string(start, 0, "2. Kết quả xếp loại theo nhóm đơn vị", s.bold)
+        header = start + 1
+        levels = self._levels()
+        titles = ["STT", "Nhóm", *levels, "Tổng số"]
+        for col, title in enumerate(titles):
+            sheet.write_string(header, col, title, s.header)
+        widths = [6, 40] + [11] * (len(titles) - 2)
+        sheet.set_row(header, _height(zip(titles, widths, strict=True)))
+        for col in range(11, len(widths)):  # beyond the first table's columns
+            sheet.set_column(col, col, widths[col])
+        order = [g.code for g in self.catalog.groups if g.code in self.c.evaluation.counts]
+        first = header + 1
+        end = len(levels) + 1  # the last level's column
+        cached: dict[int, list[int]] = {col: [] for col in range(2, end + 2)}
+        for i, code in enumerate(order):
+            r = first + i
+            counts = [self.c.evaluation.counts[code].get(name, 0) for name in levels]
+            _put(sheet, r, 0, i + 1, self.center)
+            _put(sheet, r, 1, self.group_names.get(code, code), self.text)
+            for col, n in enumerate(counts, 2):
+                _put(sheet, r, col, n, self.integer)
+                cached[col].append(n)
+            cached[end + 1].append(sum(counts))
+            row_sum = _Formula(f"=SUM({xl_rowcol_to_cell(r, 2)}:{xl_rowcol_to_cell(r, end)})",
+                               sum(counts))
+            _put(sheet, r, end + 1, row_sum, self.total_integer)
+            sheet.set_row(r, _height([(self.group_names.get(code, code), 40)]))
+        if not order:
+            sheet.write_string(first, 1, "Chưa có kết quả xếp loại.", self.empty)
+            return
+        last = first + len(order) - 1
+        total = last + 1
+        _put(sheet, total, 0, "", self.total_text)
+        _put(sheet, total, 1, TOTAL_LABEL, self.total_text)
+        for col, values in cached.items():
+            _put(sheet, total, col, _sum_formula(first, last, col, values), self.total_integer)
+
+    # Theo dõi -----------------------------------------------------------------------------------
+
+    def _tracking(self, sheet: Any) -> None:
+        c, s = self.c, self.s
+        cols = [_Col("STT", 5), _Col("Mã", 10), _Col("Tên đơn vị", 24, True),
+                _Col("Nhóm", 18, True), _Col("Tình trạng", 12, True), _Col("Số ngày muộn", 7),
+                _Col("Số tệp đã gửi", 7), _Col("Lần gửi cuối", 15), _Col("Tệp", 18, True),
+                _Col("Còn thiếu", 28, True), _Col("Thư điện tử", 20, True)]
+        self._heading(sheet, [
+            (f"THEO DÕI TÌNH HÌNH GỬI BÁO CÁO {c.period.name.upper()}", self.title),
+            (self._period_line(), self.note),
+            ("Màu: xanh — đúng hạn; vàng — nộp muộn; đỏ — không hợp lệ hoặc chưa nộp.", self.note),
+        ], cols)
+        counts = _status_counts(c.tracking)
+        top = 4
+        header = top + len(TRACK_STATUSES) + 3
+        first, last = header + 1, header + max(len(c.tracking), 1)
+        status_range = _abs_range(first, last, 4)
+        sheet.write_string(top, 2, "Tình trạng", s.header)
+        sheet.write_string(top, 3, "Số đơn vị", s.header)
+        for i, status in enumerate(TRACK_STATUSES, 1):
+            _put(sheet, top + i, 2, status, self.status[status])
+            criterion = _criterion(status)
+            _put(sheet, top + i, 3, _Formula(f"=COUNTIF({status_range},{criterion})",
+                                             counts[status]), self.integer)
+        total = top + len(TRACK_STATUSES) + 1
+        _put(sheet, total, 2, "Tổng số đơn vị", self.total_text)
+        _put(sheet, total, 3, _sum_formula(top + 1, total - 1, 3, list(counts.values())),
+             self.total_integer)
+        rows: list[list[Cell]] = []
+        for i, t in enumerate(c.tracking, 1):
+            rows.append([
+                (i, self.center), (t.unit.code, self.text), (t.unit.name, self.text),
+                (self.group_names.get(t.unit.rating_group, t.unit.rating_group), self.text),
+                self._status_cell(t.status),
+                (t.days_late or "", self.integer), (t.files, self.integer),
+                (t.last_received, self.stamp), (t.last_name, self.text),
+                (t.note, self.text), (t.unit.email, self.text),
+            ])
+        self._table(sheet, header, cols, rows, key_cols=3)
+
+    # Đôn đốc ------------------------------------------------------------------------------------
+
+    def _reminders(self, sheet: Any) -> None:
+        c = self.c
+        cols = [_Col("STT", 6), _Col("Đơn vị", 32, True), _Col("Thư điện tử", 28, True),
+                _Col("Tình trạng", 13, True), _Col("Nội dung nhắc", 72, True)]
+        self._heading(sheet, [
+            (f"DANH SÁCH ĐƠN VỊ CẦN ĐÔN ĐỐC — {c.period.name.upper()}", self.title),
+            (self._period_line(), self.note),
+        ], cols)
+        due = [t for t in c.tracking if t.needs_reminder]
+        rows: list[list[Cell]] = [
+            [(i, self.center), (t.unit.name, self.text), (t.unit.email, self.text),
+             self._status_cell(t.status), (reminder_text(c, t), self.text)]
+            for i, t in enumerate(due, 1)
+        ]
+        if not rows:
+            rows = [[("", self.text), ("Tất cả đơn vị đã gửi báo cáo hợp lệ; không cần đôn đốc.",
+                                       self.empty), *[("", self.text)] * 3]]
+        self._table(sheet, 3, cols, rows, key_cols=0)
+
+    # Đánh giá -----------------------------------------------------------------------------------
+
+    def _evaluation(self, sheet: Any) -> None:
+        c = self.c
+        cols = [_Col("STT", 6), _Col("Mã", 11), _Col("Tên đơn vị", 30, True),
+                _Col("Nhóm", 26, True), _Col("Điểm tự chấm", 9), _Col("Điểm thẩm định", 10),
+                _Col("Tổng điểm", 9), _Col("Xếp loại", 22, True),
+                _Col("Hạ mức do giới hạn tỷ lệ", 10), _Col("Xếp hạng trong nhóm", 9),
+                _Col("Số ngày muộn", 8)]
+        self._heading(sheet, [
+            (f"KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI {c.period.name.upper()}", self.title),
+            (self._period_line(), self.note),
+            ("Tổng điểm lấy điểm thẩm định ở nhiệm vụ đã thẩm định, điểm tự chấm ở nhiệm vụ "
+             "chưa thẩm định (chi tiết ở trang tính của từng đơn vị).", self.note),
+        ], cols)
+        header = 4
+        order = {g.code: i for i, g in enumerate(self.catalog.groups)}
+        units = sorted(self.units, key=lambda u: order.get(u.rating_group, len(order)))
+        rows: list[list[Cell]] = []
+        table: list[tuple[str, str]] = []  # (group name, level) per row, as the sheet shows them
+        for i, unit in enumerate(units, 1):
+            score = self.scores.get(unit.code)
+            group = self.group_names.get(unit.rating_group, unit.rating_group)
+            level = _level(score, self.not_rated)
+            table.append((group, level))
+            rows.append([
+                (i, self.center), (unit.code, self.text), (unit.name, self.text),
+                (group, self.text), (_score_sum(score, "self"), self.general),
+                (_score_sum(score, "assessed"), self.general),
+                self._total_cell(unit, score), (level, self.text),
+                (YES if score and score.capped else "", self.center),
+                (score.rank if score and score.rank is not None else "", self.center),
+                (score.days_late if score and score.days_late else "", self.integer),
+            ])
+        end = self._table(sheet, header, cols, rows, key_cols=3)
+        first, last = header + 1, header + max(len(rows), 1)
+        counts = self._evaluation_counts(sheet, end + 1, first, last, table,
+                                         [col.width for col in cols])
+        self._charts(sheet, counts, first, last, len(rows), len(cols))
+
+    def _total_cell(self, unit: Unit, score: UnitScore | None) -> Cell:
+        """The unit's total: a reference to its sheet's total cell when the two agree."""
+        if score is None or score.total is None:
+            return "", self.general
+        sheet_name, cell, value = self.total_cells[unit.code]
+        if math.isclose(value, score.total, rel_tol=0, abs_tol=1e-9):
+            return _Formula(f"={_quote(sheet_name)}!{cell}", value), self.general
+        # The evaluation decided a total that is not the sum of the decided task scores: show
+        # the total that decided the level rather than a formula that would disagree with it.
+        return score.total, self.general
+
+    def _evaluation_counts(self, sheet: Any, start: int, first: int, last: int,
+                           table: list[tuple[str, str]], widths: list[float]) -> _Counts:
+        """Units per level and rating group: COUNTIFS over the table above, with totals."""
+        s = self.s
+        sheet.write_string(start, 0, "Số đơn vị theo mức xếp loại và nhóm", s.bold)
+        header = start + 1
+        levels = self._levels()
+        groups = list(dict.fromkeys(group for group, _ in table))
+        level_cols = list(range(4, 4 + len(levels)))
+        total_col = level_cols[-1] + 1
+        for col in range(len(widths), total_col + 1):
+            sheet.set_column(col, col, 11)
+        widths = widths + [11] * (total_col + 1 - len(widths))
+        sheet.write_string(header, 0, "STT", s.header)
+        sheet.merge_range(header, 1, header, 3, "", s.header)
+        sheet.write_string(header, 1, "Nhóm", s.header)
+        for col, name in zip(level_cols, levels, strict=True):
+            sheet.write_string(header, col, name, s.header)
+        sheet.write_string(header, total_col, "Tổng số", s.header)
+        sheet.set_row(header, _height((name, widths[col])
+                                      for col, name in zip(level_cols, levels, strict=True)))
+        group_range, level_range = _abs_range(first, last, 3), _abs_range(first, last, 7)
+        group_width = sum(widths[1:4])
+        cached: dict[int, list[int]] = {col: [] for col in [*level_cols, total_col]}
+        for i, group in enumerate(groups, 1):
+            r = header + i
+            _put(sheet, r, 0, i, self.center)
+            sheet.merge_range(r, 1, r, 3, "", self.text)
+            _put(sheet, r, 1, group, self.text)
+            sheet.set_row(r, _height([(group, group_width)]))
+            for col, level in zip(level_cols, levels, strict=True):
+                n = sum(1 for g, lv in table if _same(g, group) and _same(lv, level))
+                text = _countifs([(group_range, group), (level_range, level)], header, r, col)
+                _put(sheet, r, col, _Formula(text, n), self.integer)
+                cached[col].append(n)
+            n = sum(1 for g, _ in table if _same(g, group))
+            cached[total_col].append(n)
+            row_range = xl_range(r, level_cols[0], r, level_cols[-1])
+            _put(sheet, r, total_col, _Formula(f"=SUM({row_range})", n), self.total_integer)
+        total = header + len(groups) + 1
+        _put(sheet, total, 0, "", self.total_text)
+        sheet.merge_range(total, 1, total, 3, "", self.total_text)
+        _put(sheet, total, 1, "Tất cả đơn vị", self.total_text)
+        for col in [*level_cols, total_col]:
+            formula = (_sum_formula(header + 1, header + len(groups), col, cached[col])
+                       if groups else _Formula("=0", 0))
+            _put(sheet, total, col, formula, self.total_integer)
+        return _Counts(header, level_cols[0], level_cols[-1], total, total_col)
+
+    def _charts(self, sheet: Any, counts: _Counts, first: int, last: int, n: int,
+                ncols: int) -> None:
+        """A bar chart of total score by unit and a pie of the shares of the levels."""
+        name = sheet.get_name()
+        font = {"name": printing.FONT}
+        anchor = counts.total + 2
+        bar = self.wb.add_chart({"type": "bar"})
+        bar.add_series({
+            "name": "Tổng điểm",
+            "categories": [name, first, 2, last, 2],
+            "values": [name, first, 6, last, 6],
+            "fill": {"color": "#4472C4"},
+            "data_labels": {"value": True, "font": font},
+        })
+        bar.set_title({"name": "Tổng điểm của các đơn vị", "name_font": {**font, "size": 13}})
+        # In a bar chart the x axis is the horizontal value axis, y the units.
+        bar.set_x_axis({"min": 0, "max": 100, "num_font": font,
+                        "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+        bar.set_y_axis({"reverse": True, "num_font": {**font, "size": 9}})
+        bar.set_legend({"none": True})
+        bar_height = max(300, 80 + 22 * n)
+        bar.set_size({"width": CHART_WIDTH, "height": bar_height})
+        sheet.insert_chart(anchor, 0, bar)
+        pie = self.wb.add_chart({"type": "pie"})
+        pie.add_series({
+            "name": "Tỷ lệ xếp loại",
+            "categories": [name, counts.header, counts.first_col, counts.header, counts.last_col],
+            "values": [name, counts.total, counts.first_col, counts.total, counts.last_col],
+            "data_labels": {"percentage": True, "font": font},
+        })
+        pie.set_title({"name": "Tỷ lệ các mức xếp loại (tất cả đơn vị)",
+                       "name_font": {**font, "size": 13}})
+        pie.set_legend({"position": "right", "font": font})
+        pie.set_size({"width": CHART_WIDTH, "height": PIE_HEIGHT})
+        pie_at = anchor + math.ceil(bar_height / DEFAULT_ROW_PX) + 2
+        sheet.insert_chart(pie_at, 0, pie)
+        # Print the charts too: the default print area stops at the last cell.
+        sheet.print_area(0, 0, pie_at + math.ceil(PIE_HEIGHT / DEFAULT_ROW_PX) + 1,
+                         max(ncols - 1, counts.total_col))
+
+    # Thay đổi -----------------------------------------------------------------------------------
+
+    def _changes(self, sheet: Any) -> None:
+        c = self.c
+        cols = [_Col("STT", 6), _Col("Mã", 10), _Col("Đơn vị", 24, True),
+                _Col("Chỉ tiêu", 36, True), _Col("Giá trị cũ", 20, True),
+                _Col("Giá trị mới", 20, True), _Col("Tệp cũ", 22, True), _Col("Tệp mới", 22, True)]
+        self._heading(sheet, [
+            (f"SỐ LIỆU THAY ĐỔI KHI ĐƠN VỊ GỬI LẠI BÁO CÁO — {c.period.name.upper()}", self.title),
+            ("So sánh báo cáo hợp lệ đang dùng với báo cáo hợp lệ gửi trước đó của cùng đơn vị.",
+             self.note),
+        ], cols)
+        names = {u.code: u.name for u in self.catalog.units}
+        indicators = {f"{t.code}.{i.code}": i for t in self.catalog.tasks
+                      for i in self.catalog.indicators_for(t)}
+        rows: list[list[Cell]] = []
+        for i, ch in enumerate(c.changes, 1):
+            ind = indicators.get(ch.key)
+            rows.append([
+                (i, self.center), (ch.unit, self.text), (names.get(ch.unit, ch.unit), self.text),
+                (indicator_label(c, ch.key), self.text),
+                self._changed(ind, ch.old), self._changed(ind, ch.new),
+                (ch.old_file, self.text), (ch.new_file, self.text),
+            ])
+        if not rows:
+            rows = [[("", self.text), ("", self.text),
+                     ("Không có số liệu nào thay đổi do gửi lại báo cáo trong kỳ này.",
+                      self.empty), *[("", self.text)] * 5]]
+        self._table(sheet, 3, cols, rows, key_cols=0)
+
+    def _changed(self, ind: Indicator | None, value: Any) -> Cell:
+        if value is None or value == "":
+            return "(để trống)", self.empty
+        return self._value_cell(ind, value)
+
+    # One sheet per task -------------------------------------------------------------------------
+
+    def _task_sheet(self, sheet: Any, task: Task) -> None:
+        c = self.c
+        inds = self.catalog.indicators_for(task)
+        units = self._units_for(task)
+        cols = [_Col("STT", 6), _Col("Mã đơn vị", 11), _Col("Tên đơn vị", 30, True),
+                _Col("Tình trạng nộp", 13, True)]
+        cols += [_Col(f"{i.label}\n({i.unit})" if i.unit else i.label, _WIDTHS.get(i.type, 16),
+                      i.type not in NUMERIC_TYPES) for i in inds]
+        cols += [_Col("Tệp nguồn", 26, True), _Col("Thời gian nhận", 16)]
+        received = sum(1 for u in units if u.code in c.submissions)
+        self._heading(sheet, [
+            (f"NHIỆM VỤ {task.code}: {task.title.upper()}", self.title),
+            (f"{c.period.name}: {len(units)} đơn vị được giao, {received} đơn vị có báo cáo "
+             f"hợp lệ. {self._period_line()}", self.note),
+        ], cols)
+        header = 3
+        first, last = header + 1, header + len(units)
+        rows: list[list[Cell]] = []
+        for i, unit in enumerate(units, 1):
+            sub = c.submissions.get(unit.code)
+            track = self.tracks.get(unit.code)
+            values = sub.values if sub else {}
+            row: list[Cell] = [(i, self.center), (unit.code, self.text), (unit.name, self.text),
+                               self._status_cell(track.status if track else MISSING)]
+            row += [self._value_cell(ind, values.get(f"{task.code}.{ind.code}")) for ind in inds]
+            row += [(sub.name if sub else "", self.text), (sub.received if sub else "", self.stamp)]
+            rows.append(row)
+        footer: list[Cell] | None = None
+        if rows:
+            footer = [("", self.total_text), ("", self.total_text), (TOTAL_LABEL, self.total_text),
+                      ("", self.total_text)]
+            for col, ind in enumerate(inds, 4):
+                if ind.type in NUMERIC_TYPES:
+                    fmt = self.total_integer if ind.type == "integer" else self.total_general
+                    footer.append((_sum_formula(first, last, col, [r[col][0] for r in rows]), fmt))
+                else:
+                    footer.append(("", self.total_text))
+            footer += [("", self.total_text)] * 2
+        else:
+            rows = [[("", self.text), ("", self.text),
+                     ("Không có đơn vị nào được giao nhiệm vụ này.", self.empty),
+                     *[("", self.text)] * (len(cols) - 3)]]
+        self._table(sheet, header, cols, rows, footer=footer, key_cols=4)
+
+    # One sheet per unit -------------------------------------------------------------------------
+
+    def _unit_sheet(self, sheet: Any, unit: Unit) -> None:
+        c = self.c
+        sub = c.submissions.get(unit.code)
+        track = self.tracks.get(unit.code)
+        score = self.scores.get(unit.code)
+        values = sub.values if sub else {}
+        common = self._common_columns()
+        cols = [_Col("Nhiệm vụ", 26, True)]
+        cols += [_Col(i.label, _UNIT_WIDTHS.get(i.type, 16), i.type not in NUMERIC_TYPES)
+                 for i in common]
+        cols += [_Col("Các chỉ tiêu khác", 34, True), _Col("Điểm tối đa", 8),
+                 _Col("Điểm tự chấm", 8), _Col("Điểm thẩm định", 9), _Col("Điểm tính", 8)]
+        self._heading(sheet, [
+            (unit.name.upper(), self.title),
+            (f"Mã đơn vị {unit.code}; báo cáo {c.period.name}. {self._period_line()}", self.note),
+        ], cols)
+        status = track.status if track else MISSING
+        facts: list[tuple[str, Cell]] = [
+            ("Tình trạng nộp", self._status_cell(status)),
+            ("Tệp nguồn", (sub.name if sub else "", self.text)),  # the accepted return only
+            ("Thời gian nhận", (sub.received if sub else "", self.stamp)),
+            ("Xếp loại", (_level(score, self.not_rated), self.text)),
+        ]
+        if track and track.note:
+            facts.append(("Ghi chú", (track.note, self.text)))
+        for r, (label, (value, fmt)) in enumerate(facts, 2):
+            sheet.write_string(r, 0, label, self.label)
+            sheet.merge_range(r, 1, r, 3, "", fmt)
+            _put(sheet, r, 1, value, fmt)
+            if isinstance(value, str):
+                sheet.set_row(r, _height([(value, sum(col.width for col in cols[1:4]))]))
+        header = 2 + len(facts) + 1
+        tasks = self.catalog.tasks_for(unit)
+        by_task = {t.task: t for t in score.tasks} if score else {}
+        rows: list[list[Cell]] = []
+        for task in tasks:
+            ts = by_task.get(task.code) or self._fallback_score(unit, task, values)
+            row: list[Cell] = [(f"{task.code}. {task.title}", self.text)]
+            row += [self._value_cell(i, values.get(f"{task.code}.{i.code}")) for i in common]
+            row.append((self._other_values(task, values), self.text))
+            row += [(_number(ts.points), self.general), (_number(ts.self_score), self.general),
+                    (_number(ts.assessed), self.general), (_number(ts.decided), self.general)]
+            rows.append(row)
+        first, last = header + 1, header + len(rows)
+        score_cols = range(len(cols) - 4, len(cols))
+        footer: list[Cell] = [(TOTAL_LABEL, self.total_text)]
+        footer += [("", self.total_text)] * (len(cols) - 5)
+        for col in score_cols:
+            footer.append((_sum_formula(first, last, col, [r[col][0] for r in rows]),
+                           self.total_general))
+        decided = footer[-1][0]
+        self.total_cells[unit.code] = (sheet.get_name(), xl_rowcol_to_cell(last + 1, len(cols) - 1),
+                                       decided.value)
+        self._table(sheet, header, cols, rows, footer=footer, key_cols=1)
+
+    def _common_columns(self) -> list[Indicator]:
+        """Indicators every task carries, in form order, except the self-score (a score column)."""
+        common = [i for i in self.catalog.indicators if i.is_common]
+        ordered = ([i for i in common if i.position == "before"]
+                   + [i for i in common if i.position != "before"])
+        return [i for i in ordered if i.type != "score"]
+
+    def _other_values(self, task: Task, values: dict[str, Any]) -> str:
+        """The task's own indicators as "label: value unit" lines."""
+        lines = []
+        for ind in self.catalog.indicators:
+            if ind.task != task.code:
+                continue
+            value = values.get(f"{task.code}.{ind.code}")
+            shown = _text_value(value)
+            lines.append(f"{ind.label}: {shown} {ind.unit}".rstrip() if shown
+                         else f"{ind.label}: —")
+        return "\n".join(lines)
+
+    def _fallback_score(self, unit: Unit, task: Task, values: dict[str, Any]) -> TaskScore:
+        """A task the evaluation did not list: its points and the unit's own score, if any."""
+        own = None
+        for ind in self.catalog.indicators_for(task):
+            value = values.get(f"{task.code}.{ind.code}")
+            if ind.type == "score" and isinstance(value, int | float):
+                own = float(value)
+        return TaskScore(task.code, self.catalog.points(unit.rating_group, task.code) or 0, own,
+                         None)
+
+
+# Helpers ------------------------------------------------------------------------------------------
+
+
+def _sheet_name(wanted: str, taken: set[str]) -> str:
+    """A valid, unique (case-insensitively) sheet name of at most 31 characters."""
+    base = _BAD_SHEET_CHARS.sub("_", unicodedata.normalize("NFC", wanted)).strip()
+    base = base[:SHEET_NAME_MAX].strip("'") or "Trang"
+    if base.casefold() == "history":  # reserved by Excel
+        base += "_"
+    name, n = base, 2
+    while name.casefold() in taken:
+        suffix = f" ({n})"
+        name = base[: SHEET_NAME_MAX - len(suffix)].rstrip("'") + suffix
+        n += 1
+    taken.add(name.casefold())
+    return name
+
+
+def _quote(sheet: str) -> str:
+    return "'" + sheet.replace("'", "''") + "'"
+
+
+def _abs_range(first: int, last: int, col: int) -> str:
+    letter = xl_col_to_name(col)
+    return f"${letter}${first + 1}:${letter}${last + 1}"
+
+
+def _sum_formula(first: int, last: int, col: int, values: Sequence[Any]) -> _Formula:
+    """=SUM over one column's rows, with the sum of its numbers (SUM ignores text and blanks)."""
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    numbers += [v.value for v in values if isinstance(v, _Formula)]
+    value: float = sum(numbers) if all(isinstance(v, int) for v in numbers) else math.fsum(numbers)
+    top, bottom = xl_rowcol_to_cell(first, col), xl_rowcol_to_cell(last, col)
+    return _Formula(f"=SUM({top}:{bottom})", value)
+
+
+def _criterion(text: str) -> str:
+    """A COUNTIF criterion matching exactly ``text``: "=" first, wildcards escaped."""
+    escaped = re.sub(r"([~*?])", r"~\1", text).replace('"', '""')
+    return f'"={escaped}"'
+
+
+def _countifs(pairs: list[tuple[str, str]], header: int, r: int, col: int) -> str:
+    """COUNTIFS over (range, exact text) pairs.
+
+    Excel refuses text constants over 255 characters in a formula; then the same count is
+    made with SUMPRODUCT comparing against the row and column heading cells.
+    """
+    if all(len(text) < 250 for _, text in pairs):
+        return "=COUNTIFS(" + ",".join(f"{rng},{_criterion(text)}" for rng, text in pairs) + ")"
+    heads = [f"${xl_col_to_name(1)}{r + 1}", f"{xl_col_to_name(col)}${header + 1}"]
+    terms = "*".join(f"({rng}={head})" for (rng, _), head in zip(pairs, heads, strict=True))
+    return f"=SUMPRODUCT({terms})"
+
+
+def _put(sheet: Any, row: int, col: int, value: Any, fmt: Any) -> None:
+    """One cell by Python type; text always as a string, never as a formula."""
+    if isinstance(value, _Formula):
+        sheet.write_formula(row, col, value.text, fmt, value.value)
+    elif isinstance(value, bool):
+        sheet.write_string(row, col, YES if value else "Không", fmt)
+    elif isinstance(value, int | float):
+        if math.isfinite(value):
+            sheet.write_number(row, col, value, fmt)
+        else:
+            sheet.write_string(row, col, str(value), fmt)
+    elif isinstance(value, dt.datetime):
+        sheet.write_datetime(row, col, value.replace(tzinfo=None), fmt)  # local wall time
+    elif isinstance(value, dt.date):
+        sheet.write_datetime(row, col, value, fmt)
+    elif value is None or value == "":
+        sheet.write_blank(row, col, None, fmt)
+    else:
+        sheet.write_string(row, col, str(value), fmt)
+
+
+def _page(sheet: Any, cols: Sequence[_Col], header: int | None, key_cols: int) -> None:
+    """A4 landscape per Hướng dẫn 36; a table too wide for one page prints across pages."""
+    printing.setup_page(sheet, landscape=True, header_rows=header)
+    if _too_wide(cols):
+        sheet.set_print_scale(WIDE_SCALE)  # turns fit-to-width off
+        if key_cols:
+            sheet.repeat_columns(0, key_cols - 1)
+        sheet.print_across()
+
+
+def _too_wide(cols: Sequence[_Col]) -> bool:
+    return sum(col.width for col in cols) * MIN_FIT_SCALE > PAGE_CHARS * 100
+
+
+def _page_chars(cols: Sequence[_Col]) -> float:
+    """Characters of column width on one printed page of a table with these columns."""
+    if _too_wide(cols):
+        return PAGE_CHARS * 100 / WIDE_SCALE
+    return sum(col.width for col in cols)
+
+
+def _height(texts: Any) -> float:
+    """Row height for wrapped (text, width) pairs: the tallest, within Excel's limit."""
+    height = printing.LINE_HEIGHT
+    for text, width in texts:
+        if text:
+            height = max(height, printing.row_height(str(text), width))
+    return min(height, MAX_ROW_HEIGHT)
+
+
+def _level(score: UnitScore | None, not_rated: str) -> str:
+    """The level's name; «not rated» for a unit without one."""
+    return (score.level if score else "") or not_rated
+
+
+def _score_sum(score: UnitScore | None, which: str) -> float | str:
+    if score is None:
+        return ""
+    values = [getattr(t, f"{which}_score" if which == "self" else which) for t in score.tasks]
+    present = [v for v in values if v is not None]
+    return math.fsum(present) if present else ""
+
+
+def _number(value: Any) -> Any:
+    return value if value is not None else ""
+
+
+def _text_value(value: Any) -> str:
+    """A value written inside a sentence: 1.250 and 12,5 as Vietnamese write them."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return YES if value else "Không"
+    if isinstance(value, int | float):
+        if float(value).is_integer():
+            return f"{int(value):,}".replace(",", ".")
+        return f"{value:,}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    if isinstance(value, dt.datetime):
+        return _stamp(value)
+    if isinstance(value, dt.date):
+        return printing.format_date(value)
+    return str(value)
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.strftime("%d/%m/%Y %H:%M")
+
+
+def _status_counts(tracking: Sequence[Track]) -> dict[str, int]:
+    counts = dict.fromkeys(TRACK_STATUSES, 0)
+    for t in tracking:
+        counts[t.status] = counts.get(t.status, 0) + 1
+    return counts
+
+
+def _same(a: str, b: str) -> bool:
+    """Text equality as COUNTIFS sees it (case-insensitive)."""
+    return a.casefold() == b.casefold()
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def _width(text: str) -> int:
+    """Terminal columns ``text`` takes: combining marks none, wide characters two."""
+    return sum(0 if unicodedata.combining(ch) else
+               2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
