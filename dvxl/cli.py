@@ -9,6 +9,8 @@ place that catches them; nothing reaches the user as a traceback.
 from __future__ import annotations
 
 import sys
+import tempfile
+import traceback
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -299,6 +301,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         click.echo(
             f"Lỗi: không đọc/ghi được tệp {error.filename or ''}: {error.strerror}", err=True
+        )
+        return 1
+    except Exception:  # a bug of ours: say so in Vietnamese, keep the details in a log file
+        log = Path(tempfile.gettempdir()) / "dvxl-loi.log"
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write(traceback.format_exc())
+        click.echo(
+            "Lỗi: dvxl gặp lỗi không lường trước nên đã dừng; các tệp đã nhận không bị thay "
+            f"đổi. Chi tiết kỹ thuật ghi ở {log}: hãy gửi tệp này cho người phụ trách kỹ thuật.",
+            err=True,
         )
         return 1
     return result if isinstance(result, int) else 0

@@ -152,3 +152,21 @@ def test_validate_exit_status_follows_the_files(
     )
     assert json_copy.is_file() and (tmp_path / "kq" / "kiem-tra-2026-6T.xlsx").is_file()
     assert main(["validate", str(tmp_path / "khong-co"), "-w", str(out)]) == 2
+
+
+def test_an_unexpected_error_is_told_in_vietnamese(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dvxl import workspace
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("bug")
+
+    monkeypatch.setattr(workspace, "init", broken)
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert main(["init", str(tmp_path / "ws")]) == 1
+    err = capsys.readouterr().err
+    assert "lỗi không lường trước" in err and "Traceback" not in err
+    assert "ZeroDivisionError" in (tmp_path / "dvxl-loi.log").read_text(encoding="utf-8")
