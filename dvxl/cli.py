@@ -57,6 +57,11 @@ _HELP = {"help_option_names": ["-h", "--help"]}
 _help_option = click.help_option("-h", "--help", help="Hiện hướng dẫn này rồi thoát.")
 
 
+_period_option = click.option(
+    "-p", "--period", help="Mã kỳ báo cáo; mặc định là kỳ có hạn gửi gần hôm nay nhất."
+)
+
+
 def _workspace_option(func: Any) -> Any:
     return click.option(
         "-w",
@@ -115,7 +120,7 @@ def templates(period: str, root: Path) -> None:
 
 @cli.command()
 @click.argument("inbox", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option("-p", "--period", help="Mã kỳ báo cáo; mặc định là kỳ có hạn gửi gần hôm nay nhất.")
+@_period_option
 @_workspace_option
 @click.option(
     "--json",
@@ -213,7 +218,7 @@ def demo(directory: Path, period: str) -> None:
 
 @cli.command()
 @click.argument("inbox", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option("-p", "--period", help="Mã kỳ báo cáo; mặc định là kỳ có hạn gửi gần hôm nay nhất.")
+@_period_option
 @_workspace_option
 @_help_option
 def merge(inbox: Path | None, period: str | None, root: Path) -> None:
@@ -243,7 +248,7 @@ def _echo_merge(result: workspace.Merge) -> None:
 
 
 @cli.command()
-@click.option("-p", "--period", help="Mã kỳ báo cáo; mặc định là kỳ có hạn gửi gần hôm nay nhất.")
+@_period_option
 @_workspace_option
 @_help_option
 def status(period: str | None, root: Path) -> None:
