@@ -212,6 +212,8 @@ class _Writer:
             "subject": printing.directive_title(self.catalog.directive),
             "author": "dvxl",
             "comments": "Tạo bởi dvxl; số liệu lấy từ các báo cáo hợp lệ đã nhận.",
+            # The same data gives the same bytes: a re-run must change nothing (issue #4).
+            "created": c.generated,
         })
         taken: set[str] = set()
         fixed = {name: self.wb.add_worksheet(_sheet_name(name, taken)) for name in FIXED_SHEETS}
