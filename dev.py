@@ -218,7 +218,7 @@ def demo(args: list[str]) -> int:
 def test(args: list[str]) -> int:
     install("test")
     ensure_libreoffice()
-    run([VENV_PYTHON, "-m", "ruff", "check", "dvxl", "tests", "dev.py"])
+    run([VENV_PYTHON, "-m", "ruff", "check", "dvxl", "tests", "scripts", "dev.py"])
     run([VENV_PYTHON, "-m", "mypy"])
     code = run([VENV_PYTHON, "-m", "pytest", *args], check=False)
     if code != 0:

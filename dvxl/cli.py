@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import click
 
 from dvxl import __version__, render, report, workspace
+from dvxl import excel as excel_adapter
 from dvxl.errors import DvxlError
 
 DEMO_PERIOD = "2026-6T"
@@ -159,6 +160,23 @@ def validate(
             f"{len(result.marked)} bản đánh dấu lỗi gửi trả đơn vị: {result.marked[0].parent}"
         )
     return 0 if batch.valid else 1
+
+
+@cli.group("excel", cls=_Group)
+@_help_option
+def excel_group() -> None:
+    """Nút bấm trong Excel (master.xlsm, Windows)."""
+
+
+@excel_group.command("setup")
+@_workspace_option
+@click.option("--user", is_flag=True,
+              help="Ghi thêm %USERPROFILE%\\.xlwings\\xlwings.conf (thư mục đồng bộ OneDrive).")
+@_help_option
+def excel_setup(root: Path, user: bool) -> None:
+    """Cài đặt nút bấm: đường dẫn Python cho xlwings, bỏ chặn macro."""
+    for line in excel_adapter.setup(root, user=user):
+        click.echo(line)
 
 
 @cli.group(cls=_Group)

@@ -16,7 +16,9 @@ assessments survive every re-merge (dvxl never writes the master again).
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import unicodedata
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ import xlsxwriter
 from python_calamine import CalamineError, CalamineWorkbook
 from xlsxwriter.utility import xl_col_to_name
 
-from dvxl import printing
+from dvxl import printing, vba
 from dvxl.catalog import LEVEL_VARIABLES, Row, Tables, build, to_tables
 from dvxl.errors import ConfigError, UsageError
 from dvxl.model import INDICATOR_TYPES, Catalog
@@ -90,14 +92,31 @@ ASSESSMENTS = Table(
 _LOOKUP_ROWS = 2000  # how far down the dropdowns look in the config sheets
 
 
+#: Workbook-level names of the cover's input cells, read by :mod:`dvxl.excel`.
+PERIOD_NAME, INBOX_NAME = "dvxl_ky", "dvxl_hop_thu"
+XLWINGS_CONF = "xlwings.conf"  # the sheet xlwings reads its settings from (issue #5)
+
+
 def write_master(catalog: Catalog, path: Path) -> None:
-    """Write the master workbook for ``catalog`` to ``path`` (atomically)."""
-    printing.write_workbook(path, lambda wb: _fill_master(wb, catalog))
+    """Write the master workbook for ``catalog`` to ``path`` (atomically).
+
+    A ``.xlsm`` gets the buttons: the VBA project built from the pinned xlwings
+    and ``macros/*.bas`` (:func:`dvxl.vba.build_vba_project`), the cover's
+    input cells and an ``xlwings.conf`` sheet.
+    """
+    if path.suffix.lower() != ".xlsm":
+        printing.write_workbook(path, lambda wb: _fill_master(wb, catalog, None))
+        return
+    with tempfile.TemporaryDirectory(prefix="dvxl-vba-") as tmp:
+        project = vba.build_vba_project(Path(tmp) / "vbaProject.bin")
+        printing.write_workbook(path, lambda wb: _fill_master(wb, catalog, project))
 
 
-def _fill_master(workbook: xlsxwriter.Workbook, catalog: Catalog) -> None:
+def _fill_master(workbook: xlsxwriter.Workbook, catalog: Catalog, project: Path | None) -> None:
     styles = printing.Styles(workbook)
-    _write_cover(workbook, styles, catalog)
+    if project is not None:
+        workbook.add_vba_project(str(project))  # also names the document modules (codeName)
+    _write_cover(workbook, styles, catalog, buttons=project is not None)
     tables = to_tables(catalog)
     for table in TABLES:
         sheet = workbook.add_worksheet(table.sheet)
@@ -114,7 +133,33 @@ def _fill_master(workbook: xlsxwriter.Workbook, catalog: Catalog) -> None:
         else:
             _write_table(sheet, styles, table, tables[table.key])
     _write_assessments(workbook, styles)
+    if project is not None:
+        _write_xlwings_conf(workbook)
     workbook.worksheets()[0].activate()
+
+
+def _write_xlwings_conf(workbook: xlsxwriter.Workbook) -> None:
+    """xlwings' settings sheet: read from A1 down to the first empty row, hidden.
+
+    The interpreter is not here: it differs from PC to PC, and this sheet would
+    override the ``xlwings.conf`` file ``dvxl excel setup`` writes beside the master.
+    """
+    sheet = workbook.add_worksheet(XLWINGS_CONF)
+    sheet.set_column(0, 0, 30)
+    sheet.set_column(1, 1, 12)
+    # dvxl is an installed package, not a module beside the workbook: no need to add the
+    # workbook's folder to sys.path, which is what breaks on OneDrive/SharePoint folders.
+    sheet.write_string(0, 0, "ADD_WORKBOOK_TO_PYTHONPATH")
+    sheet.write_boolean(0, 1, False)
+    sheet.write_string(1, 0, "Show Console")
+    sheet.write_boolean(1, 1, False)
+    sheet.write_string(
+        3,
+        0,
+        "Đường dẫn Python (Interpreter_Win) do lệnh «dvxl excel setup» ghi vào tệp "
+        "xlwings.conf cạnh sổ này; không ghi ở đây để sổ dùng được trên máy khác.",
+    )
+    sheet.hide()
 
 
 def _write_assessments(workbook: xlsxwriter.Workbook, styles: printing.Styles) -> None:
@@ -236,7 +281,57 @@ def _write_keyvalue(
     sheet.freeze_panes(HEADER_ROW + 1, 0)
 
 
-def _write_cover(workbook: xlsxwriter.Workbook, styles: printing.Styles, catalog: Catalog) -> None:
+def _write_buttons(
+    workbook: xlsxwriter.Workbook, sheet: Any, styles: printing.Styles, first: int
+) -> int:
+    """The period and inbox cells and the four buttons, from row ``first``; the next free row."""
+    entry = styles.make(border=1, bg_color=printing.INPUT_FILL, bold=True)
+    rows: list[tuple[str, Any]] = [
+        ("Bấm nút ngay trong Excel (máy cần cài dvxl và chạy «dvxl excel setup» một lần).",
+         styles.bold),
+        ("Kỳ báo cáo: chọn mã kỳ (để trống: kỳ có hạn gửi gần hôm nay nhất)", styles.cell_plain),
+        ("", entry),
+        ("Thư mục nhận báo cáo (để trống: thư mục inbox cạnh sổ này)", styles.cell_plain),
+        ("", entry),
+    ]
+    for r, (text, style) in enumerate(rows, first):
+        if text:
+            sheet.write_string(r, 1, text, style)
+        else:
+            sheet.write_blank(r, 1, None, style)
+    period, inbox = first + 2, first + 4
+    cover = COVER.replace("'", "''")
+    workbook.define_name(PERIOD_NAME, f"='{cover}'!$B${period + 1}")
+    workbook.define_name(INBOX_NAME, f"='{cover}'!$B${inbox + 1}")
+    sheet.data_validation(period, 1, period, 1, {
+        "validate": "list",
+        "source": _code_range(TABLE["periods"]),
+        "ignore_blank": True,
+        "error_title": "Mã kỳ không có",
+        "error_message": "Chọn một mã kỳ ở trang «Kỳ báo cáo», hoặc để trống.",
+    })
+    row = inbox + 2
+    sheet.set_row(row, 30)
+    for i, button in enumerate(vba.BUTTONS):
+        sheet.insert_button(row, 1, {
+            "macro": button.macro,
+            "caption": button.caption,
+            "description": button.help,
+            "width": 120,
+            "height": 36,
+            "x_offset": 4 + 128 * i,
+            "y_offset": 2,
+        })
+    for r, button in enumerate(vba.BUTTONS, row + 1):
+        text = f"• {button.caption}: {button.help}"
+        sheet.write_string(r, 1, text, styles.cell_plain)
+        sheet.set_row(r, printing.row_height(text, 100))
+    return row + len(vba.BUTTONS) + 2
+
+
+def _write_cover(
+    workbook: xlsxwriter.Workbook, styles: printing.Styles, catalog: Catalog, buttons: bool
+) -> None:
     sheet = workbook.add_worksheet(COVER)
     printing.setup_page(sheet, landscape=False, header_rows=None)
     sheet.set_column(0, 0, 4)
@@ -273,6 +368,9 @@ def _write_cover(workbook: xlsxwriter.Workbook, styles: printing.Styles, catalog
     lines += [(f"• {label}", styles.cell_plain) for label in INDICATOR_TYPES.values()]
     lines += [("", None), ("Biến dùng trong điều kiện xếp loại", styles.bold)]
     lines += [(f"• {name}: {text}", styles.cell_plain) for name, text in LEVEL_VARIABLES.items()]
+    if buttons:  # the buttons' block goes after the three title lines
+        after = _write_buttons(workbook, sheet, styles, 4)
+        lines = lines[:4] + [("", None)] * (after - 4) + lines[4:]
     for r, (text, style) in enumerate(lines):
         if text:
             sheet.write_string(r, 1, text, style)
@@ -297,21 +395,43 @@ def _open(path: Path) -> CalamineWorkbook:
         ) from None
 
 
+#: A workbook's sheets as plain rows from A1: what python-calamine's
+#: ``to_python(skip_empty_area=False)`` gives for the file, and what
+#: :func:`dvxl.excel.book_rows` gives for the workbook open in Excel.
+SheetRows = Mapping[str, list[list[Any]]]
+
+
+def sheet_rows(path: Path, wanted: Iterable[str]) -> dict[str, list[list[Any]]]:
+    """The rows of the sheets of ``path`` named in ``wanted`` (matched as the readers match)."""
+    keep = {_norm(name) for name in wanted}
+    workbook = _open(path)
+    try:
+        return {
+            name: workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            for name in workbook.sheet_names
+            if _norm(name) in keep
+        }
+    finally:
+        workbook.close()
+
+
 def read_tables(path: Path) -> Tables:
     """Read the config sheets of a master workbook into config tables."""
-    workbook = _open(path)
+    return tables_from_rows(sheet_rows(path, [table.sheet for table in TABLES]))
+
+
+def tables_from_rows(sheets: SheetRows) -> Tables:
+    """The config tables from a master's sheets given as rows (file or open workbook)."""
     problems: list[str] = []
     tables: Tables = {}
-    names = {_norm(n): n for n in workbook.sheet_names}
+    names = {_norm(n): n for n in sheets}
     for table in TABLES:
         name = names.get(_norm(table.sheet))
         if name is None:
             problems.append(f"Sổ tổng hợp thiếu trang tính «{table.sheet}»")
             continue
-        rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
         reader = _read_keyvalue if table.keyvalue else _read_table
-        tables[table.key] = reader(table, name, rows, problems)
-    workbook.close()
+        tables[table.key] = reader(table, name, sheets[name], problems)
     if problems:
         raise ConfigError(problems)
     return tables
@@ -407,14 +527,18 @@ def read_assessments(
     and says so.
     """
     catalog = catalog or read_master(path)
-    workbook = _open(path)
-    names = {_norm(n): n for n in workbook.sheet_names}
+    return assessments_from_rows(sheet_rows(path, [ASSESSMENTS.sheet]), catalog)
+
+
+def assessments_from_rows(
+    sheets: SheetRows, catalog: Catalog
+) -> tuple[list[Assessment], list[str]]:
+    """:func:`read_assessments` on a master's sheets given as rows (file or open workbook)."""
+    names = {_norm(n): n for n in sheets}
     name = names.get(_norm(ASSESSMENTS.sheet))
     if name is None:
-        workbook.close()
         return [], []
-    rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
-    workbook.close()
+    rows = sheets[name]
     problems: list[str] = []
     records = _read_table(ASSESSMENTS, name, rows, problems)
     if problems:  # no header row, or a column missing: no row can be trusted

@@ -267,7 +267,7 @@ def type_assessments(master: Path, catalog: Catalog, period: Period) -> None:
 
     The demo owns its master; a real master is only ever changed by Excel.
     """
-    book = openpyxl.load_workbook(master)
+    book = openpyxl.load_workbook(master, keep_vba=master.suffix.lower() == ".xlsm")
     sheet = book[ASSESSMENT]
     row = sheet.max_row + 1
     units = catalog.addressed_units()

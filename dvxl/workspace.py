@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -25,13 +25,15 @@ from dvxl import intake as intake_mod
 from dvxl import markup, master, render, report, sample, template, textio
 from dvxl import merge as merge_mod
 from dvxl import validate as validate_mod
+from dvxl.catalog import build
 from dvxl.errors import UsageError
 from dvxl.intake import IntakeResult, Ledger
 from dvxl.merge import Consolidated
 from dvxl.model import Catalog, Period
+from dvxl.score import Assessment
 from dvxl.validate import BatchReport
 
-MASTER_NAME = "master.xlsx"
+MASTER_NAME = "master.xlsm"
 
 
 def sample_catalog_dir() -> Path:
@@ -45,6 +47,10 @@ def sample_catalog_dir() -> Path:
 @dataclass(frozen=True)
 class Workspace:
     root: Path
+    #: The master's sheets as rows when they come from the workbook open in Excel
+    #: (:mod:`dvxl.excel`): configuration and assessments are then read from them,
+    #: unsaved edits included, instead of from the file.
+    sheets: master.SheetRows | None = field(default=None, compare=False, repr=False)
 
     @property
     def master(self) -> Path:
@@ -64,8 +70,16 @@ class Workspace:
     def catalog_dir(self) -> Path:
         return self.root / "catalog"
 
+    def assessments(self, catalog: Catalog) -> tuple[list[Assessment], list[str]]:
+        """The secretariat's assessments, and the rows that could not be used."""
+        if self.sheets is not None:
+            return master.assessments_from_rows(self.sheets, catalog)
+        return master.read_assessments(self.master, catalog)
+
     def load(self) -> Catalog:
         """The configuration as the master workbook holds it now."""
+        if self.sheets is not None:
+            return build(master.tables_from_rows(self.sheets))
         if not self.master.is_file():
             raise UsageError(
                 f"Thư mục {self.root} chưa phải là thư mục làm việc của dvxl (không có "
@@ -91,7 +105,7 @@ def init(root: Path, catalog_dir: Path | None = None, force: bool = False) -> Wo
         backup = root / "backup"
         backup.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        shutil.copy2(ws.master, backup / f"master-{stamp}.xlsx")
+        shutil.copy2(ws.master, backup / f"{ws.master.stem}-{stamp}{ws.master.suffix}")
     root.mkdir(parents=True, exist_ok=True)
     ws.inbox.mkdir(exist_ok=True)
     master.write_master(catalog, ws.master)
@@ -169,7 +183,7 @@ def consolidate(ws: Workspace, catalog: Catalog, period: Period) -> tuple[Consol
     """The period's consolidated data from the ledger and the master's assessments."""
     with Ledger(ledger_path(ws)) as ledger:
         receipts = ledger.receipts(period.code)
-    assessments, problems = master.read_assessments(ws.master)
+    assessments, problems = ws.assessments(catalog)
     # "Generated" is the newest receipt's recording time, so a re-run writes the same workbook.
     generated = max((r.recorded for r in receipts), default=None)
     return merge_mod.consolidate(catalog, period, receipts, assessments, generated), problems

@@ -32,7 +32,7 @@ import pytest
 LO_FILL = Path(__file__).with_name("lo_fill.py")
 DEFAULT_TIMEOUT = 120.0
 
-Format = Literal["xlsx", "xls", "ods"]
+Format = Literal["xlsx", "xls", "ods", "xlsm"]  # xlsm keeps the VBA project (issue #5)
 CellValue = str | int | float | dt.date  # dt.datetime is a dt.date too
 
 
@@ -267,7 +267,7 @@ def run_batch(
         }
         for job in jobs:
             for out in job.outputs:
-                if out.format not in ("xlsx", "xls", "ods"):
+                if out.format not in ("xlsx", "xls", "ods", "xlsm"):
                     raise ValueError(f"unsupported output format {out.format!r}")
         job_file.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
         started = time.monotonic()

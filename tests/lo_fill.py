@@ -56,6 +56,7 @@ FILTERS = {
     "xlsx": "Calc Office Open XML",
     "xls": "MS Excel 97",
     "ods": "calc8",
+    "xlsm": "Calc MS Excel 2007 VBA XML",  # keeps vbaProject.bin as loaded (issue #5)
 }
 
 # com.sun.star.util.NumberFormat bits.

@@ -44,7 +44,7 @@ def test_demo_makes_master_and_a_template_per_unit(
 ) -> None:
     out = tmp_path / "out"
     assert main(["demo", str(out)]) == 0
-    assert (out / "master.xlsx").is_file()
+    assert (out / "master.xlsm").is_file()
     templates = sorted((out / "templates" / "2026-6T").glob("*.xlsx"))
     assert len(templates) == 37
     book = CalamineWorkbook.from_path(str(templates[0]))
@@ -56,19 +56,19 @@ def test_demo_makes_master_and_a_template_per_unit(
     assert len(list((outputs / "tra-lai").glob("*-can-sua.xlsx"))) >= 5
     # The demo can be run again: the previous master is kept in backup/.
     assert main(["demo", str(out)]) == 0
-    assert len(list((out / "backup").glob("master-*.xlsx"))) == 1
+    assert len(list((out / "backup").glob("master-*.xlsm"))) == 1
     assert "mẫu báo cáo" in capsys.readouterr().out
 
 
 def test_init_never_overwrites_a_master(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ws = tmp_path / "ws"
     assert main(["init", str(ws)]) == 0
-    before = (ws / "master.xlsx").read_bytes()
+    before = (ws / "master.xlsm").read_bytes()
     assert main(["init", str(ws)]) == 2
     assert "không ghi đè" in capsys.readouterr().err
-    assert (ws / "master.xlsx").read_bytes() == before
+    assert (ws / "master.xlsm").read_bytes() == before
     assert main(["init", str(ws), "--force"]) == 0
-    backups = list((ws / "backup").glob("master-*.xlsx"))
+    backups = list((ws / "backup").glob("master-*.xlsm"))
     assert [b.read_bytes() for b in backups] == [before]
 
 

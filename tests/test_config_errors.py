@@ -174,7 +174,7 @@ def test_bad_text_catalog_names_file_and_entry(
     err = capsys.readouterr().err
     assert code == ConfigError.exit_code
     assert "units.yaml: units #" in err and "chưa thuộc nhóm nào" in err
-    assert not (tmp_path / "ws" / "master.xlsx").exists()
+    assert not (tmp_path / "ws" / "master.xlsm").exists()
 
 
 def test_yaml_syntax_error_names_the_line(
