@@ -10,16 +10,17 @@ Unicode, stray spaces — and recorded as a warning rather than rejected.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dvxl import rules
-from dvxl.catalog import fingerprint
 from dvxl.findings import ERROR, Finding, make
-from dvxl.model import Catalog, Indicator, Period, Task, Unit
+from dvxl.model import Catalog, Indicator, Period, Rule, Task, Unit
 from dvxl.printing import format_date
 from dvxl.reader import Book, Sheet
 from dvxl.template import (
@@ -31,6 +32,7 @@ from dvxl.template import (
     KIND,
     META,
     FormRow,
+    catalog_fingerprint,
     form_rows,
     slug,
 )
@@ -59,6 +61,71 @@ class Checked:
     @property
     def has_errors(self) -> bool:
         return any(f.severity == ERROR for f in self.findings)
+
+
+# What every file of a batch looks up in the catalog, made once per catalog -------------------
+
+
+class _Index:
+    """Lookups into one catalog, so that checking a file costs the same for 40 units or
+    10,000 (issue #6: the roster was searched, slugged and fingerprinted per file)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        # Weakly: a cache must not keep a 10,000-unit catalog alive once its batch is done.
+        self.ref = weakref.ref(catalog, _forget)
+        self.by_code = {u.code: u for u in reversed(catalog.units)}  # the first one wins
+        # As _from_content has always looked them up: the last unit of a code or name wins.
+        self.codes = {u.code.upper(): u for u in catalog.units}
+        self.names = {_fold(u.name): u for u in catalog.units}
+        self.code_tokens: dict[str, tuple[int, Unit]] = {}  # code -> its first unit, in order
+        for position, unit in enumerate(catalog.units):
+            self.code_tokens.setdefault(unit.code.upper(), (position, unit))
+        self.slugs = [(slug(u.name), u) for u in catalog.units]
+        self.fingerprint = catalog_fingerprint(catalog)
+        self._rows: dict[tuple[str, ...], list[FormRow]] = {}
+        self._rules: dict[str, list[tuple[Rule, rules.Node, set[str]]]] = {}
+
+    def form_rows(self, unit: Unit) -> list[FormRow]:
+        """The unit's form layout; units of the same groups share one (it depends on nothing
+        else), and callers only read it."""
+        found = self._rows.get(unit.groups)
+        if found is None:
+            found = self._rows[unit.groups] = form_rows(self._catalog(), unit)
+        return found
+
+    def rules(self, task: Task) -> list[tuple[Rule, rules.Node, set[str]]]:
+        """The task's rules, parsed, each with the indicator codes it names."""
+        found = self._rules.get(task.code)
+        if found is None:
+            found = []
+            for rule in self._catalog().rules_for(task):
+                node = rules.parse(rule.expression)
+                found.append((rule, node, rules.names(node)))
+            self._rules[task.code] = found
+        return found
+
+    def _catalog(self) -> Catalog:
+        catalog = self.ref()
+        assert catalog is not None, "an index is only used while its catalog is checked"
+        return catalog
+
+
+_last: list[_Index] = []
+
+
+def _forget(ref: weakref.ref[Catalog]) -> None:
+    """The catalog of the cached index is gone: so is the index (and its units)."""
+    if _last and _last[0].ref is ref:
+        _last.clear()
+
+
+def _index(catalog: Catalog) -> _Index:
+    """The index of ``catalog``, kept while the same catalog object is being checked."""
+    if _last and _last[0].ref() is catalog:
+        return _last[0]
+    index = _Index(catalog)
+    _last[:] = [index]
+    return index
 
 
 # Identity ---------------------------------------------------------------------
@@ -91,8 +158,8 @@ def _tokens(text: str) -> set[str]:
 
 def _from_content(book: Book, catalog: Catalog) -> tuple[Unit | None, str]:
     """Find the unit from the form's unit code or name cells, then from the file name."""
-    codes = {u.code.upper(): u for u in catalog.units}
-    names = {_fold(u.name): u for u in catalog.units}
+    index = _index(catalog)
+    codes, names = index.codes, index.names
     for sheet in book.sheets.values():
         for row in sheet.rows[:40]:
             for cell in row:
@@ -112,13 +179,23 @@ def _fold(text: str) -> str:
 
 
 def _unit_in_name(path: Path, catalog: Catalog) -> Unit | None:
-    """A unit whose code is a token of the file name or its folder (or whose name slug is in it)."""
+    """The unit whose code is a token of the file name or its folder, else the unit whose
+    name slug is the longest found in the file name.
+
+    A code decides first and the longest name next: "Văn phòng Đảng ủy xã Tân An" holds
+    "Đảng ủy xã Tân An", and its own file must not be taken for that unit's (issue #6).
+    """
+    index = _index(catalog)
     tokens = _tokens(path.stem) | _tokens(path.parent.name)
+    named = [index.code_tokens[t] for t in tokens if t in index.code_tokens]
+    if named:  # several codes in the name: the first in roster order, as before
+        return min(named, key=lambda found: found[0])[1]
     slugged = slug(path.stem)
-    for unit in catalog.units:
-        if unit.code.upper() in tokens or slug(unit.name) in slugged:
-            return unit
-    return None
+    best: tuple[int, Unit] | None = None
+    for text, unit in index.slugs:
+        if text in slugged and (best is None or len(text) > best[0]):
+            best = (len(text), unit)
+    return best[1] if best else None
 
 
 def identify(book: Book, catalog: Catalog, period: Period, checked: Checked) -> bool:
@@ -136,7 +213,7 @@ def identify(book: Book, catalog: Catalog, period: Period, checked: Checked) -> 
         ident.version = meta.get("phien_ban_mau", "")
         ident.fingerprint = meta.get("dau_van_tay", "")
         code = meta.get("ma_don_vi", "")
-        unit = next((u for u in catalog.units if u.code == code), None)
+        unit = _index(catalog).by_code.get(code)
         if unit is None:
             add(make("I003", file, value=code, unit=code))
             return False
@@ -157,7 +234,7 @@ def identify(book: Book, catalog: Catalog, period: Period, checked: Checked) -> 
         return False
     if meta:
         current = str(catalog.settings.template_version)
-        if ident.fingerprint != fingerprint(catalog):
+        if ident.fingerprint != _index(catalog).fingerprint:
             add(make("I008", file, unit=unit.code, value=ident.version, expected=current))
             return False
         if ident.version != current:
@@ -463,7 +540,7 @@ def check_book(book: Book, catalog: Catalog, period: Period) -> Checked:
         return checked
     if book.protected.get(FORM) is False:
         checked.findings.append(make("S004", file, unit=unit.code, sheet=FORM))
-    rows = form_rows(catalog, unit)
+    rows = _index(catalog).form_rows(unit)
     found, moved = locate(sheet, rows, file, unit.code)
     checked.findings += moved
     checker = _CellChecker(catalog, unit, period, book)
@@ -472,7 +549,7 @@ def check_book(book: Book, catalog: Catalog, period: Period) -> Checked:
         index = found.get(r.key)
         if index is None or r.kind in ("task", "text"):
             continue
-        cell = f"E{index + 1}"
+        cell = _value_cell(index)
         checked.cells[r.key] = cell
         raw = sheet.value(index, COL_VALUE)
         if r.kind == "identity":
@@ -505,6 +582,13 @@ def check_book(book: Book, catalog: Catalog, period: Period) -> Checked:
             catalog, task, by_task.get(task.code, {}), checked.cells, file, unit
         )
     return checked
+
+
+@functools.lru_cache(maxsize=4096)
+def _value_cell(index: int) -> str:
+    """The A1 address of the value cell of zero-based row ``index``: one string per address,
+    shared by every report (and by their pickles, sent from the worker processes)."""
+    return f"E{index + 1}"
 
 
 def _identity_value(checker: _CellChecker, code: str, raw: Any, cell: str) -> Any:
@@ -555,9 +639,7 @@ def _check_rules(
 ) -> list[Finding]:
     findings = []
     present = set(values)
-    for rule in catalog.rules_for(task):
-        node = rules.parse(rule.expression)
-        names = rules.names(node)
+    for rule, node, names in _index(catalog).rules(task):
         if not names <= present:
             continue  # a "*" rule about indicators this task does not have
         data = {k: format_date(v) if isinstance(v, dt.date) else v for k, v in values.items()}

@@ -263,6 +263,9 @@ def _echo_merge(result: workspace.Merge) -> None:
     for problem in result.problems:
         click.echo(f"Cảnh báo: {problem}", err=True)
     click.echo(f"Sổ tổng hợp kỳ: {result.workbook}")
+    tasks = render.tasks_folder(result.workbook)
+    if tasks.is_dir() and any(tasks.glob(f"{render.TASK_FILE_PREFIX}*.xlsx")):
+        click.echo(f"   Mỗi nhiệm vụ một sổ riêng (danh sách đơn vị lớn): {tasks}")
 
 
 @cli.command()

@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import math
 import os
 import tempfile
 import warnings
+import weakref
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from copy import copy
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,10 +46,10 @@ from openpyxl.utils.cell import (
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.page import PageMargins
 
-from dvxl import printing, template
+from dvxl import markxml, printing, template
 from dvxl.findings import CODES, ERROR, SEVERITY_LABELS, Finding
 from dvxl.model import Catalog, Period, Unit
-from dvxl.validate import BatchReport, FileReport
+from dvxl.validate import BatchReport, FileReport, frozen_heap, worker_count
 
 LIST_SHEET = "Lỗi cần sửa"
 SUFFIX = "-can-sua"
@@ -80,11 +84,14 @@ class _Plan:
     suffix: str = ".xlsx"
 
 
-def write_marked_copies(batch: BatchReport, catalog: Catalog, folder: Path) -> list[Path]:
+def write_marked_copies(
+    batch: BatchReport, catalog: Catalog, folder: Path, workers: int | None = None
+) -> list[Path]:
     """Write a marked-up copy into ``folder`` for every file with errors; return the paths.
 
-    Originals are never modified. Copies are made one at a time, so only one unit's
-    workbook is in memory however large the batch.
+    Originals are never modified. Each copy is made in a temporary file and moved to its
+    name once every copy is made. Many copies are made by ``workers`` processes (default
+    :func:`dvxl.validate.worker_count`), each holding one unit's workbook at a time.
     """
     # A superseded file needs no copy: the unit already sent a newer one.
     reports = [report for report in batch.files if report.errors > 0 and not report.superseded_by]
@@ -92,20 +99,256 @@ def write_marked_copies(batch: BatchReport, catalog: Catalog, folder: Path) -> l
         return []
     folder.mkdir(parents=True, exist_ok=True)
     names = _Names(reports, folder, [r.path for r in batch.files])
-    paths = []
-    for report in reports:
-        plan = _plan(report, catalog)
-        path = folder / names.take(report, plan.suffix)
-        _save_atomic(_build(plan, catalog, batch.period, folder), path)
-        paths.append(path)
-    return paths
+    job = _Job(catalog, batch.period, folder)
+    made: list[tuple[Path, str]] = []
+    try:
+        made = _make_all(reports, job, workers if workers is not None else worker_count())
+        paths = []
+        for report, (temp, suffix) in zip(reports, made, strict=True):
+            path = folder / names.take(report, suffix)
+            os.replace(temp, path)
+            paths.append(path)
+        return paths
+    finally:
+        for temp, _ in made:
+            temp.unlink(missing_ok=True)
+
+
+# Making copies, in worker processes when there are many ---------------------------------------
+
+#: Fewer copies than this are made in this process (starting workers would cost more).
+POOL_MIN_COPIES = 100
+CHUNK = 8
+
+
+@dataclass(frozen=True)
+class _Job:
+    catalog: Catalog
+    period: Period
+    folder: Path
+
+    def make(self, report: FileReport) -> tuple[Path, str]:
+        """One marked copy in a temporary file of ``folder``: (its path, the suffix it takes)."""
+        fast = _fast_copy(report, self.catalog, self.period, self.folder)
+        if fast is not None:
+            data, suffix = fast
+            temp = _temp(self.folder, suffix)
+            temp.write_bytes(data)
+            return temp, suffix
+        plan = _plan(report, self.catalog)
+        book = _build(plan, self.catalog, self.period, self.folder)
+        temp = _temp(self.folder, plan.suffix)
+        try:
+            book.save(temp)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        return temp, plan.suffix
+
+
+def _temp(folder: Path, suffix: str) -> Path:
+    fd, name = tempfile.mkstemp(prefix=".~dvxl-", suffix=suffix, dir=folder)
+    os.close(fd)
+    return Path(name)
+
+
+_worker_job: _Job | None = None
+
+
+def _start_worker(job: _Job) -> None:
+    global _worker_job
+    _worker_job = job
+
+
+def _make_chunk(reports: list[FileReport]) -> list[tuple[Path, str]]:
+    assert _worker_job is not None, "the worker was started without its job"
+    return [_worker_job.make(report) for report in reports]
+
+
+def _make_all(reports: list[FileReport], job: _Job, workers: int) -> list[tuple[Path, str]]:
+    """Every report's copy, in order; in a pool of ``workers`` when there are many.
+
+    Where no pool starts, or a worker dies, the copies not made are made here.
+    """
+    made: dict[int, tuple[Path, str]] = {}
+    if workers > 1 and len(reports) >= POOL_MIN_COPIES:
+        chunks = [(i, reports[i : i + CHUNK]) for i in range(0, len(reports), CHUNK)]
+        try:
+            with frozen_heap(), ProcessPoolExecutor(workers, initializer=_start_worker,
+                                                    initargs=(job,)) as pool:
+                futures = [(i, pool.submit(_make_chunk, chunk)) for i, chunk in chunks]
+                for i, future in futures:
+                    try:
+                        made.update(enumerate(future.result(), i))
+                    except BrokenProcessPool:
+                        continue
+        except (OSError, ImportError, NotImplementedError):
+            pass
+        except BaseException:
+            for temp, _ in made.values():
+                temp.unlink(missing_ok=True)
+            raise
+    try:
+        for i, report in enumerate(reports):
+            if i not in made:
+                made[i] = job.make(report)
+    except BaseException:
+        for temp, _ in made.values():
+            temp.unlink(missing_ok=True)
+        raise
+    return [made[i] for i in range(len(reports))]
+
+
+# The fast path: the unit's .xlsx marked by editing its parts (dvxl.markxml) -------------------
+
+_LOOK = markxml.Look(
+    error_fill=ERROR_FILL,
+    error_font=ERROR_FONT,
+    warning_fill=WARNING_FILL,
+    warning_font=WARNING_FONT,
+    header_fill=HEADER_FILL,
+    link_font="0563C1",
+    font=printing.FONT,
+    author=AUTHOR,
+)
+
+
+def _fast_copy(
+    report: FileReport, catalog: Catalog, period: Period, folder: Path
+) -> tuple[bytes, str] | None:
+    """The marked copy made without openpyxl, or None (openpyxl makes it).
+
+    The same copy as the openpyxl route makes, whichever the plan: the unit's own
+    .xlsx/.xlsm in its template's form, marked in place; the unit's template rebuilt with
+    the values read (by XlsxWriter, then marked the same way); or the list alone.
+    """
+    unit = _unit(catalog, report.unit) if report.unit else None
+    try:
+        if unit is None:
+            return _fast_list_only(report, catalog, period), ".xlsx"
+        if report.readable and report.format in ("xlsx", "xlsm"):
+            return _fast_original(report, catalog, period)
+        if catalog.tasks_for(unit):
+            return _fast_rebuilt(report, catalog, unit, period, folder), ".xlsx"
+        return _fast_list_only(report, catalog, period), ".xlsx"
+    except markxml.Unfit:
+        return None
+
+
+def _fast_original(report: FileReport, catalog: Catalog, period: Period) -> tuple[bytes, str]:
+    try:
+        data = report.path.read_bytes()
+    except OSError as exc:
+        raise markxml.Unfit("unreadable") from exc
+    if hashlib.sha256(data).hexdigest() != report.sha256:
+        raise markxml.Unfit("changed since it was checked: openpyxl takes it as it is now")
+    findings = list(report.findings)
+    package = markxml.Package(data)
+    names = package.sheet_names
+    content = list_content(report, catalog, period, findings, "", True, names)
+    marked = package.marked(_cell_marks(findings, names), _list_sheet(content), _LOOK)
+    return marked, ".xlsm" if report.format == "xlsm" else ".xlsx"
+
+
+def _fast_rebuilt(
+    report: FileReport, catalog: Catalog, unit: Unit, period: Period, folder: Path
+) -> bytes:
+    rows = {r.key: r for r in template.form_rows(catalog, unit)}
+    values, findings = _rebuilt(report, rows)
+    typed = {key: _typed(value) for key, value in values.items()}
+    tmp = _temp(folder, ".xlsx")
+    try:
+        template.write_template(catalog, unit, period, tmp, typed)
+        data = tmp.read_bytes()
+    finally:
+        tmp.unlink(missing_ok=True)
+    package = markxml.Package(data)
+    names = package.sheet_names
+    content = list_content(report, catalog, period, findings, _note(REBUILT, report, period),
+                           True, names)
+    return package.marked(_cell_marks(findings, names), _list_sheet(content), _LOOK)
+
+
+def _typed(value: Any) -> Any:
+    """A value as :func:`_put` stores it, for the template writer."""
+    if isinstance(value, bool):
+        return _clean("Có" if value else "Không")
+    if isinstance(value, int | float):
+        return int(value) if float(value).is_integer() else float(value)
+    if isinstance(value, dt.date):
+        return value
+    return _clean(str(value))
+
+
+def _fast_list_only(report: FileReport, catalog: Catalog, period: Period) -> bytes:
+    findings = list(report.findings)
+    content = list_content(report, catalog, period, findings, _note(LIST_ONLY, report, period),
+                           False, [])
+    return markxml.Package(markxml.empty_package(printing.FONT)).marked(
+        [], _list_sheet(content), _LOOK)
+
+
+def _cell_marks(findings: list[Finding], sheetnames: list[str]) -> list[markxml.CellMark]:
+    """What :func:`_mark_cells` does to a file without comments, as marks."""
+    by_cell: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        if f.sheet in sheetnames and f.cell:
+            by_cell.setdefault((f.sheet, f.cell.upper().replace("$", "")), []).append(f)
+    marks = []
+    for (sheet_name, address), found in by_cell.items():
+        try:
+            letters, row = coordinate_from_string(address)
+        except ValueError:
+            continue
+        text = "\n".join(dict.fromkeys(_clean(f.message) for f in found))
+        marks.append(markxml.CellMark(
+            sheet_name, letters.upper(), row, any(f.severity == ERROR for f in found), text,
+            _comment_height(text), COMMENT_WIDTH))
+    return marks
+
+
+def _list_sheet(content: ListContent) -> markxml.ListSheet:
+    width = sum(w for _, w in LIST_COLUMNS)
+    lines = [(_clean(text), look, printing.row_height(text, width))
+             for text, look in content.lines]
+    rows = []
+    for values, severity, target in content.rows:
+        height = printing.LINE_HEIGHT
+        cleaned: list[int | str] = []
+        for col, value in enumerate(values):
+            if isinstance(value, int):
+                cleaned.append(value)
+            else:
+                cleaned.append(_clean(value))
+                height = max(height, printing.row_height(value, LIST_COLUMNS[col][1]))
+        rows.append((cleaned, severity == ERROR, target, min(height, 409)))
+    m = printing.MARGINS
+    margins = {**m, "header": 8 / 25.4, "footer": 8 / 25.4}
+    return markxml.ListSheet(LIST_SHEET, list(LIST_COLUMNS), lines, content.header, rows, margins)
 
 
 # Planning -------------------------------------------------------------------------------------
 
 
+def _unit(catalog: Catalog, code: str) -> Unit | None:
+    """The unit of this code (the first one, as a scan of the roster finds it)."""
+    if not _UNITS or _UNITS[0][0]() is not catalog:
+        # Weakly held: the cache must not keep a large catalog alive after its batch.
+        ref = weakref.ref(catalog, _forget)
+        _UNITS[:] = [(ref, {u.code: u for u in reversed(catalog.units)})]
+    return _UNITS[0][1].get(code)
+
+
+def _forget(ref: weakref.ref[Catalog]) -> None:
+    if _UNITS and _UNITS[0][0] is ref:
+        _UNITS.clear()
+
+
+_UNITS: list[tuple[weakref.ref[Catalog], dict[str, Unit]]] = []
+
+
 def _plan(report: FileReport, catalog: Catalog) -> _Plan:
-    unit = next((u for u in catalog.units if u.code == report.unit), None) if report.unit else None
+    unit = _unit(catalog, report.unit) if report.unit else None
     if unit is None:
         return _Plan(report, LIST_ONLY, None)
     if report.readable and report.format in ("xlsx", "xlsm"):
@@ -171,33 +414,39 @@ def _build(plan: _Plan, catalog: Catalog, period: Period, folder: Path) -> Any:
     if plan.kind == ORIGINAL:
         book = plan.book
         _clear_previous(book)
-        note = ""
     elif plan.kind == REBUILT:
         assert plan.unit is not None
         book, findings = _rebuild(report, catalog, plan.unit, period, folder)
-        if report.values:
-            note = (
-                f"Tệp đơn vị gửi ({report.path.name}, dạng .{report.format or '?'}) không "
-                "đánh dấu trực tiếp được, nên bản này được dựng lại từ mẫu của đơn vị và chép "
-                "vào các số liệu đọc được từ tệp đó. Hãy kiểm tra lại toàn bộ số liệu trước "
-                "khi gửi."
-            )
-        else:
-            note = (
-                f"Tệp đơn vị gửi ({report.path.name}) không dùng được, nên bản này là mẫu "
-                f"trống của đơn vị cho kỳ {period.name}: hãy điền vào mẫu này."
-            )
     else:
         book = openpyxl.Workbook()
         book.remove(book.active)
-        note = (
-            "Tệp gửi về không đọc được hoặc không nhận ra là mẫu báo cáo của đơn vị nào. "
-            "Hãy xem hướng dẫn dưới đây và gửi lại đúng mẫu báo cáo đã điền."
-        )
     if plan.kind != LIST_ONLY:
         _mark_cells(book, findings)
-    _add_list_sheet(book, report, catalog, period, findings, note, linked=plan.kind != LIST_ONLY)
+    _add_list_sheet(book, report, catalog, period, findings, _note(plan.kind, report, period),
+                    linked=plan.kind != LIST_ONLY)
     return book
+
+
+def _note(kind: str, report: FileReport, period: Period) -> str:
+    """The italic line of the list sheet saying what the copy is."""
+    if kind == ORIGINAL:
+        return ""
+    if kind == REBUILT and report.values:
+        return (
+            f"Tệp đơn vị gửi ({report.path.name}, dạng .{report.format or '?'}) không "
+            "đánh dấu trực tiếp được, nên bản này được dựng lại từ mẫu của đơn vị và chép "
+            "vào các số liệu đọc được từ tệp đó. Hãy kiểm tra lại toàn bộ số liệu trước "
+            "khi gửi."
+        )
+    if kind == REBUILT:
+        return (
+            f"Tệp đơn vị gửi ({report.path.name}) không dùng được, nên bản này là mẫu "
+            f"trống của đơn vị cho kỳ {period.name}: hãy điền vào mẫu này."
+        )
+    return (
+        "Tệp gửi về không đọc được hoặc không nhận ra là mẫu báo cáo của đơn vị nào. "
+        "Hãy xem hướng dẫn dưới đây và gửi lại đúng mẫu báo cáo đã điền."
+    )
 
 
 def _rebuild(
@@ -214,12 +463,24 @@ def _rebuild(
         tmp.unlink(missing_ok=True)
     form = book[template.FORM]
     rows = {r.key: r for r in template.form_rows(catalog, unit)}
+    values, findings = _rebuilt(report, rows)
+    for key, value in values.items():
+        _put(form[rows[key].cell], value)
+    return book, findings
+
+
+def _rebuilt(
+    report: FileReport, rows: dict[str, template.FormRow]
+) -> tuple[dict[str, Any], list[Finding]]:
+    """What a rebuilt copy holds: the values for the template's input rows (by key) and the
+    findings moved to the template's cells."""
     # Where the file had each row -> where the template has it (they differ after S002).
     moved: dict[int, int] = {}
     for key, cell in report.cells.items():
         if key in rows:
             moved[_row_of(cell)] = rows[key].row + 1
     shown = _rejected_text(report)
+    values: dict[str, Any] = {}
     for key, row in rows.items():
         if row.kind not in ("identity", "indicator"):
             continue
@@ -227,9 +488,8 @@ def _rebuild(
         if value is None:
             value = shown.get(report.cells.get(key, ""))
         if value is not None:
-            _put(form[row.cell], value)
-    findings = [_move(f, moved) for f in report.findings]
-    return book, findings
+            values[key] = value
+    return values, [_move(f, moved) for f in report.findings]
 
 
 def _rejected_text(report: FileReport) -> dict[str, str]:
@@ -322,8 +582,16 @@ def _mark_cells(book: Any, findings: list[Finding]) -> None:
         text = "\n".join(dict.fromkeys(_clean(f.message) for f in found))
         if cell.comment is not None and cell.comment.author != AUTHOR:
             text += f"\n\n(Ghi chú sẵn có: {cell.comment.text})"
-        lines = sum(max(1, math.ceil(len(part) / 50)) for part in text.split("\n"))
-        cell.comment = Comment(text, AUTHOR, height=min(20 * lines + 20, 400), width=340)
+        cell.comment = Comment(text, AUTHOR, height=_comment_height(text), width=COMMENT_WIDTH)
+
+
+COMMENT_WIDTH = 340  # pixels
+
+
+def _comment_height(text: str) -> int:
+    """Pixels of a comment box showing ``text`` (about 50 characters a line)."""
+    lines = sum(max(1, math.ceil(len(part) / 50)) for part in text.split("\n"))
+    return min(20 * lines + 20, 400)
 
 
 def _cell(sheet: Any, address: str) -> Any:
@@ -351,32 +619,39 @@ def _clean(text: str) -> str:
 # The list sheet -------------------------------------------------------------------------------
 
 
-def _add_list_sheet(
-    book: Any,
+@dataclass
+class ListContent:
+    """What the sheet «Lỗi cần sửa» shows, whichever writer writes it."""
+
+    lines: list[tuple[str, str]]  # (text, look): look is "title", "bold", "plain" or "italic"
+    # One row per finding, in order: the cells' values (the number, then text), the severity,
+    # and the hyperlink target of the address cell ("'Báo cáo'!E21", "" for none).
+    rows: list[tuple[list[int | str], str, str]]
+
+    @property
+    def header(self) -> int:
+        """The 1-based row of the table header (a blank row after the lines)."""
+        return len(self.lines) + 2
+
+
+def list_content(
     report: FileReport,
     catalog: Catalog,
     period: Period,
     findings: list[Finding],
     note: str,
     linked: bool,
-) -> None:
-    """Insert ``Lỗi cần sửa`` as the first sheet and make it the one the file opens on."""
-    sheet = book.create_sheet(LIST_SHEET, 0)
-    font = Font(name=printing.FONT, size=12)
-    bold = Font(name=printing.FONT, size=12, bold=True)
-    wrap = Alignment(wrap_text=True, vertical="top")
-    side = Side(style="thin")
-    border = Border(left=side, right=side, top=side, bottom=side)
-    width = sum(w for _, w in LIST_COLUMNS)
-
+    sheetnames: Iterable[str],
+) -> ListContent:
+    """The lines above the table and the table's rows for ``report``'s findings."""
     errors = sum(1 for f in findings if f.severity == ERROR)
     warns = len(findings) - errors
     who = report.unit_name or report.unit or "đơn vị"
-    lines: list[tuple[str, Font]] = [
-        (f"DANH SÁCH LỖI CẦN SỬA — {who.upper()}", Font(name=printing.FONT, size=14, bold=True)),
+    lines = [
+        (f"DANH SÁCH LỖI CẦN SỬA — {who.upper()}", "title"),
         (
             f"Tệp: {report.name}; kỳ báo cáo: {period.name}. Có {errors} lỗi và {warns} cảnh báo.",
-            bold,
+            "bold",
         ),
     ]
     if linked:
@@ -386,29 +661,14 @@ def _add_list_sheet(
                 "(di chuột vào ô để xem ghi chú; bấm vào địa chỉ ô để đến ô đó), xem lại các ô "
                 "màu vàng cam (cảnh báo), rồi lưu và gửi lại tệp này về Ban Dân vận Tỉnh ủy "
                 f"(hạn gửi: {printing.format_date(period.deadline)}).",
-                font,
+                "plain",
             )
         )
     if note:
-        lines.append((note, Font(name=printing.FONT, size=12, italic=True)))
-    r = 0
-    for r, (text, style) in enumerate(lines, 1):
-        cell = sheet.cell(r, 1)
-        _put_text(cell, text)
-        cell.font = style
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        sheet.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(LIST_COLUMNS))
-        sheet.row_dimensions[r].height = printing.row_height(text, width)
-    header = r + 2
-    for col, (title, w) in enumerate(LIST_COLUMNS, 1):
-        sheet.column_dimensions[get_column_letter(col)].width = w
-        cell = sheet.cell(header, col, title)
-        cell.font = bold
-        cell.fill = _solid(HEADER_FILL)
-        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
-        cell.border = border
+        lines.append((note, "italic"))
+    sheets = set(sheetnames)
+    rows: list[tuple[list[int | str], str, str]] = []
     for number, f in enumerate(sorted(findings, key=_position), 1):
-        row = header + number
         where = f.cell if f.sheet in ("", template.FORM) else f"{f.sheet}!{f.cell}"
         values: list[int | str] = [
             number,
@@ -419,6 +679,52 @@ def _add_list_sheet(
             f.message,
             SEVERITY_LABELS.get(f.severity, f.severity),
         ]
+        target = f"'{f.sheet}'!{f.cell}" if linked and f.cell and f.sheet in sheets else ""
+        rows.append((values, f.severity, target))
+    return ListContent(lines, rows)
+
+
+def _add_list_sheet(
+    book: Any,
+    report: FileReport,
+    catalog: Catalog,
+    period: Period,
+    findings: list[Finding],
+    note: str,
+    linked: bool,
+) -> None:
+    """Insert ``Lỗi cần sửa`` as the first sheet and make it the one the file opens on."""
+    content = list_content(report, catalog, period, findings, note, linked, book.sheetnames)
+    sheet = book.create_sheet(LIST_SHEET, 0)
+    font = Font(name=printing.FONT, size=12)
+    bold = Font(name=printing.FONT, size=12, bold=True)
+    looks = {
+        "title": Font(name=printing.FONT, size=14, bold=True),
+        "bold": bold,
+        "plain": font,
+        "italic": Font(name=printing.FONT, size=12, italic=True),
+    }
+    wrap = Alignment(wrap_text=True, vertical="top")
+    side = Side(style="thin")
+    border = Border(left=side, right=side, top=side, bottom=side)
+    width = sum(w for _, w in LIST_COLUMNS)
+    for r, (text, look) in enumerate(content.lines, 1):
+        cell = sheet.cell(r, 1)
+        _put_text(cell, text)
+        cell.font = looks[look]
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(LIST_COLUMNS))
+        sheet.row_dimensions[r].height = printing.row_height(text, width)
+    header = content.header
+    for col, (title, w) in enumerate(LIST_COLUMNS, 1):
+        sheet.column_dimensions[get_column_letter(col)].width = w
+        cell = sheet.cell(header, col, title)
+        cell.font = bold
+        cell.fill = _solid(HEADER_FILL)
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+        cell.border = border
+    for number, (values, severity, target) in enumerate(content.rows, 1):
+        row = header + number
         height = printing.LINE_HEIGHT
         for col, value in enumerate(values, 1):
             cell = sheet.cell(row, col)
@@ -429,15 +735,15 @@ def _add_list_sheet(
                 height = max(height, printing.row_height(value, LIST_COLUMNS[col - 1][1]))
             cell.font, cell.alignment, cell.border = font, wrap, border
         sheet.row_dimensions[row].height = min(height, 409)
-        colour = (ERROR_FILL, ERROR_FONT) if f.severity == ERROR else (WARNING_FILL, WARNING_FONT)
-        severity = sheet.cell(row, len(values))
-        severity.fill = _solid(colour[0])
-        severity.font = Font(name=printing.FONT, size=12, color="FF" + colour[1])
+        colour = (ERROR_FILL, ERROR_FONT) if severity == ERROR else (WARNING_FILL, WARNING_FONT)
+        cell = sheet.cell(row, len(values))
+        cell.fill = _solid(colour[0])
+        cell.font = Font(name=printing.FONT, size=12, color="FF" + colour[1])
         link = sheet.cell(row, 2)
-        if linked and f.cell and f.sheet in book.sheetnames:
-            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{f.sheet}'!{f.cell}")
+        if target:
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=target)
             link.font = Font(name=printing.FONT, size=12, color="0563C1", underline="single")
-    last = header + max(len(findings), 1)
+    last = header + max(len(content.rows), 1)
     sheet.freeze_panes = sheet.cell(header + 1, 1)
     sheet.auto_filter.ref = f"A{header}:{get_column_letter(len(LIST_COLUMNS))}{last}"
     _page_setup(sheet, header)
@@ -497,18 +803,3 @@ def _page_setup(sheet: Any, header: int) -> None:
     sheet.oddHeader.center.size = 12
     sheet.print_options.horizontalCentered = True
     sheet.print_title_rows = f"{header}:{header}"
-
-
-# Saving ---------------------------------------------------------------------------------------
-
-
-def _save_atomic(book: Any, path: Path) -> None:
-    """Save beside ``path`` under a temporary name, then move it into place."""
-    fd, name = tempfile.mkstemp(prefix=".~dvxl-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        book.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -11,6 +11,17 @@ and decides nothing. Its sheets, in the order the secretariat reads them:
 * ``NV 1.1`` … — one sheet per task, a row per unit it is addressed to;
 * one sheet per unit, named by its code.
 
+That is for up to :data:`UNIT_SHEETS_MAX` addressed units. A larger roster (a province
+with its communes, a national round) gets instead, in the period workbook, one sheet
+``Theo đơn vị``: a row per unit with the score of each task, the total and the level,
+filtered, so that one unit is still shown or printed by filtering its code (a workbook of
+thousands of sheets can be neither navigated nor printed, and takes minutes to write);
+the evaluation refers to its totals, and leaves out its bar chart of every unit's total.
+Each task's sheet goes to a workbook of its own, ``nhiem-vu/NV-1.1.xlsx`` beside the
+period workbook (the department following a task gets that file), written by worker
+processes while the period workbook is written. Both are written row by row
+(XlsxWriter's ``constant_memory``), so memory stays flat however many units there are.
+
 Every total, rate and count is a formula stored with the value Python computed
 for it (a file never opened by Excel has no results otherwise); the tests
 recalculate the workbook in LibreOffice and compare. Every text that came from
@@ -20,10 +31,17 @@ a unit or the catalog is written with ``write_string``, so "=..." stays text.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+import multiprocessing
+import multiprocessing.context
+import pickle
 import re
+import sys
 import unicodedata
 from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +54,7 @@ from dvxl.model import NUMERIC_TYPES, Indicator, Task, Unit
 from dvxl.report import AMBER, GREEN, RED
 from dvxl.score import TaskScore, UnitScore
 from dvxl.template import IDENTITY
+from dvxl.validate import worker_count
 
 SUMMARY_SHEET = "Tổng hợp"
 TRACKING_SHEET = "Theo dõi"
@@ -44,6 +63,9 @@ EVALUATION_SHEET = "Đánh giá"
 CHANGES_SHEET = "Thay đổi"
 FIXED_SHEETS = (SUMMARY_SHEET, TRACKING_SHEET, REMINDER_SHEET, EVALUATION_SHEET, CHANGES_SHEET)
 TASK_SHEET_PREFIX = "NV "
+UNITS_SHEET = "Theo đơn vị"
+#: Up to this many addressed units each gets a sheet of its own; above, one long sheet.
+UNIT_SHEETS_MAX = 100
 TOTAL_LABEL = "Tổng cộng"
 STATUS_COLOURS = {ON_TIME: GREEN, LATE: AMBER, INVALID: RED, MISSING: RED}
 YES = "Có"
@@ -101,8 +123,183 @@ Cell = tuple[Any, Any]  # (value, cell format)
 
 
 def write_consolidated(c: Consolidated, path: Path) -> None:
-    """Write the period workbook for ``c`` to ``path`` (atomically: temp file, then rename)."""
-    printing.write_workbook(path, lambda wb: _Writer(wb, c).build())
+    """Write the period workbook for ``c`` to ``path`` (atomically: temp file, then rename).
+
+    For a large roster (more than :data:`UNIT_SHEETS_MAX` units) each task's sheet is a
+    workbook of its own in :func:`tasks_folder` (a million cells at national scale,
+    three quarters of the whole), written by worker processes while this one writes
+    ``path``.
+    """
+    folder = tasks_folder(path)
+    if len(c.catalog.addressed_units()) <= UNIT_SHEETS_MAX:
+        printing.write_workbook(path, lambda wb: _Writer(wb, c).build())
+        _remove_stale(folder, set())
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    jobs = [(data, folder / f"{TASK_FILE_PREFIX}{data.task.code}.xlsx")
+            for data in _task_inputs(c)]
+    jobs.sort(key=lambda job: -len(job[0].rows) * len(job[0].indicators))  # largest first
+    _remove_stale(folder, {target for _, target in jobs})
+    properties = _properties(c, "")
+    pending = _start_tasks(jobs, properties)
+    printing.write_workbook(path, lambda wb: _Writer(wb, c).build(with_tasks=False))
+    _finish_tasks(pending, jobs, properties)
+
+
+#: A large roster's task workbooks: ``nhiem-vu/NV-1.1.xlsx`` beside the period workbook.
+TASKS_FOLDER = "nhiem-vu"
+TASK_FILE_PREFIX = "NV-"
+
+
+def tasks_folder(path: Path) -> Path:
+    """Where a large roster's task workbooks go, beside the period workbook ``path``."""
+    return path.parent / TASKS_FOLDER
+
+
+def _remove_stale(folder: Path, kept: set[Path]) -> None:
+    """Task workbooks of an earlier run that this one does not write (other tasks, or a
+    roster now small enough for one workbook): they would show out-of-date figures."""
+    if folder.is_dir():
+        for stale in folder.glob(f"{TASK_FILE_PREFIX}*.xlsx"):
+            if stale not in kept:
+                stale.unlink(missing_ok=True)
+
+
+def _properties(c: Consolidated, title: str) -> dict[str, Any]:
+    return {
+        "title": title or f"Tổng hợp báo cáo — {c.period.name}",
+        "subject": printing.directive_title(c.catalog.directive),
+        "author": "dvxl",
+        "comments": "Tạo bởi dvxl; số liệu lấy từ các báo cáo hợp lệ đã nhận.",
+        # The same data gives the same bytes: a re-run must change nothing (issue #4).
+        "created": c.generated,
+    }
+
+
+def _write_task(data: _TaskInput, path: Path, properties: dict[str, Any]) -> None:
+    """A task's workbook: its one sheet, written row by row."""
+
+    def fill(workbook: Any) -> None:
+        workbook.constant_memory = True  # see _Writer.build
+        workbook.set_properties(
+            {**properties, "title": f"Nhiệm vụ {data.task.code} — {data.period_name}"})
+        sheet = workbook.add_worksheet(_sheet_name(TASK_SHEET_PREFIX + data.task.code, set()))
+        _Looks(workbook).write_task(sheet, data)
+
+    printing.write_workbook(path, fill)
+
+
+def _task_inputs(c: Consolidated) -> list[_TaskInput]:
+    """Every task addressed to some unit, as the data of its sheet."""
+    tracks = {t.unit.code: t for t in c.tracking}
+    by_groups: dict[tuple[str, ...], tuple[Task, ...]] = {}
+    units = c.catalog.addressed_units()
+    for unit in units:
+        if unit.groups not in by_groups:
+            by_groups[unit.groups] = c.catalog.tasks_for(unit)
+    inputs = []
+    for task in c.catalog.tasks:
+        addressed = [u for u in units if task in by_groups[u.groups]]
+        if addressed:
+            inputs.append(_task_input(c, task, addressed, tracks))
+    return inputs
+
+
+def _task_input(c: Consolidated, task: Task, units: list[Unit],
+                tracks: dict[str, Track]) -> _TaskInput:
+    """What a task's sheet shows, as plain data (small enough to send to a worker)."""
+    inds = c.catalog.indicators_for(task)
+    keys = [f"{task.code}.{ind.code}" for ind in inds]
+    rows = []
+    for unit in units:
+        sub = c.submissions.get(unit.code)
+        track = tracks.get(unit.code)
+        values = sub.values if sub else {}
+        rows.append((unit.code, unit.name, track.status if track else MISSING,
+                     tuple(values.get(key) for key in keys), sub.name if sub else "",
+                     sub.received if sub else ""))
+    return _TaskInput(task, inds, c.period.name, _period_line(c), rows)
+
+
+def _period_line(c: Consolidated) -> str:
+    p = c.period
+    fmt = printing.format_date
+    return (f"Kỳ báo cáo {p.code}: số liệu từ ngày {fmt(p.start)} đến ngày {fmt(p.end)}; "
+            f"hạn gửi ngày {fmt(p.deadline)}. Tổng hợp lúc {_stamp(c.generated)}.")
+
+
+def _start_tasks(
+    jobs: list[tuple[_TaskInput, Path]], properties: dict[str, Any]
+) -> tuple[ProcessPoolExecutor, list[Future[None]]] | None:
+    """The task workbooks, given to worker processes; None where there are none to have.
+
+    One process fewer than the CPUs: this one writes the period workbook meanwhile, then
+    takes the jobs the workers have not started (:func:`_finish_tasks`).
+    """
+    workers = worker_count() - 1
+    if workers < 1 or not jobs:
+        return None
+    try:
+        pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=_fresh_context())
+        return pool, [pool.submit(_write_task, data, target, properties) for data, target in jobs]
+    except (OSError, ImportError, NotImplementedError):
+        return None
+
+
+def _fresh_context() -> multiprocessing.context.BaseContext:
+    """How to start the task workers: forked while this process is small, else afresh.
+
+    A forked worker shares its parent's memory, but each object its allocator places
+    next to an inherited one turns a shared page into a copy: forked from a merge holding
+    10,000 reports, a worker took 250 MB of its own; started afresh, 90 MB. Forking is
+    kept for smaller merges, where it saves the fresh start (a few tenths of a second).
+    """
+    default = multiprocessing.get_start_method()
+    if default == "fork" and _peak_mb() < FORK_MAX_MB:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context(default)
+
+
+#: Above this peak size of this process, task workers start afresh (see _fresh_context).
+FORK_MAX_MB = 256
+
+
+def _peak_mb() -> float:
+    try:
+        import resource
+    except ImportError:  # Windows: no fork either
+        return 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1 << 20 if sys.platform == "darwin" else 1 << 10)  # bytes on macOS
+
+
+def _finish_tasks(
+    pending: tuple[ProcessPoolExecutor, list[Future[None]]] | None,
+    jobs: list[tuple[_TaskInput, Path]],
+    properties: dict[str, Any],
+) -> None:
+    """Write, here, the jobs the workers have not started (the smallest, from the end of the
+    list, while the workers go on from its start), wait for the workers, and write here
+    whatever a worker failed to."""
+    if pending is None:
+        for data, target in jobs:
+            _write_task(data, target, properties)
+        return
+    pool, futures = pending
+    with pool:
+        for (data, target), future in reversed(list(zip(jobs, futures, strict=True))):
+            if not future.cancel():  # started: the workers have the rest
+                break
+            _write_task(data, target, properties)
+        for (data, target), future in zip(jobs, futures, strict=True):
+            if future.cancelled():
+                continue
+            try:
+                future.result()
+            except (BrokenProcessPool, OSError, pickle.PicklingError):
+                _write_task(data, target, properties)
 
 
 def tracking_lines(c: Consolidated) -> list[str]:
@@ -174,12 +371,23 @@ def indicator_label(c: Consolidated, key: str) -> str:
 # The workbook ------------------------------------------------------------------------------------
 
 
-class _Writer:
-    def __init__(self, workbook: Any, c: Consolidated) -> None:
+@dataclass(frozen=True)
+class _TaskInput:
+    """What a task's sheet shows, as plain data: a worker process writes it from this alone."""
+
+    task: Task
+    indicators: tuple[Indicator, ...]
+    period_name: str
+    period_line: str
+    # per unit: code, name, status, the indicators' values, accepted file, when received
+    rows: list[tuple[str, str, str, tuple[Any, ...], str, Any]]
+
+
+class _Looks:
+    """The cell formats of a workbook and the writing of headings and tables with them."""
+
+    def __init__(self, workbook: Any) -> None:
         self.wb = workbook
-        self.c = c
-        self.catalog = c.catalog
-        self.not_rated = c.catalog.settings.not_rated
         s = self.s = printing.Styles(workbook)
         top = {"border": 1, "valign": "top"}
         self.text = s.cell
@@ -199,44 +407,6 @@ class _Writer:
         self.label = s.make(bold=True, valign="top")
         self.title = s.make(bold=True, font_size=14, text_wrap=True, valign="top")
         self.note = s.make(italic=True, font_color="#595959", text_wrap=True, valign="top")
-        self.tracks = {t.unit.code: t for t in c.tracking}
-        self.scores = {u.unit: u for u in c.evaluation.units}
-        self.group_names = {g.code: g.name for g in self.catalog.groups}
-        self.units = list(self.catalog.addressed_units())  # roster order
-        self.total_cells: dict[str, tuple[str, str, float]] = {}  # unit -> (sheet, cell, value)
-
-    def build(self) -> None:
-        c = self.c
-        self.wb.set_properties({
-            "title": f"Tổng hợp báo cáo — {c.period.name}",
-            "subject": printing.directive_title(self.catalog.directive),
-            "author": "dvxl",
-            "comments": "Tạo bởi dvxl; số liệu lấy từ các báo cáo hợp lệ đã nhận.",
-            # The same data gives the same bytes: a re-run must change nothing (issue #4).
-            "created": c.generated,
-        })
-        taken: set[str] = set()
-        fixed = {name: self.wb.add_worksheet(_sheet_name(name, taken)) for name in FIXED_SHEETS}
-        tasks = [t for t in self.catalog.tasks if self._units_for(t)]
-        task_sheets = [(t, self.wb.add_worksheet(_sheet_name(TASK_SHEET_PREFIX + t.code, taken)))
-                       for t in tasks]
-        unit_sheets = [(u, self.wb.add_worksheet(_sheet_name(u.code, taken))) for u in self.units]
-        self._summary(fixed[SUMMARY_SHEET])
-        self._tracking(fixed[TRACKING_SHEET])
-        self._reminders(fixed[REMINDER_SHEET])
-        for unit, sheet in unit_sheets:  # before the evaluation, which refers to their totals
-            self._unit_sheet(sheet, unit)
-        self._evaluation(fixed[EVALUATION_SHEET])
-        self._changes(fixed[CHANGES_SHEET])
-        for task, sheet in task_sheets:
-            self._task_sheet(sheet, task)
-        fixed[SUMMARY_SHEET].activate()
-
-    def _units_for(self, task: Task) -> list[Unit]:
-        return [u for u in self.units
-                if any(t.code == task.code for t in self.catalog.tasks_for(u))]
-
-    # Shared pieces ------------------------------------------------------------------------------
 
     def _heading(self, sheet: Any, lines: Sequence[tuple[str, Any]],
                  cols: Sequence[_Col]) -> None:
@@ -253,12 +423,6 @@ class _Writer:
             size = 14 if fmt is self.title else 12
             sheet.set_row(r, printing.row_height(text, width, size))
 
-    def _period_line(self) -> str:
-        p = self.c.period
-        fmt = printing.format_date
-        return (f"Kỳ báo cáo {p.code}: số liệu từ ngày {fmt(p.start)} đến ngày {fmt(p.end)}; "
-                f"hạn gửi ngày {fmt(p.deadline)}. Tổng hợp lúc {_stamp(self.c.generated)}.")
-
     def _table(self, sheet: Any, header: int, cols: Sequence[_Col], rows: list[list[Cell]],
                *, footer: list[Cell] | None = None, key_cols: int = 0,
                only: bool = True) -> int:
@@ -273,13 +437,28 @@ class _Writer:
             sheet.write_string(header, col, spec.title, self.s.header)
         sheet.set_row(header, _height((c.title, c.width) for c in cols))
         r = header + 1
+        # The inner loop of every table: 1.5 million cells at national scale, so text and
+        # numbers are written here directly; anything else goes through _put.
+        wrapped = [c.width if c.wrap else 0.0 for c in cols]
+        write_string, write_number, write_blank = (
+            sheet.write_string, sheet.write_number, sheet.write_blank)
         for cells in [*rows, *([footer] if footer else [])]:
-            texts = []
+            height = printing.LINE_HEIGHT
             for col, (value, fmt) in enumerate(cells):
-                _put(sheet, r, col, value, fmt)
-                if cols[col].wrap and isinstance(value, str):
-                    texts.append((value, cols[col].width))
-            sheet.set_row(r, _height(texts))
+                kind = type(value)
+                if kind is str:
+                    if not value:
+                        write_blank(r, col, None, fmt)
+                        continue
+                    write_string(r, col, value, fmt)
+                    width = wrapped[col]
+                    if width:
+                        height = max(height, _row_height(value, width))
+                elif (kind is float or kind is int) and math.isfinite(value):
+                    write_number(r, col, value, fmt)
+                else:
+                    _put(sheet, r, col, value, fmt)
+            sheet.set_row(r, min(height, MAX_ROW_HEIGHT))
             r += 1
         if only:
             sheet.freeze_panes(header + 1, key_cols)
@@ -303,6 +482,108 @@ class _Writer:
         if value is None:
             return "", self.text
         return str(value), self.text
+
+
+    def write_task(self, sheet: Any, data: _TaskInput) -> None:
+        """A task's sheet: a row per unit it is addressed to, every indicator, totals."""
+        task, inds = data.task, data.indicators
+        cols = [_Col("STT", 6), _Col("Mã đơn vị", 11), _Col("Tên đơn vị", 30, True),
+                _Col("Tình trạng nộp", 13, True)]
+        cols += [_Col(f"{i.label}\n({i.unit})" if i.unit else i.label, _WIDTHS.get(i.type, 16),
+                      i.type not in NUMERIC_TYPES) for i in inds]
+        cols += [_Col("Tệp nguồn", 26, True), _Col("Thời gian nhận", 16)]
+        received = sum(1 for row in data.rows if row[4])
+        self._heading(sheet, [
+            (f"NHIỆM VỤ {task.code}: {task.title.upper()}", self.title),
+            (f"{data.period_name}: {len(data.rows)} đơn vị được giao, {received} đơn vị có báo "
+             f"cáo hợp lệ. {data.period_line}", self.note),
+        ], cols)
+        header = 3
+        first, last = header + 1, header + len(data.rows)
+        rows: list[list[Cell]] = []
+        for i, (code, name, status, values, source, when) in enumerate(data.rows, 1):
+            row: list[Cell] = [(i, self.center), (code, self.text), (name, self.text),
+                               self._status_cell(status)]
+            row += [self._value_cell(ind, value) for ind, value in zip(inds, values, strict=True)]
+            row += [(source, self.text), (when, self.stamp)]
+            rows.append(row)
+        footer: list[Cell] | None = None
+        if rows:
+            footer = [("", self.total_text), ("", self.total_text), (TOTAL_LABEL, self.total_text),
+                      ("", self.total_text)]
+            for col, ind in enumerate(inds, 4):
+                if ind.type in NUMERIC_TYPES:
+                    fmt = self.total_integer if ind.type == "integer" else self.total_general
+                    footer.append((_sum_formula(first, last, col, [r[col][0] for r in rows]), fmt))
+                else:
+                    footer.append(("", self.total_text))
+            footer += [("", self.total_text)] * 2
+        else:
+            rows = [[("", self.text), ("", self.text),
+                     ("Không có đơn vị nào được giao nhiệm vụ này.", self.empty),
+                     *[("", self.text)] * (len(cols) - 3)]]
+        self._table(sheet, header, cols, rows, footer=footer, key_cols=4)
+
+
+class _Writer(_Looks):
+    def __init__(self, workbook: Any, c: Consolidated) -> None:
+        super().__init__(workbook)
+        self.c = c
+        self.catalog = c.catalog
+        self.not_rated = c.catalog.settings.not_rated
+        self.tracks = {t.unit.code: t for t in c.tracking}
+        self.scores = {u.unit: u for u in c.evaluation.units}
+        self.group_names = {g.code: g.name for g in self.catalog.groups}
+        self.units = list(self.catalog.addressed_units())  # roster order
+        # Looked up once: with 10,000 units, per row they cost more than the writing.
+        self.unit_tasks = {u.code: self.catalog.tasks_for(u) for u in self.units}
+        self.own = {t.code: [i for i in self.catalog.indicators if i.task == t.code]
+                    for t in self.catalog.tasks}
+        self.common = self._common_columns()
+        self.large = len(self.units) > UNIT_SHEETS_MAX
+        self.total_cells: dict[str, tuple[str, str, float]] = {}  # unit -> (sheet, cell, value)
+
+    def build(self, with_tasks: bool = True) -> None:
+        c = self.c
+        if self.large:
+            # Rows go to disk as they are written instead of being held until the end: with
+            # 10,000 units the workbook has two million cells (issue #6). Every sheet here is
+            # written top to bottom, as this mode requires; text is stored inline.
+            self.wb.constant_memory = True
+        self.wb.set_properties(_properties(c, ""))
+        taken: set[str] = set()
+        fixed = {name: self.wb.add_worksheet(_sheet_name(name, taken)) for name in FIXED_SHEETS}
+        tasks = [t for t in self.catalog.tasks if self._units_for(t)] if with_tasks else []
+        task_sheets = [(t, self.wb.add_worksheet(_sheet_name(TASK_SHEET_PREFIX + t.code, taken)))
+                       for t in tasks]
+        if not self.large:
+            unit_sheets = [(u, self.wb.add_worksheet(_sheet_name(u.code, taken)))
+                           for u in self.units]
+        else:
+            unit_sheets = []
+            units_sheet = self.wb.add_worksheet(_sheet_name(UNITS_SHEET, taken))
+        self._summary(fixed[SUMMARY_SHEET])
+        self._tracking(fixed[TRACKING_SHEET])
+        self._reminders(fixed[REMINDER_SHEET])
+        # Before the evaluation, which refers to the units' totals.
+        for unit, sheet in unit_sheets:
+            self._unit_sheet(sheet, unit)
+        if not unit_sheets:
+            self._units_sheet(units_sheet)
+        self._evaluation(fixed[EVALUATION_SHEET])
+        self._changes(fixed[CHANGES_SHEET])
+        for task, sheet in task_sheets:
+            self._task_sheet(sheet, task)
+        fixed[SUMMARY_SHEET].activate()
+
+    def _units_for(self, task: Task) -> list[Unit]:
+        return [u for u in self.units
+                if any(t.code == task.code for t in self.unit_tasks[u.code])]
+
+    # Shared pieces ------------------------------------------------------------------------------
+
+    def _period_line(self) -> str:
+        return _period_line(self.c)
 
     # Tổng hợp -----------------------------------------------------------------------------------
 
@@ -567,10 +848,16 @@ class _Writer:
 
     def _charts(self, sheet: Any, counts: _Counts, first: int, last: int, n: int,
                 ncols: int) -> None:
-        """A bar chart of total score by unit and a pie of the shares of the levels."""
+        """A bar chart of total score by unit and a pie of the shares of the levels.
+
+        A large roster gets the pie only: a bar per unit would be metres long.
+        """
         name = sheet.get_name()
         font = {"name": printing.FONT}
         anchor = counts.total + 2
+        if self.large:
+            self._pie(sheet, counts, anchor, max(ncols - 1, counts.total_col))
+            return
         bar = self.wb.add_chart({"type": "bar"})
         bar.add_series({
             "name": "Tổng điểm",
@@ -588,6 +875,13 @@ class _Writer:
         bar_height = max(300, 80 + 22 * n)
         bar.set_size({"width": CHART_WIDTH, "height": bar_height})
         sheet.insert_chart(anchor, 0, bar)
+        self._pie(sheet, counts, anchor + math.ceil(bar_height / DEFAULT_ROW_PX) + 2,
+                  max(ncols - 1, counts.total_col))
+
+    def _pie(self, sheet: Any, counts: _Counts, pie_at: int, last_col: int) -> None:
+        """The pie of the shares of the levels at row ``pie_at``; the print area takes it in."""
+        name = sheet.get_name()
+        font = {"name": printing.FONT}
         pie = self.wb.add_chart({"type": "pie"})
         pie.add_series({
             "name": "Tỷ lệ xếp loại",
@@ -599,11 +893,9 @@ class _Writer:
                        "name_font": {**font, "size": 13}})
         pie.set_legend({"position": "right", "font": font})
         pie.set_size({"width": CHART_WIDTH, "height": PIE_HEIGHT})
-        pie_at = anchor + math.ceil(bar_height / DEFAULT_ROW_PX) + 2
         sheet.insert_chart(pie_at, 0, pie)
         # Print the charts too: the default print area stops at the last cell.
-        sheet.print_area(0, 0, pie_at + math.ceil(PIE_HEIGHT / DEFAULT_ROW_PX) + 1,
-                         max(ncols - 1, counts.total_col))
+        sheet.print_area(0, 0, pie_at + math.ceil(PIE_HEIGHT / DEFAULT_ROW_PX) + 1, last_col)
 
     # Thay đổi -----------------------------------------------------------------------------------
 
@@ -643,63 +935,42 @@ class _Writer:
     # One sheet per task -------------------------------------------------------------------------
 
     def _task_sheet(self, sheet: Any, task: Task) -> None:
-        c = self.c
-        inds = self.catalog.indicators_for(task)
-        units = self._units_for(task)
-        cols = [_Col("STT", 6), _Col("Mã đơn vị", 11), _Col("Tên đơn vị", 30, True),
-                _Col("Tình trạng nộp", 13, True)]
-        cols += [_Col(f"{i.label}\n({i.unit})" if i.unit else i.label, _WIDTHS.get(i.type, 16),
-                      i.type not in NUMERIC_TYPES) for i in inds]
-        cols += [_Col("Tệp nguồn", 26, True), _Col("Thời gian nhận", 16)]
-        received = sum(1 for u in units if u.code in c.submissions)
-        self._heading(sheet, [
-            (f"NHIỆM VỤ {task.code}: {task.title.upper()}", self.title),
-            (f"{c.period.name}: {len(units)} đơn vị được giao, {received} đơn vị có báo cáo "
-             f"hợp lệ. {self._period_line()}", self.note),
-        ], cols)
-        header = 3
-        first, last = header + 1, header + len(units)
-        rows: list[list[Cell]] = []
-        for i, unit in enumerate(units, 1):
-            sub = c.submissions.get(unit.code)
-            track = self.tracks.get(unit.code)
-            values = sub.values if sub else {}
-            row: list[Cell] = [(i, self.center), (unit.code, self.text), (unit.name, self.text),
-                               self._status_cell(track.status if track else MISSING)]
-            row += [self._value_cell(ind, values.get(f"{task.code}.{ind.code}")) for ind in inds]
-            row += [(sub.name if sub else "", self.text), (sub.received if sub else "", self.stamp)]
-            rows.append(row)
-        footer: list[Cell] | None = None
-        if rows:
-            footer = [("", self.total_text), ("", self.total_text), (TOTAL_LABEL, self.total_text),
-                      ("", self.total_text)]
-            for col, ind in enumerate(inds, 4):
-                if ind.type in NUMERIC_TYPES:
-                    fmt = self.total_integer if ind.type == "integer" else self.total_general
-                    footer.append((_sum_formula(first, last, col, [r[col][0] for r in rows]), fmt))
-                else:
-                    footer.append(("", self.total_text))
-            footer += [("", self.total_text)] * 2
-        else:
-            rows = [[("", self.text), ("", self.text),
-                     ("Không có đơn vị nào được giao nhiệm vụ này.", self.empty),
-                     *[("", self.text)] * (len(cols) - 3)]]
-        self._table(sheet, header, cols, rows, footer=footer, key_cols=4)
+        self.write_task(sheet, _task_input(self.c, task, self._units_for(task), self.tracks))
 
     # One sheet per unit -------------------------------------------------------------------------
+
+    def _unit_columns(self) -> list[_Col]:
+        """The columns of a unit's task rows, from «Nhiệm vụ» to «Điểm tính»."""
+        cols = [_Col("Nhiệm vụ", 26, True)]
+        cols += [_Col(i.label, _UNIT_WIDTHS.get(i.type, 16), i.type not in NUMERIC_TYPES)
+                 for i in self.common]
+        cols += [_Col("Các chỉ tiêu khác", 34, True), _Col("Điểm tối đa", 8),
+                 _Col("Điểm tự chấm", 8), _Col("Điểm thẩm định", 9), _Col("Điểm tính", 8)]
+        return cols
+
+    def _unit_rows(self, unit: Unit) -> list[list[Cell]]:
+        """One row per task of the unit: common indicators, the others as text, the scores."""
+        sub = self.c.submissions.get(unit.code)
+        score = self.scores.get(unit.code)
+        values = sub.values if sub else {}
+        by_task = {t.task: t for t in score.tasks} if score else {}
+        rows: list[list[Cell]] = []
+        for task in self.unit_tasks[unit.code]:
+            ts = by_task.get(task.code) or self._fallback_score(unit, task, values)
+            row: list[Cell] = [(f"{task.code}. {task.title}", self.text)]
+            row += [self._value_cell(i, values.get(f"{task.code}.{i.code}")) for i in self.common]
+            row.append((self._other_values(task, values), self.text))
+            row += [(_number(ts.points), self.general), (_number(ts.self_score), self.general),
+                    (_number(ts.assessed), self.general), (_number(ts.decided), self.general)]
+            rows.append(row)
+        return rows
 
     def _unit_sheet(self, sheet: Any, unit: Unit) -> None:
         c = self.c
         sub = c.submissions.get(unit.code)
         track = self.tracks.get(unit.code)
         score = self.scores.get(unit.code)
-        values = sub.values if sub else {}
-        common = self._common_columns()
-        cols = [_Col("Nhiệm vụ", 26, True)]
-        cols += [_Col(i.label, _UNIT_WIDTHS.get(i.type, 16), i.type not in NUMERIC_TYPES)
-                 for i in common]
-        cols += [_Col("Các chỉ tiêu khác", 34, True), _Col("Điểm tối đa", 8),
-                 _Col("Điểm tự chấm", 8), _Col("Điểm thẩm định", 9), _Col("Điểm tính", 8)]
+        cols = self._unit_columns()
         self._heading(sheet, [
             (unit.name.upper(), self.title),
             (f"Mã đơn vị {unit.code}; báo cáo {c.period.name}. {self._period_line()}", self.note),
@@ -720,17 +991,7 @@ class _Writer:
             if isinstance(value, str):
                 sheet.set_row(r, _height([(value, sum(col.width for col in cols[1:4]))]))
         header = 2 + len(facts) + 1
-        tasks = self.catalog.tasks_for(unit)
-        by_task = {t.task: t for t in score.tasks} if score else {}
-        rows: list[list[Cell]] = []
-        for task in tasks:
-            ts = by_task.get(task.code) or self._fallback_score(unit, task, values)
-            row: list[Cell] = [(f"{task.code}. {task.title}", self.text)]
-            row += [self._value_cell(i, values.get(f"{task.code}.{i.code}")) for i in common]
-            row.append((self._other_values(task, values), self.text))
-            row += [(_number(ts.points), self.general), (_number(ts.self_score), self.general),
-                    (_number(ts.assessed), self.general), (_number(ts.decided), self.general)]
-            rows.append(row)
+        rows = self._unit_rows(unit)
         first, last = header + 1, header + len(rows)
         score_cols = range(len(cols) - 4, len(cols))
         footer: list[Cell] = [(TOTAL_LABEL, self.total_text)]
@@ -743,6 +1004,57 @@ class _Writer:
                                        decided.value)
         self._table(sheet, header, cols, rows, footer=footer, key_cols=1)
 
+    # All units on one sheet (a large roster) ---------------------------------------------------
+
+    def _units_sheet(self, sheet: Any) -> None:
+        """One row per unit: the score that counts for each task, the total, the level.
+
+        A large roster's replacement for the sheets of its units: filtering «Mã đơn vị»
+        shows one unit, which prints on one page; its reported values are on the task
+        sheets, its self-scores there too (column «Điểm tự chấm»).
+        """
+        c = self.c
+        tasks = [t for t in self.catalog.tasks if self._units_for(t)]
+        cols = [_Col("STT", 6), _Col("Mã đơn vị", 11), _Col("Tên đơn vị", 26, True),
+                _Col("Nhóm", 18, True), _Col("Tình trạng nộp", 13, True)]
+        cols += [_Col(f"{TASK_SHEET_PREFIX}{t.code}", 7) for t in tasks]
+        cols += [_Col("Tổng điểm", 9), _Col("Xếp loại", 18, True)]
+        self._heading(sheet, [
+            (f"ĐIỂM THEO ĐƠN VỊ VÀ NHIỆM VỤ — {c.period.name.upper()}", self.title),
+            (f"{len(self.units)} đơn vị. Mỗi ô là điểm tính của nhiệm vụ (điểm thẩm định nếu "
+             "đã thẩm định, nếu chưa thì điểm tự chấm); ô trống: nhiệm vụ không giao cho đơn "
+             "vị hoặc chưa có điểm. Lọc cột «Mã đơn vị» để xem hoặc in riêng một đơn vị; số "
+             f"liệu từng chỉ tiêu ở các trang «{TASK_SHEET_PREFIX}…». {self._period_line()}",
+             self.note),
+        ], cols)
+        header = 3
+        first_task = 5
+        total_col = first_task + len(tasks)
+        rows: list[list[Cell]] = []
+        for i, unit in enumerate(self.units, 1):
+            r = header + i
+            score = self.scores.get(unit.code)
+            track = self.tracks.get(unit.code)
+            decided = {t.task: t.decided for t in score.tasks} if score else {}
+            if not score:  # not evaluated: the unit's own scores, as its sheet would show
+                values = (s.values if (s := c.submissions.get(unit.code)) else {})
+                decided = {t.code: self._fallback_score(unit, t, values).decided
+                           for t in self.unit_tasks[unit.code]}
+            row: list[Cell] = [
+                (i, self.center), (unit.code, self.text), (unit.name, self.text),
+                (self.group_names.get(unit.rating_group, unit.rating_group), self.text),
+                self._status_cell(track.status if track else MISSING),
+            ]
+            row += [(_number(decided.get(t.code)), self.general) for t in tasks]
+            total = _Formula(f"=SUM({xl_rowcol_to_cell(r, first_task)}:"
+                             f"{xl_rowcol_to_cell(r, total_col - 1)})",
+                             math.fsum(v for v in decided.values() if v is not None))
+            row += [(total, self.total_general), (_level(score, self.not_rated), self.text)]
+            self.total_cells[unit.code] = (sheet.get_name(), xl_rowcol_to_cell(r, total_col),
+                                           total.value)
+            rows.append(row)
+        self._table(sheet, header, cols, rows, key_cols=3)
+
     def _common_columns(self) -> list[Indicator]:
         """Indicators every task carries, in form order, except the self-score (a score column)."""
         common = [i for i in self.catalog.indicators if i.is_common]
@@ -753,9 +1065,7 @@ class _Writer:
     def _other_values(self, task: Task, values: dict[str, Any]) -> str:
         """The task's own indicators as "label: value unit" lines."""
         lines = []
-        for ind in self.catalog.indicators:
-            if ind.task != task.code:
-                continue
+        for ind in self.own.get(task.code, ()):
             value = values.get(f"{task.code}.{ind.code}")
             shown = _text_value(value)
             lines.append(f"{ind.label}: {shown} {ind.unit}".rstrip() if shown
@@ -830,7 +1140,12 @@ def _countifs(pairs: list[tuple[str, str]], header: int, r: int, col: int) -> st
 
 def _put(sheet: Any, row: int, col: int, value: Any, fmt: Any) -> None:
     """One cell by Python type; text always as a string, never as a formula."""
-    if isinstance(value, _Formula):
+    if type(value) is str:  # most cells: decided first
+        if value:
+            sheet.write_string(row, col, value, fmt)
+        else:
+            sheet.write_blank(row, col, None, fmt)
+    elif isinstance(value, _Formula):
         sheet.write_formula(row, col, value.text, fmt, value.value)
     elif isinstance(value, bool):
         sheet.write_string(row, col, YES if value else "Không", fmt)
@@ -875,8 +1190,12 @@ def _height(texts: Any) -> float:
     height = printing.LINE_HEIGHT
     for text, width in texts:
         if text:
-            height = max(height, printing.row_height(str(text), width))
+            height = max(height, _row_height(str(text), width))
     return min(height, MAX_ROW_HEIGHT)
+
+
+# Unit names and task titles recur on every sheet: each height is worked out once.
+_row_height = functools.lru_cache(maxsize=1 << 14)(printing.row_height)
 
 
 def _level(score: UnitScore | None, not_rated: str) -> str:

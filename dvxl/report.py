@@ -9,6 +9,7 @@ unit's file with ``write_string`` so that "=..." never becomes a formula.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import tempfile
@@ -249,16 +250,24 @@ def _table(sheet: Any, styles: printing.Styles, header: int,
         sheet.set_column(col, col, width)
         sheet.write_string(header, col, title, styles.header)
     sheet.set_row(header, max(printing.row_height(t, w) for t, w, _ in columns))
+    wrapped = [width if wrap else 0 for _title, width, wrap in columns]
+    write_string = sheet.write_string
     for r, cells in enumerate(rows, header + 1):
         height = printing.LINE_HEIGHT
         for col, (value, fmt) in enumerate(cells):
-            _write(sheet, r, col, value, fmt)
-            _title, width, wrap = columns[col]
-            if wrap and isinstance(value, str) and value:
-                height = max(height, printing.row_height(value, width))
+            if type(value) is str and value:  # most cells: written here directly
+                write_string(r, col, value, fmt)
+                if wrapped[col]:
+                    height = max(height, _row_height(value, wrapped[col]))
+            else:
+                _write(sheet, r, col, value, fmt)
         sheet.set_row(r, min(height, MAX_ROW_HEIGHT))
     sheet.freeze_panes(header + 1, 0)
     sheet.autofilter(header, 0, header + max(len(rows), 1), len(columns) - 1)
+
+
+# File names and messages recur: each height is worked out once.
+_row_height = functools.lru_cache(maxsize=1 << 14)(printing.row_height)
 
 
 def _write(sheet: Any, row: int, col: int, value: Any, fmt: Any) -> None:

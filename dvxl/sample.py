@@ -220,7 +220,7 @@ def simulate_returns(
             written.append(dest)
         else:
             for mistake in scenario.mistakes:
-                if all(any(k.endswith(s) for k in values) for s in _needs(mistake)):
+                if can_make(mistake, values):
                     MISTAKES[mistake](values, catalog, unit)
         dest = inbox / name
         write_return(
@@ -232,6 +232,11 @@ def simulate_returns(
     stray.write_bytes(b"%PDF-1.4\n% a PDF saved with the wrong extension\n")
     written.append(stray)
     return written
+
+
+def can_make(mistake: str, values: Values) -> bool:
+    """Whether a unit with these values can make ``mistake`` (it has every indicator it touches)."""
+    return all(any(k.endswith(suffix) for k in values) for suffix in _needs(mistake))
 
 
 def _needs(mistake: str) -> tuple[str, ...]:

@@ -28,6 +28,7 @@ The names and fields below are a contract other stages rely on.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import itertools
@@ -221,10 +222,15 @@ def _best_first(a: UnitScore, b: UnitScore) -> int:
 
 
 def _rank(rated: list[UnitScore]) -> None:
-    """Competition ranking: 1 + the number of units with a strictly higher total."""
+    """Competition ranking: 1 + the number of units with a strictly higher total.
+
+    Counted by bisection in the sorted totals, so a group of thousands of communes does not
+    compare every pair (issue #6).
+    """
+    totals = sorted(unit.total or 0.0 for unit in rated)
     for unit in rated:
         total = unit.total or 0.0
-        unit.rank = 1 + sum(1 for other in rated if (other.total or 0.0) > total + TOLERANCE)
+        unit.rank = 1 + len(totals) - bisect.bisect_right(totals, total + TOLERANCE)
 
 
 def _by_group(units: list[UnitScore]) -> dict[str, list[UnitScore]]:
