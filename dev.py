@@ -2,8 +2,9 @@
 
     python3 dev.py demo [DIR]          # pip install -e ., then dvxl demo DIR (default: out)
     python3 dev.py test [PYTEST ARGS]  # pip install -e .[test], LibreOffice, ruff, mypy, pytest
+    python3 dev.py bench [BENCH ARGS]  # pip install -e .[test], LibreOffice, python -m bench
 
-Both use ``.venv`` (created when missing) and skip pip when the stamp file in
+All use ``.venv`` (created when missing) and skip pip when the stamp file in
 ``.venv`` records the current sha256 of pyproject.toml for that extra.
 
 Standard library only. Works with ``.venv/bin`` (Linux, macOS) and
@@ -35,6 +36,7 @@ SYSTEM_UNO_PYTHON = "/usr/bin/python3"
 USAGE = """\
 usage: python3 dev.py demo [DIR]          run the demo into DIR (default: out) / chạy demo
        python3 dev.py test [PYTEST ARGS]  ruff + mypy + pytest / kiểm tra toàn bộ
+       python3 dev.py bench [BENCH ARGS]  benchmark (bench/README.md) / đo tốc độ
 """
 
 
@@ -218,13 +220,19 @@ def demo(args: list[str]) -> int:
 def test(args: list[str]) -> int:
     install("test")
     ensure_libreoffice()
-    run([VENV_PYTHON, "-m", "ruff", "check", "dvxl", "tests", "scripts", "dev.py"])
+    run([VENV_PYTHON, "-m", "ruff", "check", "dvxl", "tests", "scripts", "bench", "dev.py"])
     run([VENV_PYTHON, "-m", "mypy"])
     code = run([VENV_PYTHON, "-m", "pytest", *args], check=False)
     if code != 0:
         fail(f"pytest failed (exit {code}) / kiểm thử thất bại", code)
     say("All checks passed / Tất cả kiểm tra đều đạt")
     return 0
+
+
+def bench(args: list[str]) -> int:
+    install("test")
+    ensure_libreoffice()
+    return run([VENV_PYTHON, "-m", "bench", *args], check=False)
 
 
 def main(argv: list[str]) -> int:
@@ -238,6 +246,8 @@ def main(argv: list[str]) -> int:
         return demo(rest)
     if command == "test":
         return test(rest)
+    if command == "bench":
+        return bench(rest)
     print(USAGE, end="", file=sys.stderr)
     return 2
 

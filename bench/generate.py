@@ -1,0 +1,301 @@
+"""Generate a national-scale batch of returns from the real templates, for the benchmark.
+
+``python bench/generate.py N [--seed S]`` (or :func:`corpus` from Python) makes,
+under ``bench/.cache/n<N>-s<seed>-v<version>/``:
+
+* ``catalog/`` — the shipped sample catalog with a synthetic roster of N units
+  ("Đảng ủy xã …", "Hội Nông dân xã …", …) spread over the sample's rating
+  groups, so that task sets vary (4 to 9 tasks per unit);
+* ``master.xlsx`` — built from that catalog by :func:`dvxl.workspace.init`;
+* ``inbox/`` — what the units sent: each unit's own template for the period,
+  filled in one pass by :func:`dvxl.template.write_template` with values from
+  :func:`dvxl.sample.good_values`. About 5 % carry mistakes from
+  :data:`dvxl.sample.MISTAKES`, 2 % are saved as ``.xls`` and 2 % as ``.ods``
+  by real LibreOffice (one ``soffice --convert-to`` batch per format), about 3 %
+  arrive late, 1 % are resubmitted (a wrong first file, then a corrected one),
+  2 % of units send nothing and one file in a thousand is a PDF named ``.xlsx``;
+* ``manifest.json`` — what was made, written last: a folder without it is
+  incomplete and is made again.
+
+The inbox is only ever read by the benchmark, so one corpus serves every run.
+Templates are written by a process pool, so N = 10,000 takes a few minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dvxl import sample, template, textio, workspace
+from dvxl.model import Catalog, Period, Unit
+
+#: Bump when the corpus changes, so cached corpora are made again.
+VERSION = 2
+PERIOD = "2026-6T"
+SEED = 2026
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+# Shares of the batch (of the addressed units).
+MISSING_SHARE = 0.02
+MISTAKE_SHARE = 0.05
+XLS_SHARE = 0.02
+ODS_SHARE = 0.02
+LATE_SHARE = 0.03
+RESUBMIT_SHARE = 0.01
+JUNK_PER_FILES = 1000
+
+# (weight, groups, code prefix, name prefix): the commune-level organisations a national
+# round addresses, in the sample's rating groups (HUYEN and BCS_DD/CQTM have 4 tasks,
+# BDV 5, BCS_UBND 7, the Front and the mass organisations 9).
+_FRONT = ("MTCTXH_TINH", "MTCTXH", "PHOIHOP")
+SPECS: tuple[tuple[int, tuple[str, ...], str, str], ...] = (
+    (40, ("HUYEN",), "DU", "Đảng ủy xã"),
+    (10, _FRONT, "MT", "Ủy ban Mặt trận Tổ quốc Việt Nam xã"),
+    (8, _FRONT, "ND", "Hội Nông dân xã"),
+    (8, _FRONT, "PN", "Hội Liên hiệp Phụ nữ xã"),
+    (6, _FRONT, "DT", "Đoàn Thanh niên Cộng sản Hồ Chí Minh xã"),
+    (6, _FRONT, "CB", "Hội Cựu chiến binh xã"),
+    (10, ("BCS_DD",), "DD", "Đảng ủy Ủy ban nhân dân xã"),
+    (8, ("CQTM",), "VP", "Văn phòng Đảng ủy xã"),
+    (3, ("BCS_UBND", "BCS_DD"), "UB", "Đảng ủy Hội đồng nhân dân xã"),
+    (1, ("BDV", "CQTM"), "DV", "Ban Xây dựng Đảng xã"),
+)
+_SYLLABLE_TEXT = (
+    "An Bình Cát Châu Đông Gia Hà Hải Hòa Hưng Khánh Lạc Lâm Lộc Long Minh Mỹ Nam Nghĩa "
+    "Ngọc Nhơn Phong Phú Phước Quang Quý Sơn Tân Thạnh Thành Thiện Thịnh Thọ Thuận Thủy "
+    "Tiến Trung Trường Tường Vĩnh Xuân Yên Đức Hiệp Hậu Hội Kim Lợi Lương Mai Nhân Ninh "
+    "Phúc Tây Thái Thanh Thắng Thới Thượng Tín Toàn Trà Trạch Triều Tú Văn Vạn Việt Vinh"
+)
+_SYLLABLES = tuple(_SYLLABLE_TEXT.split())
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A generated workspace and inbox."""
+
+    root: Path  # the workspace: master.xlsx, catalog/, inbox/
+    units: int
+    files: int
+    formats: dict[str, int]
+    errors: int  # files made with at least one mistake (some mistakes only warn)
+    late: int
+    missing: int
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def master(self) -> Path:
+        return self.root / workspace.MASTER_NAME
+
+
+def roster(n: int, seed: int) -> tuple[Unit, ...]:
+    """N synthetic units over the sample's rating groups, with unique codes and names."""
+    rng = random.Random(seed)
+    weights = [spec[0] for spec in SPECS]
+    places = [f"{a} {b}" for a in _SYLLABLES for b in _SYLLABLES if a != b]
+    rng.shuffle(places)
+    used: dict[str, int] = {}
+    units = []
+    for i in range(n):
+        _, groups, prefix, name = SPECS[rng.choices(range(len(SPECS)), weights)[0]]
+        k = used.get(prefix, 0)
+        used[prefix] = k + 1
+        place = places[k % len(places)]
+        if k >= len(places):
+            place += f" {k // len(places) + 1}"
+        code = f"{prefix}{i + 1:05d}"
+        units.append(Unit(code, f"{name} {place}", groups, f"{code.lower()}@xa.example.vn"))
+    return tuple(units)
+
+
+@dataclass(frozen=True)
+class _Job:
+    unit: str
+    values: dict[str, Any]
+    dest: str  # where the .xlsx goes (a staging folder for files LibreOffice converts)
+    sent: float  # modification time, as a timestamp
+
+
+_catalog: Catalog | None = None
+_period: Period | None = None
+_units: dict[str, Unit] = {}
+
+
+def _init_worker(catalog: Catalog, period: Period) -> None:
+    global _catalog, _period, _units
+    _catalog, _period = catalog, period
+    _units = {unit.code: unit for unit in catalog.units}
+
+
+def _write(jobs: list[_Job]) -> int:
+    assert _catalog is not None and _period is not None
+    for job in jobs:
+        dest = Path(job.dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        template.write_template(_catalog, _units[job.unit], _period, dest, job.values)
+        os.utime(dest, (job.sent, job.sent))
+    return len(jobs)
+
+
+def _chunks(items: list[_Job], size: int) -> Iterable[list[_Job]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _sent(period: Period, rng: random.Random, late: bool) -> dt.datetime:
+    days = rng.randint(1, 10) if late else -rng.randint(0, 5)
+    day = period.deadline + dt.timedelta(days=days)
+    return dt.datetime.combine(day, dt.time(7 + rng.randint(0, 9), rng.randint(0, 59)))
+
+
+def _mistaken(values: dict[str, Any], catalog: Catalog, unit: Unit, rng: random.Random) -> bool:
+    """Put one or two of the sample's mistakes into ``values``; False if none applies."""
+    usable = [m for m in sample.MISTAKES if sample.can_make(m, values)]
+    if not usable:
+        return False
+    for mistake in rng.sample(usable, min(len(usable), rng.choice((1, 1, 2)))):
+        sample.MISTAKES[mistake](values, catalog, unit)
+    return True
+
+
+def generate(root: Path, n: int, seed: int, workers: int | None = None) -> Corpus:
+    """Make the corpus in ``root`` (emptied first)."""
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    base = textio.load_catalog(workspace.sample_catalog_dir())
+    textio.dump_catalog(dataclasses.replace(base, units=roster(n, seed)), root / "catalog")
+    ws = workspace.init(root, root / "catalog")
+    catalog = ws.load()
+    period = template.find_period(catalog, PERIOD)
+    rng = random.Random(seed)
+    staging = root / ".staging"
+    jobs: list[_Job] = []
+    convert: dict[str, list[tuple[Path, float]]] = {"xls": [], "ods": []}
+    formats = {"xlsx": 0, "xls": 0, "ods": 0, "pdf": 0}
+    errors = late_count = missing = 0
+    for unit in catalog.addressed_units():
+        draw = rng.random()
+        if draw < MISSING_SHARE:
+            missing += 1
+            continue
+        values = sample.good_values(catalog, unit, period, rng)
+        late = rng.random() < LATE_SHARE
+        late_count += late
+        sent = _sent(period, rng, late)
+        name = template.template_name(period, unit)
+        if rng.random() < RESUBMIT_SHARE:  # a first file with a mistake, a corrected one later
+            first = dict(values)
+            if _mistaken(first, catalog, unit, rng):
+                earlier = (sent - dt.timedelta(days=2)).timestamp()
+                dest = ws.inbox / f"{Path(name).stem} (lan 1).xlsx"
+                jobs.append(_Job(unit.code, first, str(dest), earlier))
+                formats["xlsx"] += 1
+                errors += 1
+        elif rng.random() < MISTAKE_SHARE / (1 - MISSING_SHARE) and _mistaken(
+            values, catalog, unit, rng
+        ):
+            errors += 1
+        fmt_draw = rng.random()
+        fmt = "xls" if fmt_draw < XLS_SHARE else "ods" if fmt_draw < XLS_SHARE + ODS_SHARE else ""
+        if fmt:
+            dest = staging / fmt / name
+            convert[fmt].append((dest, sent.timestamp()))
+            formats[fmt] += 1
+        else:
+            dest = ws.inbox / name
+            formats["xlsx"] += 1
+        jobs.append(_Job(unit.code, values, str(dest), sent.timestamp()))
+    workers = workers or os.cpu_count() or 1
+    size = max(1, min(50, len(jobs) // (workers * 4) or 1))
+    if workers > 1 and len(jobs) > 20:
+        with ProcessPoolExecutor(workers, initializer=_init_worker,
+                                 initargs=(catalog, period)) as pool:
+            done = sum(pool.map(_write, _chunks(jobs, size)))
+    else:
+        _init_worker(catalog, period)
+        done = sum(_write(chunk) for chunk in _chunks(jobs, size))
+    assert done == len(jobs)
+    for fmt, staged in convert.items():
+        _convert(staged, fmt, ws.inbox)
+    shutil.rmtree(staging, ignore_errors=True)
+    for i in range(round(len(jobs) / JUNK_PER_FILES)):  # a PDF saved under a workbook's name
+        stray = ws.inbox / f"Bao cao gui kem {i + 1}.xlsx"
+        stray.write_bytes(b"%PDF-1.4\n% a PDF saved with the wrong extension\n")
+        formats["pdf"] += 1
+    total = sum(formats.values())
+    corpus = Corpus(root, len(catalog.addressed_units()), total, formats, errors, late_count,
+                    missing)
+    manifest = {
+        "version": VERSION, "n": n, "seed": seed, "period": PERIOD, "units": corpus.units,
+        "files": total, "formats": formats, "errors": errors, "late": late_count,
+        "missing": missing, "made": dt.datetime.now().isoformat(timespec="seconds"),
+    }
+    (root / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return corpus
+
+
+def _convert(files: list[tuple[Path, float]], fmt: str, inbox: Path) -> None:
+    """Save the staged .xlsx files as ``fmt`` with LibreOffice, in one batch, into ``inbox``."""
+    if not files:
+        return
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        raise SystemExit("LibreOffice (soffice) is needed to make the .xls and .ods returns.")
+    with tempfile.TemporaryDirectory(prefix="dvxl-bench-lo-") as profile:
+        # A profile of its own: another LibreOffice (the tests' UNO server) may be running.
+        subprocess.run(
+            [soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+             "--convert-to", fmt, "--outdir", str(inbox), *(str(p) for p, _ in files)],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=3600,
+        )
+    for path, sent in files:
+        out = inbox / f"{path.stem}.{fmt}"
+        if not out.is_file():
+            raise SystemExit(f"LibreOffice did not write {out}")
+        os.utime(out, (sent, sent))
+
+
+def corpus(n: int, seed: int = SEED, cache: Path = CACHE, workers: int | None = None) -> Corpus:
+    """The corpus for (n, seed), from the cache when it is there, else generated into it."""
+    root = cache / f"n{n}-s{seed}-v{VERSION}"
+    manifest = root / "manifest.json"
+    if manifest.is_file():
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        return Corpus(root, data["units"], data["files"], data["formats"], data["errors"],
+                      data["late"], data["missing"])
+    return generate(root, n, seed, workers)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("n", type=int, nargs="+", help="number of units (one corpus per N)")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--cache", type=Path, default=CACHE)
+    args = parser.parse_args(argv)
+    for n in args.n:
+        start = time.perf_counter()
+        made = corpus(n, args.seed, args.cache)
+        print(f"N={n}: {made.files} files {made.formats} in {made.root} "
+              f"({time.perf_counter() - start:.1f} s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
