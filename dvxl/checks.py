@@ -82,26 +82,52 @@ class _Index:
             self.code_tokens.setdefault(unit.code.upper(), (position, unit))
         self.slugs = [(slug(u.name), u) for u in catalog.units]
         self.fingerprint = catalog_fingerprint(catalog)
-        self._rows: dict[tuple[str, ...], list[FormRow]] = {}
-        self._rules: dict[str, list[tuple[Rule, rules.Node, set[str]]]] = {}
+        self._forms: dict[tuple[str, ...], _Form] = {}
+        self._rules: dict[str, list[tuple[Rule, rules.Check, set[str]]]] = {}
+        self._points: dict[tuple[str, str], float | None] = {}
+        self._choices: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {}
 
-    def form_rows(self, unit: Unit) -> list[FormRow]:
-        """The unit's form layout; units of the same groups share one (it depends on nothing
-        else), and callers only read it."""
-        found = self._rows.get(unit.groups)
+    def form(self, unit: Unit) -> _Form:
+        """The unit's form layout and what checking it needs; units of the same groups
+        share one (it depends on nothing else), and callers only read it."""
+        found = self._forms.get(unit.groups)
         if found is None:
-            found = self._rows[unit.groups] = form_rows(self._catalog(), unit)
+            catalog = self._catalog()
+            found = _Form(form_rows(catalog, unit), catalog.tasks_for(unit))
+            self._forms[unit.groups] = found
         return found
 
-    def rules(self, task: Task) -> list[tuple[Rule, rules.Node, set[str]]]:
-        """The task's rules, parsed, each with the indicator codes it names."""
+    def tasks(self, unit: Unit) -> tuple[Task, ...]:
+        """``catalog.tasks_for(unit)``, which depends on the unit's groups only."""
+        return self.form(unit).tasks
+
+    def rules(self, task: Task) -> list[tuple[Rule, rules.Check, set[str]]]:
+        """The task's rules, compiled, each with the indicator codes it names."""
         found = self._rules.get(task.code)
         if found is None:
             found = []
             for rule in self._catalog().rules_for(task):
                 node = rules.parse(rule.expression)
-                found.append((rule, node, rules.names(node)))
+                found.append((rule, rules.compiled(node), rules.names(node)))
             self._rules[task.code] = found
+        return found
+
+    def points(self, group: str, task: str) -> float | None:
+        """``catalog.points(group, task)``, looked up once."""
+        key = (group, task)
+        if key not in self._points:
+            self._points[key] = self._catalog().points(group, task)
+        return self._points[key]
+
+    def choices(self, code: str) -> tuple[tuple[str, ...], dict[str, str]]:
+        """A choice list's values, and each folded value's first option."""
+        found = self._choices.get(code)
+        if found is None:
+            allowed = self._catalog().choice_list(code).values
+            folded: dict[str, str] = {}
+            for option in allowed:
+                folded.setdefault(_fold(option), option)
+            found = self._choices[code] = (allowed, folded)
         return found
 
     def _catalog(self) -> Catalog:
@@ -109,6 +135,48 @@ class _Index:
         assert catalog is not None, "an index is only used while its catalog is checked"
         return catalog
 
+
+class _Input:
+    """One input row of a form (identity or indicator), with what checking it needs."""
+
+    __slots__ = ("exact", "identity", "indicator", "key", "printed", "task")
+
+    def __init__(self, row: FormRow) -> None:
+        self.key = row.key
+        self.identity = row.kind == "identity"
+        self.indicator = row.indicator
+        self.task = row.task
+        printed = ""
+        if row.indicator is not None:
+            printed = row.indicator.label + (" (*)" if row.indicator.required else "")
+        self.printed = printed  # the label column as the template writes it
+        # Whether a label cell holding exactly ``printed`` reads as ``printed``: then the
+        # label of an untouched form needs no normalising.
+        self.exact = _text(printed) == printed
+
+
+class _Form:
+    """One form layout (per group set) and the lookups that locating and checking it use."""
+
+    def __init__(self, rows: list[FormRow], tasks: tuple[Task, ...]) -> None:
+        self.rows = rows
+        self.tasks = tasks
+        self.expected = {r.key: r.row for r in rows}
+        self.task_codes = {r.key for r in rows if r.kind == "task"}
+        # For each task code t, the expected keys "t.<code>" by their <code>: the same test
+        # as ``f"{t}.{code}" in expected``, without building the string per row and file.
+        self.under: dict[str, dict[str, str]] = {
+            t: {k[len(t) + 1 :]: k for k in self.expected if k.startswith(t + ".")}
+            for t in self.task_codes
+        }
+        self.placed = [r for r in rows if r.kind != "text"]
+        self.inputs = [_Input(r) for r in rows if r.kind not in ("task", "text")]
+
+
+_IDENTITY_CODES = frozenset(code for code, *_ in IDENTITY)
+# As ``next(... for c, ... in IDENTITY if c == code)`` finds them: the first of a code wins.
+_IDENTITY_LABELS = {code: label for code, label, *_ in reversed(IDENTITY)}
+_IDENTITY_REQUIRED = {code: required for code, _l, _k, required in reversed(IDENTITY)}
 
 _last: list[_Index] = []
 
@@ -149,7 +217,10 @@ def read_metadata(book: Book) -> dict[str, str]:
 def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return unicodedata.normalize("NFC", str(value)).strip()
+    text = str(value)
+    if text.isascii():  # codes, numbers, empty cells: ASCII is NFC already
+        return text.strip()
+    return unicodedata.normalize("NFC", text).strip()
 
 
 def _tokens(text: str) -> set[str]:
@@ -175,7 +246,9 @@ def _from_content(book: Book, catalog: Catalog) -> tuple[Unit | None, str]:
 
 
 def _fold(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+    if not text.isascii():  # ASCII is NFC already
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(text.casefold().split())
 
 
 def _unit_in_name(path: Path, catalog: Catalog) -> Unit | None:
@@ -226,7 +299,7 @@ def identify(book: Book, catalog: Catalog, period: Period, checked: Checked) -> 
         ident.period = period.code
         add(make("I001", file, unit=unit.code, value=source))
     ident.unit = unit
-    if not catalog.tasks_for(unit):
+    if not _index(catalog).tasks(unit):
         add(make("I004", file, unit=unit.code))
         return False
     if ident.period != period.code:
@@ -265,35 +338,31 @@ def _int(text: str) -> int:
 # Structure --------------------------------------------------------------------
 
 
-def locate(
-    sheet: Sheet, rows: list[FormRow], file: str, unit: str
-) -> tuple[dict[str, int], list[Finding]]:
+def locate(sheet: Sheet, form: _Form, file: str, unit: str) -> tuple[dict[str, int], list[Finding]]:
     """Where each form key actually is, and S002 findings where it is not where it should be.
 
     Keys are found by reading the code column under each task heading, so a
     moved row is still read from where it went (the error still blocks the merge).
     """
-    expected = {r.key: r.row for r in rows}
     found: dict[str, int] = {}
-    identity_codes = {code for code, *_ in IDENTITY}
-    task_codes = {r.key for r in rows if r.kind == "task"}
+    task_codes, under = form.task_codes, form.under
     current = ""
+    keys: dict[str, str] = {}  # the expected keys under the current task, by code
     for index, row in enumerate(sheet.rows):
         code = _text(row[COL_CODE]) if len(row) > COL_CODE else ""
         if not code:
             continue
         if code in task_codes and code not in found:
             current = code
+            keys = under[code]
             found[code] = index
-        elif code in identity_codes and code not in found:
+        elif code in _IDENTITY_CODES and code not in found:
             found[code] = index
-        elif current and f"{current}.{code}" in expected and f"{current}.{code}" not in found:
-            found[f"{current}.{code}"] = index
+        elif current and code in keys and keys[code] not in found:
+            found[keys[code]] = index
     findings = []
     reported_tasks: set[str] = set()
-    for r in rows:
-        if r.kind == "text":
-            continue
+    for r in form.placed:
         actual = found.get(r.key)
         if actual == r.row:
             continue
@@ -390,6 +459,7 @@ def _bounds(lo: float | None, hi: float | None) -> str:
 class _CellChecker:
     def __init__(self, catalog: Catalog, unit: Unit, period: Period, book: Book) -> None:
         self.catalog = catalog
+        self.index = _index(catalog)
         self.unit = unit
         self.period = period
         self.file = book.path.name
@@ -427,13 +497,19 @@ class _CellChecker:
         if not isinstance(raw, str):
             return raw
         value = raw
-        if not unicodedata.is_normalized("NFC", value):
+        # ASCII text is NFC already, and holds none of the _LEGACY characters.
+        if not value.isascii() and not unicodedata.is_normalized("NFC", value):
             value = unicodedata.normalize("NFC", value)
             self.add("W103", cell, ind, task, value=value)
-        stripped = "\n".join(line.strip() for line in value.strip().splitlines())
+        if value.isprintable():
+            # No line breaks nor other control characters: one line, which the general
+            # case below would strip alone.
+            stripped = value.strip()
+        else:
+            stripped = "\n".join(line.strip() for line in value.strip().splitlines())
         if stripped != value and value.strip():
             self.add("W104", cell, ind, task, value=value)
-        if len(_LEGACY.findall(stripped)) >= 2:
+        if not stripped.isascii() and len(_LEGACY.findall(stripped)) >= 2:
             self.add("W105", cell, ind, task, value=stripped[:60])
         return stripped
 
@@ -441,7 +517,8 @@ class _CellChecker:
         """The typed value of one indicator cell, or None (with findings) when unusable."""
         if cell in self.formulas:
             self.add("C007", cell, ind, task)
-        raw = self.text(raw, cell, ind, task)
+        if isinstance(raw, str):  # (text() leaves anything else as it is)
+            raw = self.text(raw, cell, ind, task)
         if raw in ("", None):
             if ind.required:
                 self.add("C001", cell, ind, task)
@@ -464,10 +541,10 @@ class _CellChecker:
                 return None
             return day
         if kind == "choice":
-            allowed = self.catalog.choice_list(ind.choices).values
-            for option in allowed:
-                if _fold(option) == _fold(str(raw)):
-                    return option
+            allowed, folded = self.index.choices(ind.choices)
+            option = folded.get(_fold(str(raw)))  # the first option that folds the same
+            if option is not None:
+                return option
             self.add("C004", cell, ind, task, value=_text(raw), expected="; ".join(allowed))
             return None
         text = _text(raw) if not isinstance(raw, str) else raw
@@ -480,10 +557,12 @@ class _CellChecker:
         return text
 
     def number(self, raw: Any, cell: str, ind: Indicator, task: Task) -> float | None:
-        if isinstance(raw, bool | dt.date):
+        if type(raw) is float:  # a typed number, by far the most common: the branch below
+            number = raw
+        elif isinstance(raw, bool | dt.date):
             self.add("C002", cell, ind, task, value=_text(raw), expected="một số")
             return None
-        if isinstance(raw, int | float):
+        elif isinstance(raw, int | float):
             number = float(raw)
         else:
             parsed = parse_number(str(raw))
@@ -497,7 +576,7 @@ class _CellChecker:
             return None
         lo, hi = ind.minimum, ind.maximum
         if ind.type == "score":
-            lo, hi = 0, self.catalog.points(self.unit.rating_group, task.code) or 0
+            lo, hi = 0, self.index.points(self.unit.rating_group, task.code) or 0
         if (lo is not None and number < lo) or (hi is not None and number > hi):
             self.add("C003", cell, ind, task, value=_num(number), expected=_bounds(lo, hi))
             return None
@@ -540,46 +619,51 @@ def check_book(book: Book, catalog: Catalog, period: Period) -> Checked:
         return checked
     if book.protected.get(FORM) is False:
         checked.findings.append(make("S004", file, unit=unit.code, sheet=FORM))
-    rows = _index(catalog).form_rows(unit)
-    found, moved = locate(sheet, rows, file, unit.code)
+    index = _index(catalog)
+    form = index.form(unit)
+    found, moved = locate(sheet, form, file, unit.code)
     checked.findings += moved
     checker = _CellChecker(catalog, unit, period, book)
     by_task: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        index = found.get(r.key)
-        if index is None or r.kind in ("task", "text"):
+    lines, cells, values = sheet.rows, checked.cells, checked.values
+    for item in form.inputs:
+        at = found.get(item.key)
+        if at is None:
             continue
-        cell = _value_cell(index)
-        checked.cells[r.key] = cell
-        raw = sheet.value(index, COL_VALUE)
-        if r.kind == "identity":
-            checked.values[r.key] = _identity_value(checker, r.key, raw, cell)
+        cell = _value_cell(at)
+        cells[item.key] = cell
+        # sheet.value(at, ...) inlined: ``at`` was found by enumerating the sheet's rows.
+        line = lines[at]
+        raw = line[COL_VALUE] if len(line) > COL_VALUE else ""
+        if item.identity:
+            values[item.key] = _identity_value(checker, item.key, raw, cell)
             continue
-        ind, task = r.indicator, r.task
+        ind, task = item.indicator, item.task
         assert ind is not None and task is not None
-        label = _text(sheet.value(index, COL_LABEL))
-        printed = ind.label + (" (*)" if ind.required else "")
-        if label != printed:
-            checked.findings.append(
-                make(
-                    "S003",
-                    file,
-                    unit=unit.code,
-                    sheet=FORM,
-                    cell=f"C{index + 1}",
-                    task=task.code,
-                    indicator=ind.code,
-                    value=label,
-                    expected=printed,
+        shown = line[COL_LABEL] if len(line) > COL_LABEL else ""
+        if not (item.exact and shown == item.printed):  # else it reads as printed, surely
+            label = _text(shown)
+            if label != item.printed:
+                checked.findings.append(
+                    make(
+                        "S003",
+                        file,
+                        unit=unit.code,
+                        sheet=FORM,
+                        cell=f"C{at + 1}",
+                        task=task.code,
+                        indicator=ind.code,
+                        value=label,
+                        expected=item.printed,
+                    )
                 )
-            )
         value = checker.value(raw, cell, ind, task)
-        checked.values[r.key] = value
+        values[item.key] = value
         by_task.setdefault(task.code, {})[ind.code] = value
     checked.findings += checker.findings
-    for task in catalog.tasks_for(unit):
+    for task in form.tasks:
         checked.findings += _check_rules(
-            catalog, task, by_task.get(task.code, {}), checked.cells, file, unit
+            index, catalog, task, by_task.get(task.code, {}), checked.cells, file, unit
         )
     return checked
 
@@ -592,9 +676,9 @@ def _value_cell(index: int) -> str:
 
 
 def _identity_value(checker: _CellChecker, code: str, raw: Any, cell: str) -> Any:
-    label = next(text for c, text, *_ in IDENTITY if c == code)
+    label = _IDENTITY_LABELS[code]
     raw = checker.text(raw, cell, None, None)
-    required = next(req for c, _t, _k, req in IDENTITY if c == code)
+    required = _IDENTITY_REQUIRED[code]
     if raw in ("", None):
         if required:
             checker.add("C001", cell, None, None, indicator=code, label=label)
@@ -630,6 +714,7 @@ def _identity_value(checker: _CellChecker, code: str, raw: Any, cell: str) -> An
 
 
 def _check_rules(
+    index: _Index,
     catalog: Catalog,
     task: Task,
     values: dict[str, Any],
@@ -637,13 +722,18 @@ def _check_rules(
     file: str,
     unit: Unit,
 ) -> list[Finding]:
-    findings = []
+    findings: list[Finding] = []
+    checks = index.rules(task)
+    if not checks:
+        return findings
     present = set(values)
-    for rule, node, names in _index(catalog).rules(task):
+    # What the rules see: dates as written. Made once for all of the task's rules (none
+    # changes it).
+    data = {k: format_date(v) if isinstance(v, dt.date) else v for k, v in values.items()}
+    for rule, check, names in checks:
         if not names <= present:
             continue  # a "*" rule about indicators this task does not have
-        data = {k: format_date(v) if isinstance(v, dt.date) else v for k, v in values.items()}
-        if rules.evaluate(node, data) is False:
+        if check(data) is False:
             involved = [i.code for i in catalog.indicators_for(task) if i.code in names]
             shown = "; ".join(f"{code} = {_shown(values.get(code))}" for code in involved)
             first = involved[0] if involved else ""

@@ -501,6 +501,11 @@ _XML_NAMES = (".xml", ".rels", ".vml", ".rdf")
 _XML_START = re.compile(rb"^(?:\xef\xbb\xbf|\xff\xfe|\xfe\xff)?[\s\x00]*(?:<|\x00<)")
 
 
+#: Parts up to this size are inflated in one call (most parts of a return); larger ones in
+#: chunks, so that a lying header is caught before much memory is spent.
+_WHOLE_MAX = 4 << 20
+
+
 def _inflate_all(data: bytes, infos: list[zipfile.ZipInfo]) -> dict[str, bytes]:
     """Inflate every part once, bounded; refuse XML parts with a DTD. Returns the XML parts.
 
@@ -510,14 +515,23 @@ def _inflate_all(data: bytes, infos: list[zipfile.ZipInfo]) -> dict[str, bytes]:
     kept: dict[str, bytes] = {}
     for info in infos:
         xml_part: bool | None = info.filename.lower().endswith(_XML_NAMES) or None
+        if info.file_size <= _WHOLE_MAX:
+            whole = _inflate_whole(data, info)
+            if xml_part is None:  # decide by the first bytes for parts with other names
+                xml_part = bool(_XML_START.match(whole[:64]))
+            if xml_part:
+                # Cheap first look: a declaration starts with "<!" (UTF-8 or UTF-16).
+                if (b"<!" in whole or b"<\x00!" in whole) and _DTD.search(whole):
+                    raise _Refused("F007", value=info.filename)
+                kept[info.filename] = whole
+            continue
         tail = b""
         pieces: list[bytes] = []
         for chunk in _inflate(data, info):
-            if xml_part is None:  # decide by the first bytes for parts with other names
+            if xml_part is None:
                 xml_part = bool(_XML_START.match(chunk[:64]))
             if xml_part:
                 window = tail + chunk
-                # Cheap first look: a declaration starts with "<!" (UTF-8 or UTF-16).
                 maybe = b"<!" in window or b"<\x00!" in window
                 if maybe and _DTD.search(window):
                     raise _Refused("F007", value=info.filename)
@@ -528,13 +542,8 @@ def _inflate_all(data: bytes, infos: list[zipfile.ZipInfo]) -> dict[str, bytes]:
     return kept
 
 
-def _inflate(data: bytes, info: zipfile.ZipInfo) -> Iterator[bytes]:
-    """A part's bytes in chunks, inflated by us from the raw archive.
-
-    Never yields more than the declared size (the directory checks trusted it)
-    and checks the CRC, so a truncated, damaged or lying part is refused before
-    any parser sees it.
-    """
+def _raw(data: bytes, info: zipfile.ZipInfo) -> memoryview:
+    """A part's compressed bytes, found through its local header."""
     name = info.filename
     local = data[info.header_offset : info.header_offset + 30]
     if len(local) < 30 or not local.startswith(_ZIP):
@@ -543,6 +552,41 @@ def _inflate(data: bytes, info: zipfile.ZipInfo) -> Iterator[bytes]:
     raw = memoryview(data)[start : start + info.compress_size]
     if len(raw) < info.compress_size:
         raise _Refused("F003", value=f"phần {name} bị cắt cụt")
+    return raw
+
+
+def _inflate_whole(data: bytes, info: zipfile.ZipInfo) -> bytes:
+    """A small part's bytes in one piece: :func:`_inflate`'s checks, one zlib call."""
+    name = info.filename
+    raw = _raw(data, info)
+    if info.compress_type == zipfile.ZIP_STORED:
+        whole = bytes(raw)
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        try:
+            whole = inflater.decompress(raw, info.file_size + 1)
+        except zlib.error as exc:
+            raise _Refused("F003", value=f"phần {name} hỏng (dữ liệu nén sai)") from exc
+        if len(whole) > info.file_size:
+            raise _Refused("F003", value=f"phần {name} giải nén ra nhiều hơn kích thước khai báo")
+        if not inflater.eof:
+            raise _Refused("F003", value=f"phần {name} bị cắt cụt")
+    else:
+        raise _Refused("F003", value=f"phần {name} nén theo kiểu không hỗ trợ")
+    if len(whole) != info.file_size or zlib.crc32(whole) != info.CRC:
+        raise _Refused("F003", value=f"phần {name} hỏng (sai kích thước hoặc CRC)")
+    return whole
+
+
+def _inflate(data: bytes, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """A part's bytes in chunks, inflated by us from the raw archive.
+
+    Never yields more than the declared size (the directory checks trusted it)
+    and checks the CRC, so a truncated, damaged or lying part is refused before
+    any parser sees it.
+    """
+    name = info.filename
+    raw = _raw(data, info)
     if info.compress_type == zipfile.ZIP_STORED:
         source: Iterator[bytes] = (bytes(raw[i : i + _CHUNK]) for i in range(0, len(raw), _CHUNK))
     elif info.compress_type == zipfile.ZIP_DEFLATED:
@@ -663,34 +707,49 @@ _CELL_NAMES = frozenset({b"c", b"f", b"v", b"is", b"row", b"sheetProtection"})
 def _scan_plain(xml: bytes, scan: _Scan) -> bool:
     """Fill ``scan`` for a sheet in the plain form; False (``scan`` untouched) otherwise.
 
-    The plain form: UTF-8 (or another ASCII-compatible encoding), well-formed, no
-    comments, CDATA or processing instructions (so every ``<`` opens a tag), every
-    cell written ``<c r="A1"…``, no formula, at most plain ``<sheetProtection>``
-    elements, none of these elements with a namespace prefix. Then every cell's
-    position is its ``r``, so the cells' extent bounds the area the exact scan
-    (:func:`_xlsx_handler`) would find, which counts only cells holding something;
-    the formulas are none, and the protection is the last ``sheetProtection``'s.
-    Only a bound within the limits is taken: beyond them the exact scan decides.
+    python-calamine reads a worksheet's cells from its first ``sheetData`` up to the first
+    ``</sheetData>`` and nothing after it (data validations, often half a return's sheet,
+    come after), so only that head is judged: ``xml`` up to the first ``</sheetData>``
+    (all of ``xml`` if it has none). The plain form of the head: UTF-8 (or another
+    ASCII-compatible encoding), well-formed so far, no comments, CDATA or processing
+    instructions (so every ``<`` opens a tag, and the ``</sheetData>`` found is the end
+    tag calamine stops at), every cell written ``<c r="A1"…``, no formula, no namespace
+    prefix on these elements or on ``sheetData``. Then every cell's position is its
+    ``r``, so the cells' extent bounds the area the exact scan (:func:`_xlsx_handler`)
+    would find, which counts only cells holding something; the formulas are none. The
+    protection is the last plain ``<sheetProtection>``'s, wherever it is. Only a bound
+    within the limits is taken: beyond them the exact scan decides. A part whose tail
+    after ``</sheetData>`` is malformed is read as calamine reads it, where the exact
+    scan would refuse it (F003).
     """
-    if xml[:1] != b"<" or xml[1:2] == b"\x00" or b"<!" in xml:
+    if xml[:1] != b"<" or xml[1:2] == b"\x00":
         return False
-    if xml.count(b"<?") != (1 if xml.startswith(b"<?xml") else 0):
+    cut = xml.find(b"</sheetData>")
+    head = xml if cut < 0 else xml[: cut + len(b"</sheetData>")]
+    if b"<!" in head or b":sheetData" in head:
+        return False
+    if head.count(b"<?") != (1 if head.startswith(b"<?xml") else 0):
         return False
     try:  # a malformed part takes the exact path, which reports what expat says
-        _expat(xml, None)
+        parser = expat.ParserCreate()
+        parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+        parser.Parse(head, cut < 0)
     except expat.ExpatError:
         return False
-    counts = Counter(_START_NAME.findall(xml))
+    counts = Counter(_START_NAME.findall(head))
     if counts[b"f"] or any(
         b":" in name and name.rpartition(b":")[2] in _CELL_NAMES for name in counts
     ):
         return False
-    cells = _PLAIN_CELL.findall(xml)
+    cells = _PLAIN_CELL.findall(head)
     if len(cells) != counts[b"c"]:
         return False
     protected = False
-    if counts[b"sheetProtection"]:
-        tag = _PROTECTION.match(xml, xml.rfind(b"<sheetProtection"))
+    last = xml.rfind(b"<sheetProtection")
+    if last >= 0:
+        if b":sheetProtection" in xml:
+            return False
+        tag = _PROTECTION.match(xml, last)
         if tag is None:
             return False
         found = _SHEET_ATTR.findall(tag[1])

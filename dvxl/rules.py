@@ -19,10 +19,11 @@ Grammar (keywords also in Vietnamese: ``nếu``/``thì``/``và``/``hoặc``/``kh
     atom       := NUMBER | STRING | NAME | FUNC "(" NAME ")" | "(" cond ")" | "-" atom
     FUNC       := filled | empty | lines
 
-Text is parsed into a tree and evaluated by walking it; nothing is ever
-``eval``-ed. A comparison whose operands are missing values is skipped (it
-neither passes nor fails), DHIS2's "skip if any value missing": emptiness is the
-job of the "required" check, not of every rule that mentions the field.
+Text is parsed into a tree, and the tree is turned once into nested Python
+closures that evaluate it (:func:`compiled`); nothing is ever ``eval``-ed. A
+comparison whose operands are missing values is skipped (it neither passes nor
+fails), DHIS2's "skip if any value missing": emptiness is the job of the
+"required" check, not of every rule that mentions the field.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 FUNCTIONS = ("filled", "empty", "lines")
@@ -284,41 +285,86 @@ def _is_empty(value: Value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _value(node: Node, values: Mapping[str, Value]) -> Value:
+# A rule is checked on every returned file, so its tree is turned once into nested
+# closures (one per node) rather than walked with ``match`` for every file. The closures
+# keep the walk's meaning exactly, down to which operands are evaluated and which
+# exceptions escape ("and"/"or" evaluate every operand, as the walk did).
+
+Values = Mapping[str, Value]
+Check = Callable[[Values], bool | None]
+_Get = Callable[[Values], Value]
+
+
+@functools.lru_cache(maxsize=4096)
+def compiled(node: Node) -> Check:
+    """The rule as a function of the values: True (holds), False (violated) or None
+    (skipped). Cached per tree, like :func:`parse`."""
+    return _truth(node)
+
+
+def evaluate(node: Node, values: Mapping[str, Value]) -> bool | None:
+    """Evaluate a parsed rule: True (holds), False (violated) or None (skipped)."""
+    return compiled(node)(values)
+
+
+def _value(node: Node) -> _Get:
+    """A function giving the node's value; it raises :class:`_Missing` where an operand
+    is empty (or a divisor is zero)."""
     match node:
         case Num(number):
-            return number
+            return lambda values: number
         case Str(text):
-            return text
+            return lambda values: text
         case Ref(name):
-            value = values.get(name)
-            if _is_empty(value):
-                raise _Missing(name)
-            return value
+
+            def ref(values: Values) -> Value:
+                value = values.get(name)
+                if _is_empty(value):
+                    raise _Missing(name)
+                return value
+
+            return ref
         case Call("filled", arg):
-            return not _is_empty(values.get(arg.name))
+            name = arg.name
+            return lambda values: not _is_empty(values.get(name))
         case Call("empty", arg):
-            return _is_empty(values.get(arg.name))
+            name = arg.name
+            return lambda values: _is_empty(values.get(name))
         case Call("lines", arg):
-            raw = values.get(arg.name)
-            if _is_empty(raw):
-                return 0.0
-            return float(sum(1 for line in str(raw).splitlines() if line.strip()))
+            name = arg.name
+
+            def lines(values: Values) -> Value:
+                raw = values.get(name)
+                if _is_empty(raw):
+                    return 0.0
+                return float(sum(1 for line in str(raw).splitlines() if line.strip()))
+
+            return lines
+        case Call(func, _):
+            raise ValueError(f"unknown function {func}")  # the parser only makes FUNCTIONS
         case Neg(operand):
-            return -_number(_value(operand, values))
+            inner = _value(operand)
+            return lambda values: -_number(inner(values))
         case BinOp(op, left, right):
-            a, b = _number(_value(left, values)), _number(_value(right, values))
-            if op == "+":
-                return a + b
-            if op == "-":
-                return a - b
-            if op == "*":
-                return a * b
-            if b == 0:
-                raise _Missing("/0")
-            return a / b
-        case _:
-            return _truth(node, values)
+            return _arithmetic(op, _value(left), _value(right))
+    return _truth(node)
+
+
+def _arithmetic(op: str, left: _Get, right: _Get) -> _Get:
+    if op == "+":
+        return lambda values: _number(left(values)) + _number(right(values))
+    if op == "-":
+        return lambda values: _number(left(values)) - _number(right(values))
+    if op == "*":
+        return lambda values: _number(left(values)) * _number(right(values))
+
+    def divide(values: Values) -> Value:
+        a, b = _number(left(values)), _number(right(values))
+        if b == 0:
+            raise _Missing("/0")
+        return a / b
+
+    return divide
 
 
 def _number(value: Value) -> float:
@@ -327,61 +373,94 @@ def _number(value: Value) -> float:
     return float(value)
 
 
-def _truth(node: Node, values: Mapping[str, Value]) -> bool | None:
-    """True, False, or None when the outcome depends on a missing value."""
+_NUMERIC: dict[str, Callable[[float, float], bool]] = {
+    "==": lambda x, y: abs(x - y) < 1e-9,
+    "!=": lambda x, y: abs(x - y) >= 1e-9,
+    "<": lambda x, y: x < y,
+    "<=": lambda x, y: x <= y + 1e-9,
+    ">": lambda x, y: x > y,
+    ">=": lambda x, y: x >= y - 1e-9,
+}
+
+
+def _truth(node: Node) -> Check:
+    """A function giving True, False, or None when the outcome depends on a missing value."""
     match node:
         case Compare(op, left, right):
-            try:
-                a, b = _value(left, values), _value(right, values)
-            except _Missing:
-                return None
-            if isinstance(a, str) or isinstance(b, str):
-                left_text, right_text = _text(a), _text(b)
-                if op == "==":
-                    return left_text == right_text
-                if op == "!=":
-                    return left_text != right_text
-                return None
-            x, y = _number(a), _number(b)
-            return {
-                "==": abs(x - y) < 1e-9,
-                "!=": abs(x - y) >= 1e-9,
-                "<": x < y,
-                "<=": x <= y + 1e-9,
-                ">": x > y,
-                ">=": x >= y - 1e-9,
-            }[op]
+            return _compare(op, left, right)
         case Not(operand):
-            inner = _truth(operand, values)
-            return None if inner is None else not inner
+            inner = _truth(operand)
+
+            def negation(values: Values) -> bool | None:
+                result = inner(values)
+                return None if result is None else not result
+
+            return negation
         case BoolOp("and", operands):
-            results = [_truth(o, values) for o in operands]
-            if False in results:
-                return False
-            return None if None in results else True
+            parts = tuple(_truth(o) for o in operands)
+
+            def conjunction(values: Values) -> bool | None:
+                results = [part(values) for part in parts]
+                if False in results:
+                    return False
+                return None if None in results else True
+
+            return conjunction
         case BoolOp(_, operands):
-            results = [_truth(o, values) for o in operands]
-            if True in results:
-                return True
-            return None if None in results else False
+            parts = tuple(_truth(o) for o in operands)
+
+            def disjunction(values: Values) -> bool | None:
+                results = [part(values) for part in parts]
+                if True in results:
+                    return True
+                return None if None in results else False
+
+            return disjunction
         case Implies(condition, consequence):
-            if _truth(condition, values) is not True:
-                return True
-            return _truth(consequence, values)
+            when, then = _truth(condition), _truth(consequence)
+            return lambda values: True if when(values) is not True else then(values)
         case Call():
-            return bool(_value(node, values))
-    try:
-        return bool(_value(node, values))
-    except _Missing:
-        return None
+            call = _value(node)
+            return lambda values: bool(call(values))
+    get = _value(node)
+
+    def truth(values: Values) -> bool | None:
+        try:
+            return bool(get(values))
+        except _Missing:
+            return None
+
+    return truth
+
+
+def _compare(op: str, left_node: Node, right_node: Node) -> Check:
+    left, right = _value(left_node), _value(right_node)
+    numeric = _NUMERIC[op]
+    # A quoted operand ("Đã triển khai") always gives the same text: made once, here.
+    left_text = _text(left_node.value) if isinstance(left_node, Str) else None
+    right_text = _text(right_node.value) if isinstance(right_node, Str) else None
+
+    def compare(values: Values) -> bool | None:
+        try:
+            a, b = left(values), right(values)
+        except _Missing:
+            return None
+        if isinstance(a, str) or isinstance(b, str):
+            if op not in ("==", "!="):
+                return None
+            same = (_text(a) if left_text is None else left_text) == (
+                _text(b) if right_text is None else right_text
+            )
+            return same if op == "==" else not same
+        return numeric(_number(a), _number(b))
+
+    return compare
 
 
 def _text(value: Value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return unicodedata.normalize("NFC", str(value)).strip().casefold()
-
-
-def evaluate(node: Node, values: Mapping[str, Value]) -> bool | None:
-    """Evaluate a parsed rule: True (holds), False (violated) or None (skipped)."""
-    return _truth(node, values)
+    text = str(value)
+    if not text.isascii():  # ASCII text is already NFC: spare the normalisation
+        text = unicodedata.normalize("NFC", text)
+    return text.strip().casefold()

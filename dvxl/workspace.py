@@ -15,8 +15,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import shutil
+import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -145,22 +149,47 @@ def validate(
 ) -> Validation:
     """Validate the inbox and write the validation workbook, the JSON and marked-up copies."""
     catalog = ws.load()
+    batch = _check_inbox(ws, catalog, inbox, period, progress)
+    return _write_validation(ws, catalog, batch, json_copy, output)
+
+
+def _check_inbox(
+    ws: Workspace,
+    catalog: Catalog,
+    inbox: Path | None,
+    period: str | None,
+    progress: Callable[[Iterator[Path], int], Iterator[Path]] | None,
+) -> BatchReport:
+    """Read and check every file of the inbox (nothing is written by this function)."""
     chosen = template.find_period(catalog, period) if period else default_period(catalog)
     folder = inbox or ws.inbox
     if not folder.is_dir():
         raise UsageError(f"Không có thư mục nhận báo cáo {folder}.")
     count = len(validate_mod.inbox_files(folder))
     wrap = (lambda it: progress(it, count)) if progress else None
-    batch = validate_mod.validate_inbox(catalog, folder, chosen, progress=wrap)
-    out = output or ws.outputs(chosen.code)
+    return validate_mod.validate_inbox(catalog, folder, chosen, progress=wrap)
+
+
+def _write_validation(
+    ws: Workspace,
+    catalog: Catalog,
+    batch: BatchReport,
+    json_copy: Path | None = None,
+    output: Path | None = None,
+    workers: int | None = None,
+) -> Validation:
+    """The validation workbook, its JSON and the marked-up copies of a checked batch
+    (``workers``: see :func:`dvxl.markup.write_marked_copies`)."""
+    code = batch.period.code
+    out = output or ws.outputs(code)
     out.mkdir(parents=True, exist_ok=True)
-    workbook = out / f"kiem-tra-{chosen.code}.xlsx"
+    workbook = out / f"kiem-tra-{code}.xlsx"
     report.write_validation_workbook(batch, workbook)
-    json_path = out / f"kiem-tra-{chosen.code}.json"
+    json_path = out / f"kiem-tra-{code}.json"
     report.write_json(batch, json_path)
     if json_copy is not None:
         report.write_json(batch, json_copy)
-    marked = markup.write_marked_copies(batch, catalog, out / "tra-lai")
+    marked = markup.write_marked_copies(batch, catalog, out / "tra-lai", workers)
     return Validation(batch, workbook, json_path, marked)
 
 
@@ -195,15 +224,78 @@ def merge(
     period: str | None = None,
     progress: Callable[[Iterator[Path], int], Iterator[Path]] | None = None,
 ) -> Merge:
-    """Validate the inbox, archive and record every file, merge, evaluate and render."""
-    validation = validate(ws, inbox, period, progress=progress)
-    batch = validation.batch
-    result = intake_mod.intake(ws.root, batch)
+    """Validate the inbox, archive and record every file, merge, evaluate and render.
+
+    Archiving is system calls (creating, writing and syncing a file per received file) and
+    the validation outputs are Python, so they run side by side: the outputs in a forked
+    process (:func:`_write_validation_aside`), the intake here. Neither reads what the
+    other writes; the merge starts when both are done.
+    """
     catalog = ws.load()
+    batch = _check_inbox(ws, catalog, inbox, period, progress)
+    aside = _start_validation_aside(ws, catalog, batch)
+    try:
+        result = intake_mod.intake(ws.root, batch)
+    finally:
+        validation = _finish_validation_aside(aside, ws, catalog, batch)
     consolidated, problems = consolidate(ws, catalog, batch.period)
     path = ws.outputs(batch.period.code) / f"tong-hop-{batch.period.code}.xlsx"
     render.write_consolidated(consolidated, path)
     return Merge(validation, result, consolidated, path, problems)
+
+
+# The validation outputs of a merge, written by a forked process -----------------------------
+
+_aside_job: tuple[Workspace, Catalog, BatchReport] | None = None
+
+
+def _start_validation_aside(
+    ws: Workspace, catalog: Catalog, batch: BatchReport
+) -> tuple[ProcessPoolExecutor, Future[tuple[Path, Path, list[Path]]]] | None:
+    """Start writing the validation outputs in a forked process; None where there is none.
+
+    Only where processes fork (Linux): the child inherits the batch instead of receiving it
+    pickled, and the intake threads, which would make forking unsafe, are not started yet.
+    Elsewhere the outputs are written here, after the intake.
+    """
+    global _aside_job
+    if not sys.platform.startswith("linux") or validate_mod.worker_count() < 2:
+        return None
+    _aside_job = (ws, catalog, batch)
+    try:
+        with validate_mod.frozen_heap():
+            pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+            return pool, pool.submit(_write_validation_aside)
+    except (OSError, ImportError, NotImplementedError):
+        return None
+    finally:
+        _aside_job = None
+
+
+def _write_validation_aside() -> tuple[Path, Path, list[Path]]:
+    """In the forked process: the outputs' paths (the batch stays where it is)."""
+    assert _aside_job is not None, "the process was started without its job"
+    ws, catalog, batch = _aside_job
+    done = _write_validation(ws, catalog, batch, workers=1)
+    return done.workbook, done.json, done.marked
+
+
+def _finish_validation_aside(
+    aside: tuple[ProcessPoolExecutor, Future[tuple[Path, Path, list[Path]]]] | None,
+    ws: Workspace,
+    catalog: Catalog,
+    batch: BatchReport,
+) -> Validation:
+    """Wait for the forked process; write the outputs here if it could not."""
+    if aside is not None:
+        pool, future = aside
+        with pool:
+            try:
+                workbook, json_path, marked = future.result()
+                return Validation(batch, workbook, json_path, marked)
+            except BrokenProcessPool:
+                pass
+    return _write_validation(ws, catalog, batch)
 
 
 def status(ws: Workspace, period: str | None = None) -> Consolidated:

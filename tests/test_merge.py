@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import random
 import sqlite3
@@ -193,3 +194,49 @@ def test_status_prints_the_tracking_table(planted: workspace.Workspace,
     assert main(["status", "-w", str(planted.root), "-p", PERIOD]) == 0
     out = capsys.readouterr().out
     assert "HU04" in out and "Không hợp lệ" in out and "Chưa nộp" in out
+
+
+# --- the validation outputs, written beside the intake by a forked process -----------------
+
+
+def _outputs(ws: workspace.Workspace) -> tuple[str, list[str]]:
+    """The validation JSON without its timing fields, and the marked copies' names."""
+    out = ws.outputs(PERIOD)
+    text = (out / f"kiem-tra-{PERIOD}.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    for key in ("started", "finished", "generated"):
+        data.pop(key, None)
+    return json.dumps(data, sort_keys=True), sorted(p.name for p in (out / "tra-lai").glob("*"))
+
+
+def test_outputs_written_aside_equal_those_written_in_one_process(
+    planted: workspace.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DVXL_WORKERS", "2")
+    aside = workspace.merge(planted, period=PERIOD)
+    first = _outputs(planted)
+    monkeypatch.setenv("DVXL_WORKERS", "1")  # no process aside: all in this one
+    alone = workspace.merge(planted, period=PERIOD)
+    assert _outputs(planted) == first
+    assert aside.validation.marked and [p.name for p in aside.validation.marked] == [
+        p.name for p in alone.validation.marked]
+    assert aside.validation.workbook.is_file()
+
+
+def test_outputs_are_written_here_when_the_process_aside_dies(
+    planted: workspace.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DVXL_WORKERS", "2")
+    parent = os.getpid()
+    real = workspace._write_validation
+
+    def dies_in_the_child(*args: Any, **kwargs: Any) -> workspace.Validation:
+        if os.getpid() != parent:
+            os._exit(3)  # what a crash in the forked process looks like to this one
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(workspace, "_write_validation", dies_in_the_child)
+    result = workspace.merge(planted, period=PERIOD)
+    assert result.validation.workbook.is_file() and result.validation.json.is_file()
+    assert result.validation.marked and all(p.is_file() for p in result.validation.marked)
+    assert result.workbook.is_file()

@@ -338,3 +338,66 @@ def test_lock_file_is_known_by_its_name_alone() -> None:
     # Excel keeps ~$ files locked while the workbook is open: never even open them.
     result = read_book(Path("/khong/ton/tai/~$bao-cao.xlsx"))
     assert [(f.code, f.severity) for f in result.findings] == [("F008", "warning")]
+
+
+# --- the plain-form scan judges only what python-calamine reads: up to </sheetData> ---------
+
+_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_HEAD = (f'<?xml version="1.0" encoding="UTF-8"?>\n<worksheet {_NS}><sheetData>'
+         '<row r="1"><c r="A1" t="n"><v>1</v></c><c r="C4"/></row></sheetData>')
+
+
+def _scans(xml: str) -> tuple[bool, tuple[int, int, bool, set[str]]]:
+    """(plain form accepted, (rows, cols, protected, formulas) by the exact scan)."""
+    from dvxl import reader
+
+    plain = reader._Scan("Trang", Limits())
+    accepted = reader._scan_plain(xml.encode(), plain)
+    exact = reader._Scan("Trang", Limits())
+    reader._expat(xml.encode(), reader._xlsx_handler(exact))
+    if accepted:  # the plain bound covers what the exact scan finds, and agrees on the rest
+        assert plain.rows >= exact.rows and plain.cols >= exact.cols
+        assert (plain.protected, plain.formulas) == (exact.protected, exact.formulas)
+    return accepted, (exact.rows, exact.cols, exact.protected, exact.formulas)
+
+
+@pytest.mark.parametrize(
+    ("tail", "protected"),
+    [
+        ('<sheetProtection sheet="1" objects="1"/></worksheet>', True),
+        ('<sheetProtection sheet="0"/></worksheet>', False),
+        # Comments and data validations after the cells do not matter to calamine.
+        ('<!-- ghi chú --><dataValidations count="1"><dataValidation sqref="A1">'
+         '<formula1>DM_x</formula1></dataValidation></dataValidations>'
+         '<sheetProtection sheet="true"/></worksheet>', True),
+    ],
+)
+def test_plain_scan_takes_the_head_and_the_last_protection(tail: str, protected: bool) -> None:
+    accepted, exact = _scans(_HEAD + tail)
+    assert accepted
+    assert exact == (1, 1, protected, set())
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        # A comment, a formula, a prefixed sheetData or cell, a cell without r: exact scan.
+        _HEAD.replace("<sheetData>", "<sheetData><!-- x -->") + "</worksheet>",
+        _HEAD.replace("<v>1</v>", "<f>1+1</f><v>2</v>") + "</worksheet>",
+        _HEAD.replace("<sheetData>", '<x:sheetData xmlns:x="urn:x">').replace(
+            "</sheetData>", "</x:sheetData>") + "</worksheet>",
+        _HEAD.replace('<c r="C4"/>', '<x:c xmlns:x="urn:x" r="Z9"><x:v>1</x:v></x:c>')
+        + "</worksheet>",
+        _HEAD.replace('<c r="C4"/>', "<c><v>2</v></c>") + "</worksheet>",
+    ],
+)
+def test_plain_scan_leaves_other_forms_to_the_exact_scan(xml: str) -> None:
+    accepted, _ = _scans(xml)
+    assert not accepted
+
+
+def test_plain_scan_refuses_a_malformed_head() -> None:
+    from dvxl import reader
+
+    xml = _HEAD.replace('<c r="C4"/>', '<c r="C4" a="<c r=\'XFD1\'>"/>') + "</worksheet>"
+    assert not reader._scan_plain(xml.encode(), reader._Scan("Trang", Limits()))

@@ -1,0 +1,73 @@
+"""Where one ``dvxl merge`` spends its time, stage by stage.
+
+``python -m bench.stages 1000`` runs, on the cached corpus of that size, the same
+library calls as :func:`dvxl.workspace.merge` in a fresh workspace, one after the
+other, and prints each stage's wall time. It is what the profile notes in
+``bench/README.md`` are made from; the end-to-end figures come from ``python -m bench``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from bench.generate import CACHE, PERIOD, corpus
+
+T = TypeVar("T")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.stages", description=__doc__)
+    parser.add_argument("n", type=int, help="corpus size (units)")
+    parser.add_argument("--cache", type=Path, default=CACHE)
+    args = parser.parse_args(argv)
+    from dvxl import intake, markup, render, report, template, validate, workspace
+
+    rows: list[tuple[str, float]] = []
+
+    def timed(label: str, call: Callable[[], T]) -> T:
+        began = time.perf_counter()
+        value = call()
+        rows.append((label, time.perf_counter() - began))
+        return value
+
+    made = corpus(args.n, cache=args.cache)
+    work = Path(tempfile.mkdtemp(prefix="stages-"))
+    try:
+        shutil.copy2(made.master, work / made.master.name)
+        ws = workspace.Workspace(work)
+        catalog = timed("read the master", ws.load)
+        period = template.find_period(catalog, PERIOD)
+        batch = timed("read and check every file",
+                      lambda: validate.validate_inbox(catalog, made.inbox, period))
+        out = ws.outputs(period.code)
+        out.mkdir(parents=True, exist_ok=True)
+        timed("validation workbook",
+              lambda: report.write_validation_workbook(batch, out / "kiem-tra.xlsx"))
+        timed("validation JSON", lambda: report.write_json(batch, out / "kiem-tra.json"))
+        marked = timed("marked copies",
+                       lambda: markup.write_marked_copies(batch, catalog, out / "tra-lai"))
+        timed("archive and ledger", lambda: intake.intake(ws.root, batch))
+        catalog = timed("read the master again", ws.load)
+        consolidated, _ = timed("receipts, assessments, merge, evaluation",
+                                lambda: workspace.consolidate(ws, catalog, period))
+        timed("period workbook (and task workbooks)",
+              lambda: render.write_consolidated(consolidated, out / "tong-hop.xlsx"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    total = sum(seconds for _, seconds in rows)
+    print(f"N = {args.n}: {len(batch.files)} files, {len(marked)} marked copies")
+    for label, seconds in rows:
+        print(f"  {label:<45} {seconds:7.2f} s")
+    print(f"  {'total':<45} {total:7.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
