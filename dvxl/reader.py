@@ -27,7 +27,7 @@ import zipfile
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -97,19 +97,29 @@ class ReadResult:
     sha256: str = ""
 
 
-def read_book(path: Path, limits: Limits | None = None) -> ReadResult:
-    """Read ``path``; on a file-level problem return no book and the finding (F001–F008)."""
+def read_book(
+    path: Path, limits: Limits | None = None, sheets: Collection[str] | None = None
+) -> ReadResult:
+    """Read ``path``; on a file-level problem return no book and the finding (F001–F008).
+
+    ``sheets``: the names of the sheets whose cells are wanted (default: every sheet). The
+    others are listed with their visibility but no rows, and neither parsed nor scanned,
+    so a fault inside one of them goes unnoticed, as it would for python-calamine.
+    """
     path = Path(path)
     loaded: list[bytes] = []
-    result = _read_safely(path, limits or Limits(), loaded)
+    wanted = None if sheets is None else frozenset(sheets)
+    result = _read_safely(path, limits or Limits(), loaded, wanted)
     if loaded:
         result.sha256 = hashlib.sha256(loaded[0]).hexdigest()
     return result
 
 
-def _read_safely(path: Path, limits: Limits, loaded: list[bytes]) -> ReadResult:
+def _read_safely(
+    path: Path, limits: Limits, loaded: list[bytes], wanted: frozenset[str] | None
+) -> ReadResult:
     try:
-        return ReadResult(_read(path, limits, loaded), [])
+        return ReadResult(_read(path, limits, loaded, wanted), [])
     except _Refused as refused:
         return ReadResult(None, [make(refused.code, path.name, **refused.fields)])
     except Exception as exc:  # whatever a parser throws at a broken file
@@ -133,15 +143,17 @@ class _Refused(Exception):
         self.fields = fields
 
 
-def _read(path: Path, limits: Limits, loaded: list[bytes]) -> Book:
+def _read(
+    path: Path, limits: Limits, loaded: list[bytes], wanted: frozenset[str] | None
+) -> Book:
     if path.name.startswith("~$"):
         raise _Refused("F008")
     data = _load(path, limits)
     loaded.append(data)
     if data.startswith(_ZIP):
-        return _read_zip(path, data, limits)
+        return _read_zip(path, data, limits, wanted)
     if data.startswith(_OLE):
-        return _read_ole(path, data, limits)
+        return _read_ole(path, data, limits, wanted)
     raise _Refused("F001", value=_looks_like(data))
 
 
@@ -350,7 +362,7 @@ def _check_biff(stream: bytes, limits: Limits) -> None:
         _check_area(total, limits)
 
 
-def _read_ole(path: Path, data: bytes, limits: Limits) -> Book:
+def _read_ole(path: Path, data: bytes, limits: Limits, wanted: frozenset[str] | None) -> Book:
     ole = _Ole(data)
     if {"EncryptionInfo", "EncryptedPackage"} & ole.names:
         raise _Refused("F004")  # what Excel's "Encrypt with Password" saves
@@ -360,7 +372,7 @@ def _read_ole(path: Path, data: bytes, limits: Limits) -> Book:
             raise _Refused("F001", value="văn bản Word .doc")
         raise _Refused("F001", value="tài liệu Office không phải bảng tính")
     _check_biff(ole.stream(name), limits)
-    return _calamine(path, "xls", data, limits, {})
+    return _calamine(path, "xls", data, limits, {}, wanted)
 
 
 # --- zip: .xlsx/.xlsm and .ods ---------------------------------------------------------------
@@ -369,7 +381,7 @@ _ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 _CHUNK = 64 * 1024
 
 
-def _read_zip(path: Path, data: bytes, limits: Limits) -> Book:
+def _read_zip(path: Path, data: bytes, limits: Limits, wanted: frozenset[str] | None) -> Book:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
@@ -389,8 +401,8 @@ def _read_zip(path: Path, data: bytes, limits: Limits) -> Book:
             if macros or "xl/vbaProject.bin" in names:
                 fmt = "xlsm"
             _check_shared_strings(parts, infos)
-            scans = _scan_xlsx(parts, names, limits)
-    return _calamine(path, fmt, data, limits, scans)
+            scans = _scan_xlsx(parts, names, limits, wanted)
+    return _calamine(path, fmt, data, limits, scans, wanted)
 
 
 class _Parts:
@@ -656,7 +668,9 @@ class _Scan:
                              for c in range(col, col + ncols))
 
 
-def _scan_xlsx(parts: _Parts, names: set[str], limits: Limits) -> dict[str, _Scan]:
+def _scan_xlsx(
+    parts: _Parts, names: set[str], limits: Limits, wanted: frozenset[str] | None = None
+) -> dict[str, _Scan]:
     workbook = ET.fromstring(parts.read("xl/workbook.xml"))
     rels_name = "xl/_rels/workbook.xml.rels"
     if rels_name not in names:
@@ -679,6 +693,8 @@ def _scan_xlsx(parts: _Parts, names: set[str], limits: Limits) -> dict[str, _Sca
         part = part if part.startswith("xl/") else f"xl/{part}"
         if not target or part not in names:
             raise _Refused("F003", value=f"thiếu phần của trang «{sheet}»")
+        if wanted is not None and sheet not in wanted:
+            continue  # calamine will not read it either
         scan = scans[sheet] = _Scan(sheet, limits)
         xml = parts.read(part)
         if _scan_plain(xml, scan):
@@ -924,7 +940,7 @@ _VISIBILITY = (
 
 
 def _calamine(path: Path, fmt: str, data: bytes, limits: Limits,
-              scans: dict[str, _Scan]) -> Book:
+              scans: dict[str, _Scan], wanted: frozenset[str] | None = None) -> Book:
     """Values and visibility from python-calamine, on the bytes that passed the gates."""
     _check_area(sum(scan.area for scan in scans.values()), limits)
     try:
@@ -936,6 +952,9 @@ def _calamine(path: Path, fmt: str, data: bytes, limits: Limits,
     with workbook:
         for meta in workbook.sheets_metadata:
             visibility = next((v for e, v in _VISIBILITY if meta.visible == e), VISIBLE)
+            if wanted is not None and meta.name not in wanted:
+                sheets[meta.name] = Sheet(meta.name, visibility, [])
+                continue
             sheet = workbook.get_sheet_by_name(meta.name)
             end = sheet.end  # the grid to_python will pad out from A1; checked once more
             total += (end[0] + 1) * (end[1] + 1) if end else 0

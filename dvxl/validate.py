@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dvxl.checks import check_book
+from dvxl.checks import check_book, read_metadata
 from dvxl.findings import ERROR, WARNING, Finding, make
 from dvxl.model import Catalog, Period
 from dvxl.reader import Limits, read_book
+from dvxl.template import FORM, META
 
 # File statuses, as the validation workbook and the console show them.
 VALID = "Hợp lệ"
@@ -138,7 +139,11 @@ def check_file(
 ) -> FileReport:
     """Read and check one file; never raises for what the file contains."""
     stat = path.stat()
-    result = read_book(path, limits)
+    # A return made from its template is checked from two sheets (the form and its
+    # metadata); a file without our metadata is identified by its content, in any sheet.
+    result = read_book(path, limits, sheets=(FORM, META))
+    if result.book is not None and not read_metadata(result.book):
+        result = read_book(path, limits)
     report = FileReport(
         name=path.relative_to(inbox).as_posix(),
         path=path,

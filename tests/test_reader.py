@@ -42,6 +42,8 @@ from hostile import (
     too_big,
     truncated,
     write_ods,
+    write_zip,
+    xlsx_parts,
     xxe,
     zip_bomb,
 )
@@ -106,6 +108,31 @@ def test_xlsx_from_xlsxwriter(tmp_path: Path) -> None:
     assert book.sheets[META].value(40, 40) == ""
     assert book.formulas == {MAIN: {"B3"}, NOTES: set(), META: set()}
     assert book.protected == {MAIN: True, NOTES: False, META: False}
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls", "ods"])
+def test_only_the_sheets_asked_for_are_read(
+    saved_by_libreoffice: dict[Format, Path], tmp_path: Path, fmt: str
+) -> None:
+    path = write_workbook(tmp_path / "mau.xlsx") if fmt == "xlsx" else saved_by_libreoffice[fmt]
+    whole = read_book(path).book
+    some = read_book(path, sheets=[MAIN, META]).book
+    assert whole is not None and some is not None
+    assert list(some.sheets) == list(whole.sheets)  # every sheet listed, with its visibility
+    assert {n: s.visibility for n, s in some.sheets.items()} == {
+        n: s.visibility for n, s in whole.sheets.items()}
+    assert some.sheets[MAIN].rows == whole.sheets[MAIN].rows
+    assert some.sheets[META].rows == whole.sheets[META].rows
+    assert some.sheets[NOTES].rows == [] != whole.sheets[NOTES].rows
+
+
+def test_a_sheet_not_asked_for_is_not_parsed(tmp_path: Path) -> None:
+    parts = xlsx_parts(write_workbook(tmp_path / "mau.xlsx"))
+    parts["xl/worksheets/sheet2.xml"] = b"<worksheet><sheetData><row></worksheet>"  # NOTES
+    broken = write_zip(tmp_path / "hong.xlsx", parts)
+    assert read_book(broken).book is None  # read whole: F003
+    book = read_book(broken, sheets=[MAIN, META]).book
+    assert book is not None and book.sheets[MAIN].rows == ROWS[MAIN]
 
 
 @pytest.fixture(scope="module")
