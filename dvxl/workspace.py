@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from dvxl import intake as intake_mod
-from dvxl import markup, master, render, report, sample, template, textio
+from dvxl import master, render, report, template, textio
 from dvxl import merge as merge_mod
 from dvxl import validate as validate_mod
 from dvxl.catalog import build
@@ -189,6 +189,8 @@ def _write_validation(
     report.write_json(batch, json_path)
     if json_copy is not None:
         report.write_json(batch, json_copy)
+    from dvxl import markup  # openpyxl (a tenth of a second): imported where it is used
+
     marked = markup.write_marked_copies(batch, catalog, out / "tra-lai", workers)
     return Validation(batch, workbook, json_path, marked)
 
@@ -319,6 +321,8 @@ def demo(root: Path, period: str) -> Demo:
     templates = make_templates(ws, period)
     catalog = ws.load()
     chosen = template.find_period(catalog, period)
+    from dvxl import sample  # openpyxl: see _write_validation
+
     sample.reset_inbox(ws.inbox)
     returns = sample.simulate_returns(catalog, chosen, ws.templates(chosen.code), ws.inbox)
     sample.type_assessments(ws.master, catalog, chosen)
