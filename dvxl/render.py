@@ -51,6 +51,8 @@ from xlsxwriter.utility import xl_col_to_name, xl_range, xl_rowcol_to_cell
 from dvxl import printing
 from dvxl.merge import INVALID, LATE, MISSING, ON_TIME, TRACK_STATUSES, Consolidated, Track
 from dvxl.model import NUMERIC_TYPES, Indicator, Task, Unit
+from dvxl.rawrows import Formula as _Formula
+from dvxl.rawrows import RawRows
 from dvxl.report import AMBER, GREEN, RED
 from dvxl.score import TaskScore, UnitScore
 from dvxl.template import IDENTITY
@@ -71,6 +73,9 @@ STATUS_COLOURS = {ON_TIME: GREEN, LATE: AMBER, INVALID: RED, MISSING: RED}
 YES = "Có"
 
 MAX_ROW_HEIGHT = 409.0  # Excel's limit, in points
+#: Table rows of constant_memory sheets written as XML directly (dvxl.rawrows); tests turn
+#: it off to compare with what XlsxWriter writes itself.
+RAW_ROWS = True
 # About 84 characters of column width fit across A4 landscape within the margins of
 # Hướng dẫn 36 at 100 % (Times New Roman 12; measured on LibreOffice's PDF). A table that
 # would print below MIN_FIT_SCALE when fitted to one page width prints at WIDE_SCALE
@@ -95,14 +100,6 @@ class _Col:
     title: str
     width: float
     wrap: bool = False
-
-
-@dataclass(frozen=True)
-class _Formula:
-    """A formula and the value it evaluates to, stored together."""
-
-    text: str
-    value: float
 
 
 @dataclass(frozen=True)
@@ -442,8 +439,18 @@ class _Looks:
         wrapped = [c.width if c.wrap else 0.0 for c in cols]
         write_string, write_number, write_blank = (
             sheet.write_string, sheet.write_number, sheet.write_blank)
-        for cells in [*rows, *([footer] if footer else [])]:
+        raw = RawRows(sheet, len(cols)) if RAW_ROWS and RawRows.usable(sheet) else None
+        for index, cells in enumerate([*rows, *([footer] if footer else [])]):
             height = printing.LINE_HEIGHT
+            if raw is not None and index < len(rows):
+                for col, width in enumerate(wrapped):
+                    value = cells[col][0]
+                    if width and value and type(value) is str:
+                        height = max(height, _row_height(value, width))
+                if raw.write(r, cells, min(height, MAX_ROW_HEIGHT)):
+                    r += 1
+                    continue
+                height = printing.LINE_HEIGHT
             for col, (value, fmt) in enumerate(cells):
                 kind = type(value)
                 if kind is str:
@@ -470,6 +477,12 @@ class _Looks:
 
     def _value_cell(self, ind: Indicator | None, value: Any) -> Cell:
         """A reported value as the right kind of cell: numbers, dates and text as such."""
+        kind = type(value)  # the usual kinds first: 700,000 cells at national scale
+        if kind is str:
+            return value, self.text
+        if kind is float or kind is int:
+            integer = ind is not None and ind.type == "integer"
+            return value, self.integer if integer else self.general
         if isinstance(value, bool):
             return (YES if value else "Không"), self.text
         if isinstance(value, int | float):

@@ -1,0 +1,130 @@
+"""Rows written as sheet XML by dvxl.rawrows are the bytes XlsxWriter writes for them.
+
+Every table of a large roster's period outputs is written both ways (``render.RAW_ROWS``
+on and off) and the workbooks compared part by part; a table of awkward values (text to
+escape, control characters, whitespace, dates, formulas, values XlsxWriter treats in its
+own way) checks the cases one by one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xlsxwriter
+
+from dvxl import printing, rawrows, render
+from dvxl.merge import Consolidated
+from dvxl.model import Catalog
+from dvxl.rawrows import Formula, RawRows
+
+from test_render import build  # the sample's period data, every case of it planted
+
+CREATED = dt.datetime(2026, 6, 20, 8, 0)
+
+
+@pytest.fixture(scope="module")
+def sample_consolidated(sample_catalog: Catalog) -> Consolidated:
+    return build(sample_catalog)
+
+
+def parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def awkward_rows(looks: Any) -> list[list[Any]]:
+    text, general, stamp, date = looks.text, looks.general, looks.stamp, looks.date
+    values: list[tuple[Any, Any]] = [
+        (1, general), (0.1 + 0.2, general), (1e20, general), (-3.5, general), (12.0, general),
+        (2**53 + 1, general), ("", text), ("A & B <c> \"d\" 'e'", text),
+        ("dòng 1\ndòng 2", text), (" cách đầu", text), ("cách cuối ", text),
+        ("\tthụt", text), ("điều khiển \x01 ký tự", text), ("_x0041_ đã có", text),
+        ("không\xa0ngắt", text), ("Tiếng Việt có dấu " * 30, text),
+        (dt.date(2026, 6, 15), date), (dt.datetime(2026, 6, 17, 14, 30), stamp),
+        (dt.datetime(2026, 6, 17, 14, 30, tzinfo=dt.UTC), stamp),
+        (Formula("=SUM(A1:A3)", 6.0), general), (Formula("=IF(B2=0,0,C2/B2)", 0.25), general),
+        (Formula("='Theo đơn vị'!H7", 80), general),
+    ]
+    # Values XlsxWriter handles its own way: their rows are left to it.
+    odd: list[tuple[Any, Any]] = [
+        (True, text), (None, text), (float("inf"), general), ("x" * 40_000, text),
+        ("<r>giàu định dạng</r>", text), (Formula("=ROUND(1.5,0)", 2), general),
+        (Formula("=IF(A1>0,\"có\",\"không\")", "có"), general), (dt.time(8, 0), text),
+    ]
+    rows = [[(i, looks.center), values[i % len(values)], values[(i * 7) % len(values)],
+             ("Tên đơn vị", text)] for i in range(len(values) * 2)]
+    rows += [[(i, looks.center), value, ("", text), ("sau", text)] for i, value in
+             enumerate(odd, len(rows))]
+    return rows
+
+
+def write(path: Path, raw: bool, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The awkward table in a constant_memory workbook; the number of rows written raw."""
+    monkeypatch.setattr(render, "RAW_ROWS", raw)
+    written = 0
+    real = RawRows.write
+
+    def counting(self: RawRows, *args: Any) -> bool:
+        nonlocal written
+        done = real(self, *args)
+        written += done
+        return done
+
+    monkeypatch.setattr(RawRows, "write", counting)
+    workbook = xlsxwriter.Workbook(str(path), printing.WORKBOOK_OPTIONS)
+    workbook.constant_memory = True
+    workbook.set_properties({"created": CREATED})
+    looks = render._Looks(workbook)
+    sheet = workbook.add_worksheet("Bảng")
+    cols = [render._Col("STT", 6), render._Col("A", 20, True), render._Col("B", 12),
+            render._Col("C", 30, True)]
+    rows = awkward_rows(looks)
+    footer = [("", looks.total_text), ("Tổng", looks.total_text),
+              (Formula(f"=SUM(C5:C{len(rows) + 4})", 1), looks.total_integer),
+              ("", looks.total_text)]
+    looks._table(sheet, 3, cols, rows, footer=footer, key_cols=2)
+    workbook.close()
+    return written
+
+
+def test_awkward_values_give_the_bytes_xlsxwriter_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = write(tmp_path / "raw.xlsx", True, monkeypatch)
+    plain = write(tmp_path / "plain.xlsx", False, monkeypatch)
+    assert plain == 0 and raw > 0
+    assert raw < len(awkward_rows(render._Looks(xlsxwriter.Workbook(str(tmp_path / "x.xlsx")))))
+    assert parts(tmp_path / "raw.xlsx") == parts(tmp_path / "plain.xlsx")
+
+
+def test_a_sheet_not_written_row_by_row_is_left_to_xlsxwriter(tmp_path: Path) -> None:
+    workbook = xlsxwriter.Workbook(str(tmp_path / "a.xlsx"))
+    assert not RawRows.usable(workbook.add_worksheet())
+    workbook.close()
+
+
+def test_large_roster_outputs_are_the_same_bytes_either_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample_consolidated: Consolidated
+) -> None:
+    monkeypatch.setattr(render, "UNIT_SHEETS_MAX", 5)  # the large-roster outputs
+    monkeypatch.setenv("DVXL_WORKERS", "1")  # this process writes everything, as patched
+    made = {}
+    for raw in (True, False):
+        monkeypatch.setattr(render, "RAW_ROWS", raw)
+        out = tmp_path / str(raw) / "tong-hop.xlsx"
+        render.write_consolidated(sample_consolidated, out)
+        made[raw] = {p.relative_to(out.parent).as_posix(): parts(p)
+                     for p in sorted(out.parent.rglob("*.xlsx"))}
+    assert len(made[True]) > 1  # the period workbook and the task workbooks
+    assert made[True] == made[False]
+
+
+def test_formula_text_is_taken_only_when_xlsxwriter_leaves_it_alone() -> None:
+    assert rawrows._formula(Formula("=SUM(A1:A2)", 3)) == "SUM(A1:A2)"
+    assert rawrows._formula(Formula("=IF(A1<>0,1,0)", 1)) == "IF(A1&lt;&gt;0,1,0)"
+    assert rawrows._formula(Formula("=XLOOKUP(1,A:A,B:B)", 1)) is None
+    assert rawrows._formula(Formula("=SUM(A1)", "x")) is None  # type: ignore[arg-type]
