@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 import click
 
 from dvxl import __version__, render, report, workspace
-from dvxl import excel as excel_adapter
 from dvxl.errors import DvxlError
 
 DEMO_PERIOD = "2026-6T"
@@ -175,6 +174,8 @@ def excel_group() -> None:
 @_help_option
 def excel_setup(root: Path, user: bool) -> None:
     """Cài đặt nút bấm: đường dẫn Python cho xlwings, bỏ chặn macro."""
+    from dvxl import excel as excel_adapter  # only this command needs it
+
     for line in excel_adapter.setup(root, user=user):
         click.echo(line)
 

@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from dvxl import intake as intake_mod
-from dvxl import master, render, report, template, textio
+from dvxl import master, render, report, template
 from dvxl import merge as merge_mod
 from dvxl import validate as validate_mod
 from dvxl.catalog import build
@@ -98,6 +98,8 @@ def init(root: Path, catalog_dir: Path | None = None, force: bool = False) -> Wo
     An existing master is never overwritten silently: without ``force`` this
     refuses; with it, the old master is first copied into ``backup/``.
     """
+    from dvxl import textio  # PyYAML: only for the text catalog
+
     catalog = textio.load_catalog(catalog_dir or sample_catalog_dir())
     ws = Workspace(root)
     if ws.master.exists():
@@ -331,4 +333,6 @@ def demo(root: Path, period: str) -> Demo:
 
 def export_catalog(ws: Workspace, folder: Path | None = None) -> list[Path]:
     """Write the master's configuration back to text files (``catalog/`` by default)."""
+    from dvxl import textio
+
     return textio.dump_catalog(ws.load(), folder or ws.catalog_dir)
