@@ -49,7 +49,7 @@ from openpyxl.worksheet.page import PageMargins
 from dvxl import markxml, printing, template
 from dvxl.findings import CODES, ERROR, SEVERITY_LABELS, Finding
 from dvxl.model import Catalog, Period, Unit
-from dvxl.validate import BatchReport, FileReport, frozen_heap, worker_count
+from dvxl.validate import BatchReport, FileReport, frozen_heap, start_collecting, worker_count
 
 LIST_SHEET = "Lỗi cần sửa"
 SUFFIX = "-can-sua"
@@ -158,6 +158,7 @@ _worker_job: _Job | None = None
 def _start_worker(job: _Job) -> None:
     global _worker_job
     _worker_job = job
+    start_collecting()
 
 
 def _make_chunk(reports: list[FileReport]) -> list[tuple[Path, str]]:

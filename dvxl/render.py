@@ -56,7 +56,7 @@ from dvxl.rawrows import RawRows
 from dvxl.report import AMBER, GREEN, RED
 from dvxl.score import TaskScore, UnitScore
 from dvxl.template import IDENTITY
-from dvxl.validate import worker_count
+from dvxl.validate import start_collecting, worker_count
 
 SUMMARY_SHEET = "Tổng hợp"
 TRACKING_SHEET = "Theo dõi"
@@ -237,7 +237,8 @@ def _start_tasks(
     if workers < 1 or not jobs:
         return None
     try:
-        pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=_fresh_context())
+        pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=_fresh_context(),
+                                   initializer=start_collecting)
         return pool, [pool.submit(_write_task, data, target, properties) for data, target in jobs]
     except (OSError, ImportError, NotImplementedError):
         return None

@@ -245,6 +245,29 @@ def frozen_heap() -> Iterator[None]:
         gc.unfreeze()
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection in this process meanwhile (the state before is restored).
+
+    A merge builds millions of small objects — reports, receipts, table rows — none of
+    them in reference cycles, and the collector's passes over them free nothing: at
+    10,000 returns they took 3.9 s of the merge. Worker processes started meanwhile
+    collect as usual (:func:`start_collecting`), for the libraries they run.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def start_collecting() -> None:
+    """In a worker process forked while the collector was paused: collect again."""
+    gc.enable()
+
+
 def worker_count() -> int:
     """``DVXL_WORKERS`` if set to a whole number, else the CPUs this process may use."""
     text = os.environ.get(WORKERS_ENV, "").strip()
@@ -275,6 +298,7 @@ _worker_job: _Job | None = None
 def _start_worker(job: _Job) -> None:
     global _worker_job
     _worker_job = job
+    start_collecting()
 
 
 def _check_chunk(paths: list[Path]) -> list[FileReport]:

@@ -150,9 +150,10 @@ def validate(
     progress: Callable[[Iterator[Path], int], Iterator[Path]] | None = None,
 ) -> Validation:
     """Validate the inbox and write the validation workbook, the JSON and marked-up copies."""
-    catalog = ws.load()
-    batch = _check_inbox(ws, catalog, inbox, period, progress)
-    return _write_validation(ws, catalog, batch, json_copy, output)
+    with validate_mod.collector_paused():
+        catalog = ws.load()
+        batch = _check_inbox(ws, catalog, inbox, period, progress)
+        return _write_validation(ws, catalog, batch, json_copy, output)
 
 
 def _check_inbox(
@@ -235,16 +236,17 @@ def merge(
     process (:func:`_write_validation_aside`), the intake here. Neither reads what the
     other writes; the merge starts when both are done.
     """
-    catalog = ws.load()
-    batch = _check_inbox(ws, catalog, inbox, period, progress)
-    aside = _start_validation_aside(ws, catalog, batch)
-    try:
-        result = intake_mod.intake(ws.root, batch)
-    finally:
-        validation = _finish_validation_aside(aside, ws, catalog, batch)
-    consolidated, problems = consolidate(ws, catalog, batch.period)
-    path = ws.outputs(batch.period.code) / f"tong-hop-{batch.period.code}.xlsx"
-    render.write_consolidated(consolidated, path)
+    with validate_mod.collector_paused():
+        catalog = ws.load()
+        batch = _check_inbox(ws, catalog, inbox, period, progress)
+        aside = _start_validation_aside(ws, catalog, batch)
+        try:
+            result = intake_mod.intake(ws.root, batch)
+        finally:
+            validation = _finish_validation_aside(aside, ws, catalog, batch)
+        consolidated, problems = consolidate(ws, catalog, batch.period)
+        path = ws.outputs(batch.period.code) / f"tong-hop-{batch.period.code}.xlsx"
+        render.write_consolidated(consolidated, path)
     return Merge(validation, result, consolidated, path, problems)
 
 
@@ -279,6 +281,7 @@ def _start_validation_aside(
 def _write_validation_aside() -> tuple[Path, Path, list[Path]]:
     """In the forked process: the outputs' paths (the batch stays where it is)."""
     assert _aside_job is not None, "the process was started without its job"
+    validate_mod.start_collecting()
     ws, catalog, batch = _aside_job
     done = _write_validation(ws, catalog, batch, workers=1)
     return done.workbook, done.json, done.marked

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import os
 import random
 import unicodedata
@@ -25,7 +26,7 @@ from dvxl.findings import CODES
 from dvxl.model import Catalog
 from dvxl.reader import Limits
 from dvxl.template import FORM, META, form_rows
-from dvxl.validate import BatchReport, FileReport, validate_inbox
+from dvxl.validate import BatchReport, FileReport, collector_paused, validate_inbox
 
 from hostile import (
     MB,
@@ -335,3 +336,20 @@ def test_nothing_received_is_modified(tmp_path: Path) -> None:
     assert result.workbook.is_file() and result.json.is_file()
     names = {p.name for p in result.marked}
     assert "bo-trong-can-sua.xlsx" in names and "hop-le-can-sua.xlsx" not in names
+
+
+def test_collector_is_paused_during_the_work_and_restored_after() -> None:
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("dừng giữa chừng")
+    assert gc.isenabled()  # restored when the work stops with an error
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()
