@@ -410,6 +410,8 @@ def test_plain_scan_takes_the_head_and_the_last_protection(tail: str, protected:
     [
         # A comment, a formula, a prefixed sheetData or cell, a cell without r: exact scan.
         _HEAD.replace("<sheetData>", "<sheetData><!-- x -->") + "</worksheet>",
+        _HEAD.replace("<sheetData>", "<sheetData><?dvxl x?>") + "</worksheet>",
+        _HEAD.replace("<sheetData>", "<sheetData><![CDATA[<c r='XFD9'>]]>") + "</worksheet>",
         _HEAD.replace("<v>1</v>", "<f>1+1</f><v>2</v>") + "</worksheet>",
         _HEAD.replace("<sheetData>", '<x:sheetData xmlns:x="urn:x">').replace(
             "</sheetData>", "</x:sheetData>") + "</worksheet>",
