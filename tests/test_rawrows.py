@@ -13,15 +13,18 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 import xlsxwriter
+from python_calamine import CalamineWorkbook
 
 from dvxl import printing, rawrows, render
 from dvxl.merge import Consolidated
 from dvxl.model import Catalog
 from dvxl.rawrows import Formula, RawRows
 
-from test_render import build  # the sample's period data, every case of it planted
+from libreoffice import require_libreoffice
+from test_render import build, formulas, recalculate  # the sample's period data, planted
 
 CREATED = dt.datetime(2026, 6, 20, 8, 0)
 
@@ -128,3 +131,29 @@ def test_formula_text_is_taken_only_when_xlsxwriter_leaves_it_alone() -> None:
     assert rawrows._formula(Formula("=IF(A1<>0,1,0)", 1)) == "IF(A1&lt;&gt;0,1,0)"
     assert rawrows._formula(Formula("=XLOOKUP(1,A:A,B:B)", 1)) is None
     assert rawrows._formula(Formula("=SUM(A1)", "x")) is None  # type: ignore[arg-type]
+
+
+def test_libreoffice_recalculates_the_large_roster_outputs_to_their_stored_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample_consolidated: Consolidated
+) -> None:
+    client = require_libreoffice()
+    monkeypatch.setattr(render, "UNIT_SHEETS_MAX", 5)
+    out = tmp_path / "out" / "tong-hop.xlsx"
+    render.write_consolidated(sample_consolidated, out)
+    made = sorted(out.parent.rglob("*.xlsx"))
+    assert len(made) > 1
+    recalculate(client.soffice, made, tmp_path / "lo")
+    wrong, checked = [], 0
+    for path in made:
+        ours = CalamineWorkbook.from_path(str(path))
+        theirs = CalamineWorkbook.from_path(str(tmp_path / "lo" / path.name))
+        grids = {name: (ours.get_sheet_by_name(name).to_python(skip_empty_area=False),
+                        theirs.get_sheet_by_name(name).to_python(skip_empty_area=False))
+                 for name in ours.sheet_names}
+        for (name, r, col), text in formulas(openpyxl.load_workbook(path)).items():
+            mine, lo = grids[name][0][r][col], grids[name][1][r][col]
+            checked += 1
+            if not (isinstance(lo, int | float) and lo == pytest.approx(mine, abs=1e-9)):
+                wrong.append(f"{path.name} {name} r{r} c{col} {text}: {mine!r} vs {lo!r}")
+    assert checked > 50
+    assert not wrong, "\n".join(wrong)
