@@ -54,7 +54,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         marked = timed("marked copies",
                        lambda: markup.write_marked_copies(batch, catalog, out / "tra-lai"))
         timed("archive and ledger", lambda: intake.intake(ws.root, batch))
-        catalog = timed("read the master again", ws.load)
         consolidated, _ = timed("receipts, assessments, merge, evaluation",
                                 lambda: workspace.consolidate(ws, catalog, period))
         timed("period workbook (and task workbooks)",

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from dvxl.errors import DvxlError
-from dvxl.validate import IGNORED, BatchReport, FileReport
+from dvxl.validate import IGNORED, BatchReport, FileReport, file_sha256
 
 LEDGER_NAME = "ledger.sqlite"
 ARCHIVE_DIR = "archive"
@@ -507,14 +507,6 @@ def archive_path(root: Path, sha256: str, suffix: str) -> Path:
     return root / ARCHIVE_DIR / sha256[:2] / f"{sha256}{suffix.lower()}"
 
 
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 class _Archiver:
     """Copies into the archive, made durable in batches.
 
@@ -718,7 +710,7 @@ def _prepare(dest: Path, report: FileReport, archiver: _Archiver) -> tuple[bool,
     """:func:`_keep`'s work for one file, without touching the archiver's pending copies."""
     try:
         if dest.is_file() and dest.stat().st_size == report.size:
-            return _digest(report.path) == report.sha256, None
+            return file_sha256(report.path) == report.sha256, None
         made = archiver.write(report, dest)
         return made is not None, made
     except FileNotFoundError:  # deleted from the inbox since it was validated
@@ -733,7 +725,7 @@ def _keep(dest: Path, report: FileReport, archiver: _Archiver) -> bool:
         if archiver.holds(dest) or (dest.is_file() and dest.stat().st_size == report.size):
             # Already archived (an earlier run, another name): leave the archive alone, but
             # the inbox file must still be what was validated.
-            return _digest(report.path) == report.sha256
+            return file_sha256(report.path) == report.sha256
         return archiver.copy(report, dest)
     except FileNotFoundError:  # deleted from the inbox since it was validated
         return False

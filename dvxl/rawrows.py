@@ -139,8 +139,7 @@ def _inline(sheet: Any, value: str) -> str | None:
         return None
     # str.isspace is what the regular expressions' \s tests (^\s, \s$ in XlsxWriter).
     preserve = value[:1].isspace() or value[-1:].isspace()
-    if "&" in value or "<" in value or ">" in value:
-        value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = _escape(value)
     return f'<t xml:space="preserve">{value}</t>' if preserve else f"<t>{value}</t>"
 
 
@@ -154,7 +153,11 @@ def _formula(cell: Formula) -> str | None:
         return None
     if any(name not in _PLAIN_FUNCTIONS for name in _FUNCTION.findall(text)):
         return None
-    text = text[1:] if text.startswith("=") else text
+    return _escape(text[1:] if text.startswith("=") else text)
+
+
+def _escape(text: str) -> str:
+    """``&``, ``<`` and ``>`` as XlsxWriter escapes them in element text."""
     if "&" in text or "<" in text or ">" in text:
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text

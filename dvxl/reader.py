@@ -526,23 +526,15 @@ def _inflate_all(data: bytes, infos: list[zipfile.ZipInfo]) -> dict[str, bytes]:
     kept: dict[str, bytes] = {}
     for info in infos:
         xml_part: bool | None = info.filename.lower().endswith(_XML_NAMES) or None
-        if info.file_size <= _WHOLE_MAX:
-            whole = _inflate_whole(data, info)
-            if xml_part is None:  # decide by the first bytes for parts with other names
-                xml_part = bool(_XML_START.match(whole[:64]))
-            if xml_part:
-                # Cheap first look: a declaration starts with "<!" (UTF-8 or UTF-16).
-                if (b"<!" in whole or b"<\x00!" in whole) and _DTD.search(whole):
-                    raise _Refused("F007", value=info.filename)
-                kept[info.filename] = whole
-            continue
+        small = info.file_size <= _WHOLE_MAX
         tail = b""
         pieces: list[bytes] = []
-        for chunk in _inflate(data, info):
-            if xml_part is None:
+        for chunk in [_inflate_whole(data, info)] if small else _inflate(data, info):
+            if xml_part is None:  # decide by the first bytes for parts with other names
                 xml_part = bool(_XML_START.match(chunk[:64]))
             if xml_part:
                 window = tail + chunk
+                # Cheap first look: a declaration starts with "<!" (UTF-8 or UTF-16).
                 maybe = b"<!" in window or b"<\x00!" in window
                 if maybe and _DTD.search(window):
                     raise _Refused("F007", value=info.filename)

@@ -442,31 +442,26 @@ class _Looks:
             sheet.write_string, sheet.write_number, sheet.write_blank)
         raw = RawRows(sheet, len(cols)) if RAW_ROWS and RawRows.usable(sheet) else None
         for index, cells in enumerate([*rows, *([footer] if footer else [])]):
-            height = printing.LINE_HEIGHT
-            if raw is not None and index < len(rows):
-                for col, width in enumerate(wrapped):
-                    value = cells[col][0]
-                    if width and value and type(value) is str:
-                        height = max(height, _row_height(value, width))
-                if raw.write(r, cells, min(height, MAX_ROW_HEIGHT)):
-                    r += 1
-                    continue
-                height = printing.LINE_HEIGHT
+            height = printing.LINE_HEIGHT  # as tall as the longest wrapped text needs
+            for (value, _), width in zip(cells, wrapped, strict=False):
+                if width and value and type(value) is str:
+                    height = max(height, _row_height(value, width))
+            height = min(height, MAX_ROW_HEIGHT)
+            if raw is not None and index < len(rows) and raw.write(r, cells, height):
+                r += 1
+                continue
             for col, (value, fmt) in enumerate(cells):
                 kind = type(value)
                 if kind is str:
-                    if not value:
+                    if value:
+                        write_string(r, col, value, fmt)
+                    else:
                         write_blank(r, col, None, fmt)
-                        continue
-                    write_string(r, col, value, fmt)
-                    width = wrapped[col]
-                    if width:
-                        height = max(height, _row_height(value, width))
                 elif (kind is float or kind is int) and math.isfinite(value):
                     write_number(r, col, value, fmt)
                 else:
                     _put(sheet, r, col, value, fmt)
-            sheet.set_row(r, min(height, MAX_ROW_HEIGHT))
+            sheet.set_row(r, height)
             r += 1
         if only:
             sheet.freeze_panes(header + 1, key_cols)

@@ -126,7 +126,8 @@ def inbox_files(inbox: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(inbox).as_posix())
 
 
-def _digest(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file on disk, read in 1 MB pieces."""
     h = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -150,7 +151,7 @@ def check_file(
         size=stat.st_size,
         # The digest of the bytes the reader checked (one read of the file, not two); a file
         # refused unread (too large, a lock file) is hashed from the disk as before.
-        sha256=result.sha256 or _digest(path),
+        sha256=result.sha256 or file_sha256(path),
         modified=dt.datetime.fromtimestamp(stat.st_mtime),
     )
     report.findings += result.findings
@@ -392,7 +393,7 @@ def _crashed(path: Path, job: _Job) -> FileReport:
     """The report of a file whose reading killed the worker process."""
     try:
         stat = path.stat()
-        size, modified, sha256 = stat.st_size, stat.st_mtime, _digest(path)
+        size, modified, sha256 = stat.st_size, stat.st_mtime, file_sha256(path)
     except OSError:
         size, modified, sha256 = 0, 0.0, ""
     reason = "chương trình đọc tệp bị dừng đột ngột khi đọc tệp này"
