@@ -23,6 +23,9 @@ WORKBOOK_OPTIONS: dict[str, Any] = {
     "default_format_properties": {"font_name": FONT, "font_size": 12, "font_scheme": "none"},
     # Times New Roman 12 needs a taller default row than Calibri 11 (pixels).
     "default_row_height": 21,
+    # Parts are put together in memory, not in temporary files: creating a file is the slow
+    # part of writing one on some machines (issue #6). Large workbooks turn it off.
+    "in_memory": True,
 }
 
 _MM = 1 / 25.4

@@ -557,8 +557,11 @@ class _Writer(_Looks):
         if self.large:
             # Rows go to disk as they are written instead of being held until the end: with
             # 10,000 units the workbook has two million cells (issue #6). Every sheet here is
-            # written top to bottom, as this mode requires; text is stored inline.
+            # written top to bottom, as this mode requires; text is stored inline. Its parts
+            # are put together on disk too, not in memory (printing.WORKBOOK_OPTIONS): the
+            # XML of «Theo đơn vị» alone is hundreds of megabytes at 10,000 units.
             self.wb.constant_memory = True
+            self.wb.in_memory = False
         self.wb.set_properties(_properties(c, ""))
         taken: set[str] = set()
         fixed = {name: self.wb.add_worksheet(_sheet_name(name, taken)) for name in FIXED_SHEETS}
