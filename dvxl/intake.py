@@ -1,7 +1,7 @@
 """Intake: every received file kept forever in a content-addressed archive, and a ledger of it.
 
-``DIR/archive/ab/abcdef….xlsx`` holds each distinct file once (named by its
-SHA-256); ``DIR/ledger.sqlite`` (stdlib sqlite3) records every receipt: hash,
+``DIR/archive/`` holds each distinct file once, named by its SHA-256, in one pack
+per run (:mod:`dvxl.archive`); ``DIR/ledger.sqlite`` (stdlib sqlite3) records every receipt: hash,
 original name, unit, period, time received, status, findings and the parsed
 values. Recording the same file twice for a period changes nothing. Files in
 the inbox are only read: never moved, renamed or modified.
@@ -14,34 +14,31 @@ The ledger's schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`)::
               UNIQUE (period, sha256))
 
 Times are stored as ISO 8601 text with microseconds (so text order is time
-order); ``archived`` is the archive file's path relative to the workspace, with
-"/" separators.
+order); ``archived`` is where the archive keeps the content, relative to the
+workspace with "/" separators: ``archive/<pack>.zip/<sha256><suffix>`` for a
+member of a pack, ``archive/ab/<sha256><suffix>`` for a file of its own (a large
+file, or any file archived before packs).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import hashlib
 import json
 import math
-import os
 import sqlite3
 import sys
-import tempfile
-from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dvxl import archive
+from dvxl.archive import ARCHIVE_DIR
 from dvxl.errors import DvxlError
 from dvxl.validate import IGNORED, BatchReport, FileReport, file_sha256
 
 LEDGER_NAME = "ledger.sqlite"
-ARCHIVE_DIR = "archive"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0  # another dvxl run holding the ledger is waited for this long
 
@@ -372,6 +369,9 @@ class Ledger:
                     "VALUES (?, ?, ?, ?, ?)",
                     (report.sha256, report.size, report.format, entry.archived, recorded),
                 ).rowcount
+                if not inserted:  # archived again when its copy was gone: the new one counts
+                    db.execute("UPDATE files SET archived = ? WHERE sha256 = ? AND archived <> ?",
+                               (entry.archived, report.sha256, entry.archived))
                 # When (period, content) is recorded already, the receipt is known and nothing
                 # is written: UNIQUE (period, sha256) decides, in the same statement.
                 cursor = db.execute(
@@ -499,235 +499,54 @@ def _receipt(row: sqlite3.Row, values: dict[str, Any] | None = None) -> Receipt:
     )
 
 
-# --- the archive --------------------------------------------------------------------------
-
-
-def archive_path(root: Path, sha256: str, suffix: str) -> Path:
-    """Where the archive keeps a file: ``root/archive/<2 hex>/<sha256><suffix>``."""
-    return root / ARCHIVE_DIR / sha256[:2] / f"{sha256}{suffix.lower()}"
-
-
-class _Archiver:
-    """Copies into the archive, made durable in batches.
-
-    Each copy goes to a temporary name in the destination folder, hashed as it is
-    written; a copy whose bytes do not hash to what was validated is dropped (the
-    source changed). Good copies are synced to disk :data:`BATCH` at a time (the
-    fsyncs run together, so the file system commits them together: 0.05 ms a file
-    instead of 0.3) and only then moved into place with ``os.replace``, so the
-    archive never holds a partial or wrong file.
-    """
-
-    BATCH = 256
-
-    def __init__(self) -> None:
-        # dest -> (temp, open descriptor, source times, the report for messages)
-        self.pending: dict[Path, _Copy] = {}
-        self.folders: set[Path] = set()
-
-    def holds(self, dest: Path) -> bool:
-        """Whether ``dest`` is being archived by this run."""
-        return dest in self.pending
-
-    def copy(self, report: FileReport, dest: Path) -> bool:
-        """Copy the report's file to ``dest``; False when it changed since it was validated."""
-        made = self.write(report, dest)
-        if made is None:
-            return False
-        self.add(dest, made)
-        return True
-
-    def write(self, report: FileReport, dest: Path) -> _Copy | None:
-        """The copy in a temporary file beside ``dest``, not yet in place; None when the file
-        changed since it was validated. Safe to call from several threads at once."""
-        if dest.parent not in self.folders:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            self.folders.add(dest.parent)
-        handle, temp_name = tempfile.mkstemp(prefix=".nhan-", suffix=".tmp", dir=dest.parent)
-        temp = Path(temp_name)
-        try:
-            digest = hashlib.sha256()
-            with report.path.open("rb") as src:
-                for chunk in iter(lambda: src.read(1 << 20), b""):
-                    digest.update(chunk)
-                    _write_all(handle, chunk)
-                saved = os.fstat(src.fileno())
-            if digest.hexdigest() != report.sha256:
-                os.close(handle)
-                temp.unlink()
-                return None
-        except BaseException:
-            os.close(handle)
-            temp.unlink(missing_ok=True)
-            raise
-        return (temp, handle, saved, report)
-
-    def add(self, dest: Path, made: _Copy) -> None:
-        self.pending[dest] = made
-        if len(self.pending) >= self.BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        """Sync the pending copies to disk, then move them into place."""
-        pending, self.pending = self.pending, {}
-        open_handles = {dest: handle for dest, (_, handle, _, _) in pending.items()}
-        try:
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                errors = list(pool.map(_fsync, open_handles.values()))
-            for dest, error in zip(pending, errors, strict=True):
-                if error is not None:
-                    raise _archive_error(pending[dest][3], dest, error)
-            for dest in pending:
-                os.close(open_handles.pop(dest))
-            for dest, (temp, _, saved, report) in pending.items():
-                try:
-                    os.utime(temp, ns=(saved.st_atime_ns, saved.st_mtime_ns))  # when it was saved
-                    os.replace(temp, dest)
-                except OSError as exc:
-                    raise _archive_error(report, dest, exc) from exc
-        finally:
-            for handle in open_handles.values():
-                with contextlib.suppress(OSError):
-                    os.close(handle)
-            for temp, _, _, _ in pending.values():
-                temp.unlink(missing_ok=True)  # already moved into place, or given up
-
-    def discard(self) -> None:
-        """Drop the copies not yet moved into place (a run that stops halfway)."""
-        for temp, handle, _, _ in self.pending.values():
-            with contextlib.suppress(OSError):
-                os.close(handle)
-            temp.unlink(missing_ok=True)
-        self.pending = {}
-
-
-_Copy = tuple[Path, int, os.stat_result, FileReport]
-
-
-def _write_all(handle: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(handle, view) :]
-
-
-def _fsync(handle: int) -> OSError | None:
-    try:
-        os.fsync(handle)
-    except OSError as exc:
-        return exc
-    return None
-
-
-def _archive_error(report: FileReport, dest: Path, exc: OSError) -> LedgerError:
-    return LedgerError(
-        f"Không chép được tệp «{report.name}» vào kho lưu trữ {dest.parent}: "
-        f"{exc.strerror or exc}. Hãy kiểm tra quyền ghi và dung lượng ổ đĩa rồi chạy lại."
-    )
-
-
-#: Threads copying files into the archive (the work is system calls, which release the GIL).
-COPY_THREADS = 4
+# --- taking a batch in -------------------------------------------------------------------
 
 
 def intake(root: Path, batch: BatchReport) -> IntakeResult:
-    """Archive and record every file of a validated batch (idempotent)."""
+    """Archive and record every file of a validated batch (idempotent).
+
+    Every file is checked to be still what was validated (its SHA-256); one that changed
+    or vanished since is neither archived nor recorded (``changed``). The archive holds
+    every file before the ledger names it.
+    """
     period = batch.period.code
     result = IntakeResult(new=[], known=[])
     files = [report for report in batch.files if report.status != IGNORED]  # not submissions
     with Ledger(root / LEDGER_NAME) as ledger:
+        recorded = ledger.archived_all(list(dict.fromkeys(r.sha256 for r in files)))
+        holdings = archive.Holdings(root)
         entries: list[_Entry] = []
-        placed: dict[str, str] = {}  # sha256 -> archived path, for this run
-        archiver = _Archiver()
-        try:
-            # A content that occurs once in the batch concerns no other file: those are
-            # archived by threads, ahead of the walk below, which keeps the order of files.
-            once = Counter(report.sha256 for report in files)
-            alone = {i: report for i, report in enumerate(files) if once[report.sha256] == 1}
-            done = _keep_alone(root, ledger, alone, archiver)
-            for i, report in enumerate(files):
-                if i in done:
-                    archived, kept = done[i]
-                else:
-                    archived = placed.get(report.sha256) or _archive_name(root, ledger, report)
-                    kept = _keep(root / archived, report, archiver)
+        placed: dict[str, str] = {}  # sha256 -> location, for this run
+        with archive.Writer(root) as writer:
+            for report in files:
+                where = placed.get(report.sha256)
+                if where is None:
+                    known = recorded.get(report.sha256)
+                    if known is not None and holdings.holds(known, report.size):
+                        where = known
+                if where is not None:  # archived already: the file must still be what was read
+                    kept = _unchanged(report)
+                else:  # new, or its archived copy is gone: into this run's pack
+                    where = writer.add(report)
+                    kept = where is not None
                 if not kept:
                     result.changed.append(report)
                     continue
-                placed[report.sha256] = archived
-                entries.append(_Entry(report, archived))
-            archiver.flush()  # every copy in place before the ledger names it
-        finally:
-            archiver.discard()
+                assert where is not None
+                placed[report.sha256] = where
+                entries.append(_Entry(report, where))
+            writer.commit()  # every copy in place before the ledger names it
         result.new, result.known = ledger._record(period, entries, dt.datetime.now())
     return result
 
 
-def _archive_name(
-    root: Path, ledger: Ledger, report: FileReport, known: dict[str, str] | None = None
-) -> str:
-    """Where the archive keeps (or will keep) the report's content, relative to ``root``;
-    ``known`` holds the ledger's answers for many contents, asked at once."""
-    archived = known.get(report.sha256) if known is not None else ledger.archived(report.sha256)
-    if archived is None:
-        fresh = archive_path(root, report.sha256, report.path.suffix)
-        archived = fresh.relative_to(root).as_posix()
-    return archived
-
-
-def _keep_alone(
-    root: Path, ledger: Ledger, alone: dict[int, FileReport], archiver: _Archiver
-) -> dict[int, tuple[str, bool]]:
-    """:func:`_keep` for files whose content no other file of the batch has, in threads.
-
-    Returns, per index, the archive name and whether the file was kept. An error stops
-    the run with the first file's message, as the walk in order would.
-    """
-    done: dict[int, tuple[str, bool]] = {}
-    known = ledger.archived_all([report.sha256 for report in alone.values()])
-    items = [(i, report, _archive_name(root, ledger, report, known))
-             for i, report in alone.items()]
-    with ThreadPoolExecutor(max_workers=COPY_THREADS) as pool:
-        for start in range(0, len(items), _Archiver.BATCH):
-            chunk = items[start : start + _Archiver.BATCH]
-            futures = [pool.submit(_prepare, root / archived, report, archiver)
-                       for _, report, archived in chunk]
-            error: BaseException | None = None
-            for (i, _, archived), future in zip(chunk, futures, strict=True):
-                try:
-                    kept, made = future.result()
-                except BaseException as exc:  # the others' copies are still dropped below
-                    error = error or exc
-                    continue
-                if made is not None:
-                    archiver.add(root / archived, made)
-                done[i] = (archived, kept)
-            if error is not None:
-                raise error
-    return done
-
-
-def _prepare(dest: Path, report: FileReport, archiver: _Archiver) -> tuple[bool, _Copy | None]:
-    """:func:`_keep`'s work for one file, without touching the archiver's pending copies."""
+def _unchanged(report: FileReport) -> bool:
+    """The report's file still holds the bytes that were validated."""
     try:
-        if dest.is_file() and dest.stat().st_size == report.size:
-            return file_sha256(report.path) == report.sha256, None
-        made = archiver.write(report, dest)
-        return made is not None, made
-    except FileNotFoundError:  # deleted from the inbox since it was validated
-        return False, None
-    except OSError as exc:
-        raise _archive_error(report, dest, exc) from exc
-
-
-def _keep(dest: Path, report: FileReport, archiver: _Archiver) -> bool:
-    """Make sure the archive holds the report's file; False if the file changed since."""
-    try:
-        if archiver.holds(dest) or (dest.is_file() and dest.stat().st_size == report.size):
-            # Already archived (an earlier run, another name): leave the archive alone, but
-            # the inbox file must still be what was validated.
-            return file_sha256(report.path) == report.sha256
-        return archiver.copy(report, dest)
+        return file_sha256(report.path) == report.sha256
     except FileNotFoundError:  # deleted from the inbox since it was validated
         return False
     except OSError as exc:
-        raise _archive_error(report, dest, exc) from exc
+        raise LedgerError(
+            f"Không đọc lại được tệp «{report.name}»: {exc.strerror or exc}."
+        ) from exc

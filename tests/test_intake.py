@@ -15,14 +15,17 @@ import multiprocessing
 import os
 import shutil
 import sqlite3
+import time
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dvxl import archive, sample, workspace
 from dvxl import intake as intake_mod
-from dvxl import sample, workspace
+from dvxl.archive import ArchiveError, archive_path
 from dvxl.errors import DvxlError
 from dvxl.intake import (
     LEDGER_NAME,
@@ -30,7 +33,6 @@ from dvxl.intake import (
     Ledger,
     LedgerError,
     Receipt,
-    archive_path,
     dumps_values,
     intake,
     loads_values,
@@ -109,6 +111,16 @@ def tree(folder: Path) -> dict[str, tuple[bytes, int, int]]:
     }
 
 
+def held(root: Path) -> dict[str, bytes]:
+    """What the archive holds: each content's bytes by its name (``<sha256><suffix>``)."""
+    return {location.rsplit("/", 1)[1]: archive.read(root, location)
+            for location in archive.locations(root)}
+
+
+def packs(root: Path) -> list[Path]:
+    return sorted((root / "archive").glob("*.zip"))
+
+
 def dump(ledger: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the ledger, read with plain sqlite3."""
     with sqlite3.connect(ledger) as db:
@@ -132,7 +144,7 @@ def test_archive_path_is_content_addressed_with_lower_case_suffix(tmp_path: Path
     assert archive_path(tmp_path, sha, "") == tmp_path / "archive" / "ab" / sha
 
 
-def test_archive_holds_each_distinct_file_once_with_identical_bytes(
+def test_archive_holds_each_distinct_file_once_in_one_pack_with_identical_bytes(
     returns: Returns, batch: BatchReport
 ) -> None:
     # The same content under a second name is archived once.
@@ -143,17 +155,97 @@ def test_archive_holds_each_distinct_file_once_with_identical_bytes(
     intake(returns.root, batch)
 
     files = submitted(batch)
-    expected = {
-        archive_path(returns.root, f.sha256, f.path.suffix).relative_to(returns.root / "archive")
-        for f in files
-    }
-    archived = tree(returns.root / "archive")
-    assert {Path(name) for name in archived} == expected  # no temporary files left either
-    assert len(archived) == len({f.sha256 for f in files}) == len(files) - 1
-    for report in files:
-        path = archive_path(returns.root, report.sha256, report.path.suffix)
-        assert path.read_bytes() == report.path.read_bytes()
-        assert path.stat().st_mtime_ns == report.path.stat().st_mtime_ns
+    # One pack and nothing else: no temporary file left, no file of its own.
+    [pack] = packs(returns.root)
+    assert [p for p in (returns.root / "archive").rglob("*") if p.is_file()] == [pack]
+    assert zipfile.ZipFile(pack).testzip() is None
+    contents = held(returns.root)
+    assert set(contents) == {f"{f.sha256}{f.path.suffix.lower()}" for f in files}
+    assert len(contents) == len(files) - 1
+    with zipfile.ZipFile(pack) as opened:
+        for report in files:
+            info = opened.getinfo(f"{report.sha256}{report.path.suffix.lower()}")
+            assert opened.read(info) == report.path.read_bytes()
+            assert info.compress_type == zipfile.ZIP_STORED  # returns are zips already
+            # When the unit saved it, to the two seconds a zip keeps.
+            saved = time.localtime(report.path.stat().st_mtime)[:6]
+            assert info.date_time == (*saved[:5], saved[5] // 2 * 2)
+
+
+def test_large_file_is_kept_as_a_file_of_its_own(
+    returns: Returns, batch: BatchReport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    large = max(submitted(batch), key=lambda f: f.size)
+    monkeypatch.setattr(archive, "PACK_MEMBER_MAX", large.size - 1)
+
+    intake(returns.root, batch)
+
+    path = archive_path(returns.root, large.sha256, large.path.suffix)
+    assert path.read_bytes() == large.path.read_bytes()
+    assert path.stat().st_mtime_ns == large.path.stat().st_mtime_ns
+    with Ledger(returns.ledger) as ledger:
+        assert ledger.archived(large.sha256) == path.relative_to(returns.root).as_posix()
+    assert len(held(returns.root)) == len({f.sha256 for f in submitted(batch)})
+
+
+def test_content_whose_pack_is_gone_is_archived_again_and_the_ledger_follows(
+    returns: Returns, batch: BatchReport
+) -> None:
+    intake(returns.root, batch)
+    [lost] = packs(returns.root)
+    lost.unlink()
+
+    again = intake(returns.root, batch)
+
+    assert again.new == [] and len(again.known) == len(submitted(batch))
+    [pack] = packs(returns.root)
+    assert pack != lost
+    with sqlite3.connect(returns.ledger) as db:
+        for sha, location in db.execute("SELECT sha256, archived FROM files"):
+            assert location.startswith(f"archive/{pack.name}/")
+            assert hashlib.sha256(archive.read(returns.root, location)).hexdigest() == sha
+
+
+def test_files_archived_before_packs_stay_where_they_are(
+    returns: Returns, batch: BatchReport
+) -> None:
+    # A workspace of an earlier dvxl: each file of its own, the ledger naming it.
+    intake(returns.root, batch)
+    [pack] = packs(returns.root)
+    with sqlite3.connect(returns.ledger) as db:
+        for sha, location in db.execute("SELECT sha256, archived FROM files").fetchall():
+            own = archive_path(returns.root, sha, ".xlsx")
+            own.parent.mkdir(parents=True, exist_ok=True)
+            own.write_bytes(archive.read(returns.root, location))
+            db.execute("UPDATE files SET archived = ? WHERE sha256 = ?",
+                       (own.relative_to(returns.root).as_posix(), sha))
+    pack.unlink()
+    before = tree(returns.root / "archive"), dump(returns.ledger)
+
+    again = intake(returns.root, batch)
+
+    assert again.new == [] and len(again.known) == len(submitted(batch))
+    assert (tree(returns.root / "archive"), dump(returns.ledger)) == before  # no pack written
+
+
+def test_a_run_stopped_halfway_leaves_no_pack_and_no_temporary_file(
+    returns: Returns, batch: BatchReport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = archive.Writer.add
+    calls: list[FileReport] = []
+
+    def add(writer: archive.Writer, report: FileReport) -> str | None:
+        calls.append(report)
+        if len(calls) == 3:
+            raise ArchiveError("ổ đĩa đầy")
+        return real(writer, report)
+
+    monkeypatch.setattr(archive.Writer, "add", add)
+    with pytest.raises(ArchiveError):
+        intake(returns.root, batch)
+
+    assert [p for p in (returns.root / "archive").rglob("*") if p.is_file()] == []
+    assert receipts(returns) == []
 
 
 def test_lock_files_are_neither_archived_nor_recorded(returns: Returns, batch: BatchReport) -> None:
@@ -162,7 +254,7 @@ def test_lock_files_are_neither_archived_nor_recorded(returns: Returns, batch: B
     result = intake(returns.root, batch)
 
     assert lock.name not in {r.name for r in result.new + result.known}
-    assert not archive_path(returns.root, lock.sha256, ".xlsx").exists()
+    assert f"{lock.sha256}.xlsx" not in held(returns.root)
     assert lock.name not in {r.name for r in receipts(returns)}
 
 
@@ -222,9 +314,9 @@ def test_ledger_schema(returns: Returns, batch: BatchReport) -> None:
         ],
     }
     assert [(k[2], k[3], k[4]) for k in keys] == [("files", "sha256", "sha256")]
-    for sha, relative in archived:
-        assert (returns.root / relative).is_file()
-        assert sha256(returns.root / relative) == sha
+    for sha, location in archived:
+        assert location.startswith("archive/") and location.endswith(f"/{sha}.xlsx")
+        assert hashlib.sha256(archive.read(returns.root, location)).hexdigest() == sha
 
 
 def test_values_round_trip_with_their_types(returns: Returns, batch: BatchReport) -> None:
@@ -364,8 +456,9 @@ def test_file_changed_after_validation_is_skipped(
     assert [f.name for f in result.changed] == [target.name]
     assert target.name not in {r.name for r in result.new}
     assert {r.name for r in receipts(returns)} == {f.name for f in submitted(batch)} - {target.name}
-    assert not archive_path(returns.root, target.sha256, ".xlsx").exists()
-    assert len(tree(returns.root / "archive")) == len(submitted(batch)) - 1  # no temp file
+    assert f"{target.sha256}.xlsx" not in held(returns.root)
+    assert len(held(returns.root)) == len(submitted(batch)) - 1
+    assert [p.name for p in (returns.root / "archive").iterdir()] == [packs(returns.root)[0].name]
 
 
 def test_receipts_are_ordered_by_received_time(returns: Returns) -> None:
@@ -460,7 +553,7 @@ def test_archive_that_cannot_be_written_stops_before_anything_is_recorded(
 ) -> None:
     (returns.root / "archive").write_text("một tệp chắn chỗ thư mục archive")
 
-    with pytest.raises(LedgerError, match=r"Không chép được tệp «.*» vào kho lưu trữ"):
+    with pytest.raises(ArchiveError, match=r"Không chép được tệp «.*» vào kho lưu trữ"):
         intake(returns.root, batch)
 
     assert receipts(returns) == []
@@ -481,4 +574,8 @@ def test_two_runs_at_once_record_every_file_once(returns: Returns, batch: BatchR
     assert sorted(r.name for run in runs for r in run.new) == sorted(f.name for f in files)
     assert sorted(r.name for run in runs for r in run.known) == sorted(f.name for f in files)
     assert len(receipts(returns)) == len(files)
-    assert len(tree(returns.root / "archive")) == len({f.sha256 for f in files})
+    # Each run wrote its own pack; the ledger names a copy of every content that is there.
+    assert set(held(returns.root)) == {f"{f.sha256}.xlsx" for f in files}
+    with sqlite3.connect(returns.ledger) as db:
+        for sha, location in db.execute("SELECT sha256, archived FROM files"):
+            assert hashlib.sha256(archive.read(returns.root, location)).hexdigest() == sha

@@ -22,6 +22,7 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
+from dvxl import archive as archive_mod
 from dvxl import sample, template, workspace
 from dvxl.master import ASSESSMENT
 from dvxl.merge import INVALID, LATE, MISSING, ON_TIME
@@ -133,8 +134,8 @@ def test_the_period_workbook_shows_the_figures(planted: workspace.Workspace) -> 
 def snapshot(ws: workspace.Workspace) -> tuple[list[Any], dict[str, str], bytes]:
     with sqlite3.connect(ws.root / "ledger.sqlite") as db:
         rows = db.execute("SELECT * FROM receipts ORDER BY id").fetchall()
-    archive = {p.relative_to(ws.root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-               for p in sorted((ws.root / "archive").rglob("*")) if p.is_file()}
+    archive = {location: hashlib.sha256(archive_mod.read(ws.root, location)).hexdigest()
+               for location in archive_mod.locations(ws.root)}
     workbook = (ws.outputs(PERIOD) / f"tong-hop-{PERIOD}.xlsx").read_bytes()
     return rows, archive, workbook
 
@@ -240,3 +241,4 @@ def test_outputs_are_written_here_when_the_process_aside_dies(
     assert result.validation.workbook.is_file() and result.validation.json.is_file()
     assert result.validation.marked and all(p.is_file() for p in result.validation.marked)
     assert result.workbook.is_file()
+
