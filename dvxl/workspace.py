@@ -19,11 +19,12 @@ import multiprocessing
 import shutil
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from importlib import resources
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import cast
 
 from dvxl import intake as intake_mod
 from dvxl import master, render, report, template
@@ -231,10 +232,9 @@ def merge(
 ) -> Merge:
     """Validate the inbox, archive and record every file, merge, evaluate and render.
 
-    Archiving is system calls (creating, writing and syncing a file per received file) and
-    the validation outputs are Python, so they run side by side: the outputs in a forked
-    process (:func:`_write_validation_aside`), the intake here. Neither reads what the
-    other writes; the merge starts when both are done.
+    After the checks, the validation outputs are written by a forked process
+    (:func:`_start_validation_aside`) while this one archives, records, merges and writes
+    the period's workbook: neither reads what the other writes.
     """
     with validate_mod.collector_paused():
         catalog = ws.load()
@@ -242,66 +242,88 @@ def merge(
         aside = _start_validation_aside(ws, catalog, batch)
         try:
             result = intake_mod.intake(ws.root, batch)
+            consolidated, problems = consolidate(ws, catalog, batch.period)
+            path = ws.outputs(batch.period.code) / f"tong-hop-{batch.period.code}.xlsx"
+            render.write_consolidated(consolidated, path)
         finally:
             validation = _finish_validation_aside(aside, ws, catalog, batch)
-        consolidated, problems = consolidate(ws, catalog, batch.period)
-        path = ws.outputs(batch.period.code) / f"tong-hop-{batch.period.code}.xlsx"
-        render.write_consolidated(consolidated, path)
     return Merge(validation, result, consolidated, path, problems)
 
 
 # The validation outputs of a merge, written by a forked process -----------------------------
 
-_aside_job: tuple[Workspace, Catalog, BatchReport] | None = None
+_Paths = tuple[Path, Path, list[Path]]
+_aside_job: tuple[Workspace, Catalog, BatchReport, Connection] | None = None
 
 
 def _start_validation_aside(
     ws: Workspace, catalog: Catalog, batch: BatchReport
-) -> tuple[ProcessPoolExecutor, Future[tuple[Path, Path, list[Path]]]] | None:
+) -> tuple[BaseProcess, Connection] | None:
     """Start writing the validation outputs in a forked process; None where there is none.
 
     Only where processes fork (Linux): the child inherits the batch instead of receiving it
-    pickled, and the intake threads, which would make forking unsafe, are not started yet.
-    Elsewhere the outputs are written here, after the intake.
+    pickled. A bare process and a pipe, not a pool: a pool's thread in this process would
+    make the forks that follow (the period workbook's workers) unsafe. Elsewhere the
+    outputs are written here, after the period workbook.
     """
     global _aside_job
     if not sys.platform.startswith("linux") or validate_mod.worker_count() < 2:
         return None
-    _aside_job = (ws, catalog, batch)
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    _aside_job = (ws, catalog, batch, sender)
     try:
         with validate_mod.frozen_heap():
-            pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-            return pool, pool.submit(_write_validation_aside)
+            process = context.Process(target=_write_validation_aside, daemon=True)
+            process.start()
     except (OSError, ImportError, NotImplementedError):
+        receiver.close()
         return None
     finally:
         _aside_job = None
+        sender.close()  # the child holds its own end: its exit closes the pipe
+    return process, receiver
 
 
-def _write_validation_aside() -> tuple[Path, Path, list[Path]]:
-    """In the forked process: the outputs' paths (the batch stays where it is)."""
+def _write_validation_aside() -> None:
+    """In the forked process: send the outputs' paths, or what stopped it, up the pipe."""
     assert _aside_job is not None, "the process was started without its job"
     validate_mod.start_collecting()
-    ws, catalog, batch = _aside_job
-    done = _write_validation(ws, catalog, batch, workers=1)
-    return done.workbook, done.json, done.marked
+    ws, catalog, batch, sender = _aside_job
+    answer: tuple[str, object]
+    try:
+        done = _write_validation(ws, catalog, batch, workers=1)
+        answer = ("done", (done.workbook, done.json, done.marked))
+    except BaseException as exc:  # raised again in the parent, where it is reported
+        answer = ("failed", exc)
+    try:
+        sender.send(answer)
+    except Exception:  # an exception that cannot be pickled: the parent writes them itself
+        sender.send(("failed", None))
+    sender.close()
 
 
 def _finish_validation_aside(
-    aside: tuple[ProcessPoolExecutor, Future[tuple[Path, Path, list[Path]]]] | None,
+    aside: tuple[BaseProcess, Connection] | None,
     ws: Workspace,
     catalog: Catalog,
     batch: BatchReport,
 ) -> Validation:
     """Wait for the forked process; write the outputs here if it could not."""
     if aside is not None:
-        pool, future = aside
-        with pool:
-            try:
-                workbook, json_path, marked = future.result()
-                return Validation(batch, workbook, json_path, marked)
-            except BrokenProcessPool:
-                pass
+        process, receiver = aside
+        try:
+            kind, payload = receiver.recv()
+        except (EOFError, OSError):  # the process died
+            kind, payload = "failed", None
+        finally:
+            receiver.close()
+            process.join()
+        if kind == "done":
+            workbook, json_path, marked = cast(_Paths, payload)
+            return Validation(batch, workbook, json_path, marked)
+        if isinstance(payload, BaseException):
+            raise payload
     return _write_validation(ws, catalog, batch)
 
 

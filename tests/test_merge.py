@@ -24,6 +24,7 @@ from python_calamine import CalamineWorkbook
 
 from dvxl import archive as archive_mod
 from dvxl import sample, template, workspace
+from dvxl.errors import UsageError
 from dvxl.master import ASSESSMENT
 from dvxl.merge import INVALID, LATE, MISSING, ON_TIME
 
@@ -242,3 +243,21 @@ def test_outputs_are_written_here_when_the_process_aside_dies(
     assert result.validation.marked and all(p.is_file() for p in result.validation.marked)
     assert result.workbook.is_file()
 
+
+def test_an_error_in_the_process_aside_is_raised_here_with_its_message(
+    planted: workspace.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DVXL_WORKERS", "2")
+    parent = os.getpid()
+    real = workspace._write_validation
+
+    def fails_in_the_child(*args: Any, **kwargs: Any) -> workspace.Validation:
+        if os.getpid() != parent:
+            raise UsageError("Tệp kiểm tra đang mở trong Excel.")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(workspace, "_write_validation", fails_in_the_child)
+    with pytest.raises(UsageError, match="đang mở trong Excel"):
+        workspace.merge(planted, period=PERIOD)
+    # The rest of the merge was done before the error was reported.
+    assert (planted.outputs(PERIOD) / f"tong-hop-{PERIOD}.xlsx").is_file()
