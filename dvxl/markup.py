@@ -23,6 +23,7 @@ import datetime as dt
 import hashlib
 import math
 import os
+import re
 import tempfile
 import warnings
 import weakref
@@ -32,24 +33,18 @@ from concurrent.futures.process import BrokenProcessPool
 from copy import copy
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils.cell import (
-    column_index_from_string,
-    coordinate_from_string,
-    get_column_letter,
-)
-from openpyxl.worksheet.hyperlink import Hyperlink
-from openpyxl.worksheet.page import PageMargins
+from typing import TYPE_CHECKING, Any
 
 from dvxl import markxml, printing, template
 from dvxl.findings import CODES, ERROR, SEVERITY_LABELS, Finding
 from dvxl.model import Catalog, Period, Unit
 from dvxl.validate import BatchReport, FileReport, frozen_heap, start_collecting, worker_count
+
+if TYPE_CHECKING:
+    from openpyxl.styles import PatternFill
+
+# openpyxl (a tenth of a second to import) is imported by the functions of the openpyxl route
+# only: most copies are made by editing the unit's XML parts (dvxl.markxml), without it.
 
 LIST_SHEET = "Lỗi cần sửa"
 SUFFIX = "-can-sua"
@@ -298,7 +293,7 @@ def _cell_marks(findings: list[Finding], sheetnames: list[str]) -> list[markxml.
     marks = []
     for (sheet_name, address), found in by_cell.items():
         try:
-            letters, row = coordinate_from_string(address)
+            letters, row = _coordinate(address)
         except ValueError:
             continue
         text = "\n".join(dict.fromkeys(_clean(f.message) for f in found))
@@ -368,6 +363,7 @@ def _load_original(path: Path, keep_vba: bool) -> Any:
     A file handle, not the path: openpyxl refuses names not ending in .xlsx/.xlsm, and a
     unit's .xlsx may well be called .xls.
     """
+    import openpyxl
     try:
         with path.open("rb") as handle, warnings.catch_warnings():
             # e.g. "Data Validation extension is not supported and will be removed"
@@ -410,6 +406,7 @@ class _Names:
 
 
 def _build(plan: _Plan, catalog: Catalog, period: Period, folder: Path) -> Any:
+    import openpyxl
     report = plan.report
     findings = list(report.findings)
     if plan.kind == ORIGINAL:
@@ -454,6 +451,8 @@ def _rebuild(
     report: FileReport, catalog: Catalog, unit: Unit, period: Period, folder: Path
 ) -> tuple[Any, list[Finding]]:
     """The unit's template with the file's values; findings moved to the template's cells."""
+    import openpyxl
+
     fd, name = tempfile.mkstemp(prefix=".~dvxl-", suffix=".xlsx", dir=folder)
     os.close(fd)
     tmp = Path(name)
@@ -507,7 +506,7 @@ def _move(finding: Finding, moved: dict[int, int]) -> Finding:
     if finding.sheet != template.FORM or not finding.cell:
         return finding
     try:
-        letters, row = coordinate_from_string(finding.cell)
+        letters, row = _coordinate(finding.cell)
     except ValueError:
         return finding
     if moved.get(row, row) == row:
@@ -519,7 +518,7 @@ def _move(finding: Finding, moved: dict[int, int]) -> Finding:
 
 def _row_of(cell: str) -> int:
     try:
-        return int(coordinate_from_string(cell)[1])
+        return int(_coordinate(cell)[1])
     except ValueError:
         return 0
 
@@ -547,6 +546,7 @@ def _put_text(cell: Any, text: str) -> None:
 
 def _clear_previous(book: Any) -> None:
     """Undo an earlier round's marks when a unit sends back a copy dvxl marked before."""
+    from openpyxl.styles import PatternFill
     if LIST_SHEET in book.sheetnames:
         book.remove(book[LIST_SHEET])
     ours = {ERROR_FILL, WARNING_FILL}
@@ -567,6 +567,7 @@ def _clear_previous(book: Any) -> None:
 
 def _mark_cells(book: Any, findings: list[Finding]) -> None:
     """Colour and comment every cell a finding names (several findings -> one comment)."""
+    from openpyxl.comments import Comment
     by_cell: dict[tuple[str, str], list[Finding]] = {}
     for f in findings:
         if f.sheet in book.sheetnames and f.cell:
@@ -598,7 +599,7 @@ def _comment_height(text: str) -> int:
 def _cell(sheet: Any, address: str) -> Any:
     """The cell at ``address`` (the top-left cell when it lies in a merged range), or None."""
     try:
-        letters, row = coordinate_from_string(address)
+        letters, row = _coordinate(address)
     except ValueError:
         return None
     for merged in sheet.merged_cells.ranges:
@@ -608,13 +609,36 @@ def _cell(sheet: Any, address: str) -> Any:
 
 
 def _solid(rgb: str) -> PatternFill:
+    from openpyxl.styles import PatternFill
     # Opaque ARGB, as XlsxWriter writes the template's fills (openpyxl would prefix "00").
     return PatternFill(fill_type="solid", fgColor="FF" + rgb, bgColor="FF" + rgb)
 
 
 def _clean(text: str) -> str:
     """Text without the control characters openpyxl refuses to write."""
-    return str(ILLEGAL_CHARACTERS_RE.sub("", text))
+    return _ILLEGAL.sub("", text)
+
+
+#: openpyxl's ILLEGAL_CHARACTERS_RE: the control characters XML 1.0 cannot hold.
+_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+_COORDINATE = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]+)")
+
+
+def _coordinate(address: str) -> tuple[str, int]:
+    """("AB", 12) for "AB12" or "$AB$12", as openpyxl's coordinate_from_string gives it; a
+    ValueError for anything else (openpyxl raises an exception that is not one)."""
+    found = _COORDINATE.fullmatch(address)
+    if found is None or int(found[2]) < 1:
+        raise ValueError(f"not a cell address: {address!r}")
+    return found[1], int(found[2])
+
+
+def _column_index(letters: str) -> int:
+    """1 for A, 27 for AA."""
+    index = 0
+    for letter in letters.upper():
+        index = index * 26 + ord(letter) - 64
+    return index
 
 
 # The list sheet -------------------------------------------------------------------------------
@@ -695,6 +719,10 @@ def _add_list_sheet(
     linked: bool,
 ) -> None:
     """Insert ``Lỗi cần sửa`` as the first sheet and make it the one the file opens on."""
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils.cell import get_column_letter
+    from openpyxl.worksheet.hyperlink import Hyperlink
+
     content = list_content(report, catalog, period, findings, note, linked, book.sheetnames)
     sheet = book.create_sheet(LIST_SHEET, 0)
     font = Font(name=printing.FONT, size=12)
@@ -759,10 +787,10 @@ def _position(f: Finding) -> tuple[int, int, int]:
     if not f.cell:
         return (0, 0, 0)
     try:
-        letters, row = coordinate_from_string(f.cell)
+        letters, row = _coordinate(f.cell)
     except ValueError:
         return (1, 0, 0)
-    return (1, row, column_index_from_string(letters))
+    return (1, row, _column_index(letters))
 
 
 def _indicator(catalog: Catalog, f: Finding) -> str:
@@ -785,6 +813,7 @@ def _indicator(catalog: Catalog, f: Finding) -> str:
 
 def _page_setup(sheet: Any, header: int) -> None:
     """A4 landscape, the margins of Hướng dẫn 36, page numbers, header row on every page."""
+    from openpyxl.worksheet.page import PageMargins
     sheet.page_setup.paperSize = printing.A4
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.fitToWidth = 1

@@ -670,3 +670,18 @@ def test_only_files_with_errors_get_a_copy(mixed: BatchReport, catalog: Catalog,
     clean = batch_of(mixed.period, mixed.inbox, [f for f in mixed.files if not f.errors])
     assert markup.write_marked_copies(clean, catalog, tmp_path / "none") == []
     assert not (tmp_path / "none").exists()
+
+
+@pytest.mark.parametrize("address", ["A1", "$B$7", "aa12", "XFD1048576", "C$3"])
+def test_cell_addresses_are_read_as_openpyxl_reads_them(address: str) -> None:
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+    letters, row = markup._coordinate(address)
+    assert (letters, row) == coordinate_from_string(address)
+    assert markup._column_index(letters) == column_index_from_string(letters.upper())
+
+
+@pytest.mark.parametrize("address", ["A0", "A", "1A", "AAAA1", "A1:B2", ""])
+def test_a_cell_address_that_is_not_one_is_a_value_error(address: str) -> None:
+    with pytest.raises(ValueError):
+        markup._coordinate(address)
