@@ -178,6 +178,8 @@ def _write_task(data: _TaskInput, path: Path, properties: dict[str, Any]) -> Non
 
     def fill(workbook: Any) -> None:
         workbook.constant_memory = True  # see _Writer.build
+        # Put together in memory (printing.WORKBOOK_OPTIONS) only while its XML is small.
+        workbook.in_memory = len(data.rows) * (len(data.indicators) + 6) <= IN_MEMORY_CELLS
         workbook.set_properties(
             {**properties, "title": f"Nhiệm vụ {data.task.code} — {data.period_name}"})
         sheet = workbook.add_worksheet(_sheet_name(TASK_SHEET_PREFIX + data.task.code, set()))
@@ -253,15 +255,23 @@ def _fresh_context() -> multiprocessing.context.BaseContext:
     kept for smaller merges, where it saves the fresh start (a few tenths of a second).
     """
     default = multiprocessing.get_start_method()
-    if default == "fork" and _peak_mb() < FORK_MAX_MB:
+    if default == "fork" and not process_is_large():
         return multiprocessing.get_context("fork")
     if "forkserver" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("forkserver")
     return multiprocessing.get_context(default)
 
 
+#: A task workbook of more cells than this is put together on disk, not in memory.
+IN_MEMORY_CELLS = 100_000
+
 #: Above this peak size of this process, task workers start afresh (see _fresh_context).
 FORK_MAX_MB = 256
+
+
+def process_is_large() -> bool:
+    """Whether this process has grown past :data:`FORK_MAX_MB` (a national-scale merge)."""
+    return _peak_mb() >= FORK_MAX_MB
 
 
 def _peak_mb() -> float:

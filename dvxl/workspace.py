@@ -234,19 +234,26 @@ def merge(
 
     After the checks, the validation outputs are written by a forked process
     (:func:`_start_validation_aside`) while this one archives, records, merges and writes
-    the period's workbook: neither reads what the other writes.
+    the period's workbook: neither reads what the other writes. At national scale the
+    period workbook waits for that process: it, this process and the period workbook's
+    workers together would hold more than 500 MB at 10,000 returns.
     """
     with validate_mod.collector_paused():
         catalog = ws.load()
         batch = _check_inbox(ws, catalog, inbox, period, progress)
         aside = _start_validation_aside(ws, catalog, batch)
+        waited = False
         try:
             result = intake_mod.intake(ws.root, batch)
             consolidated, problems = consolidate(ws, catalog, batch.period)
+            if aside is not None and render.process_is_large():
+                waited = True
+                validation = _finish_validation_aside(aside, ws, catalog, batch)
             path = ws.outputs(batch.period.code) / f"tong-hop-{batch.period.code}.xlsx"
             render.write_consolidated(consolidated, path)
         finally:
-            validation = _finish_validation_aside(aside, ws, catalog, batch)
+            if not waited:
+                validation = _finish_validation_aside(aside, ws, catalog, batch)
     return Merge(validation, result, consolidated, path, problems)
 
 

@@ -261,3 +261,23 @@ def test_an_error_in_the_process_aside_is_raised_here_with_its_message(
         workspace.merge(planted, period=PERIOD)
     # The rest of the merge was done before the error was reported.
     assert (planted.outputs(PERIOD) / f"tong-hop-{PERIOD}.xlsx").is_file()
+
+
+def test_a_large_merge_writes_the_period_workbook_after_the_outputs_aside(
+    planted: workspace.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At national scale three processes at once would hold too much memory.
+    monkeypatch.setenv("DVXL_WORKERS", "2")
+    monkeypatch.setattr(workspace.render, "process_is_large", lambda: True)
+    real = workspace.render.write_consolidated
+    seen: list[bool] = []
+
+    def write(consolidated: Any, path: Path) -> None:
+        seen.append((planted.outputs(PERIOD) / f"kiem-tra-{PERIOD}.json").is_file())
+        real(consolidated, path)
+
+    monkeypatch.setattr(workspace.render, "write_consolidated", write)
+    result = workspace.merge(planted, period=PERIOD)
+    assert seen == [True]
+    assert result.validation.marked and all(p.is_file() for p in result.validation.marked)
+    assert result.workbook.is_file()
