@@ -718,7 +718,10 @@ _BANG_OR_QUESTION = re.compile(rb"<[!?]")
 _CELL_TAG = re.compile(rb"<c[\s/>]")
 _FORMULA_TAG = re.compile(rb"<f[\s/>]")
 _PREFIXED_TAG = re.compile(rb"<[^\s/>]*:(?:c|f|v|is|row|sheetProtection)[\s/>]")
-_PLAIN_CELL = re.compile(rb'<c r="([A-Za-z]{1,3})([0-9]{1,7})"')
+# A plain cell's row, and its column: two passes of one group each cost half of one pass
+# collecting (column, row) pairs and taking them apart.
+_PLAIN_ROW = re.compile(rb'<c r="[A-Za-z]{1,3}([0-9]{1,7})"')
+_PLAIN_COLUMN = re.compile(rb'<c r="([A-Za-z]{1,3})[0-9]')
 _PROTECTION = re.compile(
     rb"""<sheetProtection((?:\s+[A-Za-z_][\w.:-]*\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*/?>"""
 )
@@ -760,8 +763,8 @@ def _scan_plain(xml: bytes, scan: _Scan) -> bool:
     # head opens a tag: "<f" then a space, "/" or ">" is a formula element, and so on.
     if _FORMULA_TAG.search(head) or _PREFIXED_TAG.search(head):
         return False
-    cells = _PLAIN_CELL.findall(head)
-    if len(cells) != len(_CELL_TAG.findall(head)):
+    cell_rows = _PLAIN_ROW.findall(head)
+    if len(cell_rows) != len(_CELL_TAG.findall(head)):
         return False
     protected = False
     last = xml.rfind(b"<sheetProtection")
@@ -777,10 +780,10 @@ def _scan_plain(xml: bytes, scan: _Scan) -> bool:
             return False
         protected = value.decode("ascii", "replace").lower() in ("1", "true")
     rows = cols = 0
-    if cells:
-        letters, digits = zip(*cells, strict=True)
-        rows = min(max(map(int, digits)), _MAX_ROWS)
-        cols = min(max(_col_number(word.decode()) for word in set(letters)), _MAX_COLS)
+    if cell_rows:  # every cell is plain: the columns found are theirs
+        rows = min(max(map(int, cell_rows)), _MAX_ROWS)
+        letters = set(_PLAIN_COLUMN.findall(head))
+        cols = min(max(_col_number(word.decode()) for word in letters), _MAX_COLS)
     if rows * cols > scan.limits.max_cells:
         return False
     scan.rows, scan.cols, scan.protected = rows, cols, protected
