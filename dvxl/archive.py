@@ -233,14 +233,17 @@ class Writer:
 
 
 def _sync_folder(folder: Path) -> None:
-    """Make the folder's new names durable too (POSIX; Windows cannot open a folder)."""
-    if os.name != "posix" or not folder.is_dir():
+    """Make the folder's new names durable too, where the system can (POSIX; Windows cannot
+    open a folder, and network file systems may refuse to sync one: the files themselves
+    are synced already)."""
+    if os.name != "posix":
         return
-    handle = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
+    with contextlib.suppress(OSError):
+        handle = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
 
 
 def _error(report: FileReport, folder: Path, exc: OSError) -> ArchiveError:

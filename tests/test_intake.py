@@ -579,3 +579,20 @@ def test_two_runs_at_once_record_every_file_once(returns: Returns, batch: BatchR
     with sqlite3.connect(returns.ledger) as db:
         for sha, location in db.execute("SELECT sha256, archived FROM files"):
             assert hashlib.sha256(archive.read(returns.root, location)).hexdigest() == sha
+
+
+def test_a_folder_the_file_system_will_not_sync_does_not_stop_the_run(
+    returns: Returns, batch: BatchReport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Network file systems (a workspace on a shared drive) may refuse to sync a folder.
+    real = os.fsync
+
+    def fsync(handle: int) -> None:
+        if os.path.isdir(f"/proc/self/fd/{handle}"):
+            raise OSError(22, "Invalid argument")
+        real(handle)
+
+    monkeypatch.setattr(archive.os, "fsync", fsync)
+    result = intake(returns.root, batch)
+    assert len(result.new) == len(submitted(batch))
+    assert len(held(returns.root)) == len({f.sha256 for f in submitted(batch)})
