@@ -376,12 +376,12 @@ _HEAD = (f'<?xml version="1.0" encoding="UTF-8"?>\n<worksheet {_NS}><sheetData>'
 
 def _scans(xml: str) -> tuple[bool, tuple[int, int, bool, set[str]]]:
     """(plain form accepted, (rows, cols, protected, formulas) by the exact scan)."""
-    from dvxl import reader
+    from dvxl import sheetscan
 
-    plain = reader._Scan("Trang", Limits())
-    accepted = reader._scan_plain(xml.encode(), plain)
-    exact = reader._Scan("Trang", Limits())
-    reader._expat(xml.encode(), reader._xlsx_handler(exact))
+    plain = sheetscan.Scan("Trang", Limits())
+    accepted = sheetscan._scan_plain(xml.encode(), plain)
+    exact = sheetscan.Scan("Trang", Limits())
+    sheetscan._expat(xml.encode(), sheetscan._xlsx_handler(exact))
     if accepted:  # the plain bound covers what the exact scan finds, and agrees on the rest
         assert plain.rows >= exact.rows and plain.cols >= exact.cols
         assert (plain.protected, plain.formulas) == (exact.protected, exact.formulas)
@@ -426,7 +426,7 @@ def test_plain_scan_leaves_other_forms_to_the_exact_scan(xml: str) -> None:
 
 
 def test_plain_scan_refuses_a_malformed_head() -> None:
-    from dvxl import reader
+    from dvxl import sheetscan
 
     xml = _HEAD.replace('<c r="C4"/>', '<c r="C4" a="<c r=\'XFD1\'>"/>') + "</worksheet>"
-    assert not reader._scan_plain(xml.encode(), reader._Scan("Trang", Limits()))
+    assert not sheetscan._scan_plain(xml.encode(), sheetscan.Scan("Trang", Limits()))
