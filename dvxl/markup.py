@@ -633,13 +633,6 @@ def _coordinate(address: str) -> tuple[str, int]:
     return found[1], int(found[2])
 
 
-def _column_index(letters: str) -> int:
-    """1 for A, 27 for AA."""
-    index = 0
-    for letter in letters.upper():
-        index = index * 26 + ord(letter) - 64
-    return index
-
 
 # The list sheet -------------------------------------------------------------------------------
 
@@ -790,7 +783,7 @@ def _position(f: Finding) -> tuple[int, int, int]:
         letters, row = _coordinate(f.cell)
     except ValueError:
         return (1, 0, 0)
-    return (1, row, _column_index(letters))
+    return (1, row, markxml.column_number(letters.upper()))
 
 
 def _indicator(catalog: Catalog, f: Finding) -> str:

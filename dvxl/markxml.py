@@ -336,10 +336,10 @@ def _check_root(text: str) -> None:
 
 def _top_left(text: str, column: str, row: int) -> tuple[str, int]:
     """The cell a mark goes to: the top-left one of the merged range holding it."""
-    col = _column_number(column)
+    col = column_number(column)
     for ref in re.findall(r'<mergeCell\s+ref="([A-Z]+[0-9]+):([A-Z]+[0-9]+)"', text):
         (c1, r1), (c2, r2) = (_split(a) for a in ref)
-        if r1 <= row <= r2 and _column_number(c1) <= col <= _column_number(c2):
+        if r1 <= row <= r2 and column_number(c1) <= col <= column_number(c2):
             return c1, r1
     return column, row
 
@@ -522,7 +522,7 @@ def _vml_xml(cells: dict[tuple[str, int], CellMark], number: int) -> str:
             '<v:textbox style="mso-direction-alt:auto"><div style="text-align:left"></div>'
             '</v:textbox><x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
             f"<x:AutoFill>False</x:AutoFill><x:Row>{row - 1}</x:Row>"
-            f"<x:Column>{_column_number(column) - 1}</x:Column></x:ClientData></v:shape>"
+            f"<x:Column>{column_number(column) - 1}</x:Column></x:ClientData></v:shape>"
         )
     return (
         '<xml xmlns:v="urn:schemas-microsoft-com:vml" '
@@ -632,7 +632,8 @@ def _letters(col: int) -> str:
     return letters
 
 
-def _column_number(letters: str) -> int:
+def column_number(letters: str) -> int:
+    """1 for A, 27 for AA (upper-case letters)."""
     number = 0
     for letter in letters:
         number = number * 26 + ord(letter) - 64

@@ -20,7 +20,7 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from dvxl import markup, report, template
+from dvxl import markup, markxml, report, template
 from dvxl.findings import CODES, Finding, make
 from dvxl.model import Catalog, Period, Unit
 from dvxl.validate import (
@@ -678,7 +678,7 @@ def test_cell_addresses_are_read_as_openpyxl_reads_them(address: str) -> None:
 
     letters, row = markup._coordinate(address)
     assert (letters, row) == coordinate_from_string(address)
-    assert markup._column_index(letters) == column_index_from_string(letters.upper())
+    assert markxml.column_number(letters.upper()) == column_index_from_string(letters.upper())
 
 
 @pytest.mark.parametrize("address", ["A0", "A", "1A", "AAAA1", "A1:B2", ""])
