@@ -15,6 +15,7 @@ import json
 import os
 import random
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -225,19 +226,25 @@ def test_outputs_written_aside_equal_those_written_in_one_process(
     assert aside.validation.workbook.is_file()
 
 
-def test_outputs_are_written_here_when_the_process_aside_dies(
-    planted: workspace.Workspace, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _in_the_process_aside(monkeypatch: pytest.MonkeyPatch, action: Callable[[], None]) -> None:
+    """Run ``action`` instead of writing the validation outputs, in the forked process only
+    (this process still writes them when it has to)."""
     monkeypatch.setenv("DVXL_WORKERS", "2")
     parent = os.getpid()
     real = workspace._write_validation
 
-    def dies_in_the_child(*args: Any, **kwargs: Any) -> workspace.Validation:
+    def write(*args: Any, **kwargs: Any) -> workspace.Validation:
         if os.getpid() != parent:
-            os._exit(3)  # what a crash in the forked process looks like to this one
+            action()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(workspace, "_write_validation", dies_in_the_child)
+    monkeypatch.setattr(workspace, "_write_validation", write)
+
+
+def test_outputs_are_written_here_when_the_process_aside_dies(
+    planted: workspace.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _in_the_process_aside(monkeypatch, lambda: os._exit(3))  # what a crash looks like here
     result = workspace.merge(planted, period=PERIOD)
     assert result.validation.workbook.is_file() and result.validation.json.is_file()
     assert result.validation.marked and all(p.is_file() for p in result.validation.marked)
@@ -247,16 +254,10 @@ def test_outputs_are_written_here_when_the_process_aside_dies(
 def test_an_error_in_the_process_aside_is_raised_here_with_its_message(
     planted: workspace.Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DVXL_WORKERS", "2")
-    parent = os.getpid()
-    real = workspace._write_validation
+    def fail() -> None:
+        raise UsageError("Tệp kiểm tra đang mở trong Excel.")
 
-    def fails_in_the_child(*args: Any, **kwargs: Any) -> workspace.Validation:
-        if os.getpid() != parent:
-            raise UsageError("Tệp kiểm tra đang mở trong Excel.")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(workspace, "_write_validation", fails_in_the_child)
+    _in_the_process_aside(monkeypatch, fail)
     with pytest.raises(UsageError, match="đang mở trong Excel"):
         workspace.merge(planted, period=PERIOD)
     # The rest of the merge was done before the error was reported.
