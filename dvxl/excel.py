@@ -64,7 +64,7 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
-from dvxl import master, render, report, template, workspace
+from dvxl import atomic, master, render, report, template, workspace
 from dvxl.errors import DvxlError, UsageError
 from dvxl.merge import TRACK_STATUSES
 from dvxl.schema import TABLES, parse_value
@@ -641,4 +641,4 @@ def _write_conf(path: Path, entries: dict[str, str]) -> None:
             "Python vào thư mục không dấu (ví dụ C:\\Python311) rồi chạy lại."
         ) from None
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    atomic.write_bytes(path, data)

@@ -22,9 +22,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import math
-import os
 import re
-import tempfile
 import warnings
 import weakref
 from collections.abc import Iterable
@@ -35,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dvxl import markxml, printing, template
+from dvxl import atomic, markxml, printing, template
 from dvxl.findings import CODES, ERROR, SEVERITY_LABELS, Finding
 from dvxl.model import Catalog, Period, Unit
 from dvxl.validate import BatchReport, FileReport, frozen_heap, start_collecting, worker_count
@@ -101,7 +99,7 @@ def write_marked_copies(
         paths = []
         for report, (temp, suffix) in zip(reports, made, strict=True):
             path = folder / names.take(report, suffix)
-            os.replace(temp, path)
+            atomic.publish(temp, path)
             paths.append(path)
         return paths
     finally:
@@ -127,24 +125,18 @@ class _Job:
         fast = _fast_copy(report, self.catalog, self.period, self.folder)
         if fast is not None:
             data, suffix = fast
-            temp = _temp(self.folder, suffix)
+            temp = atomic.temp_file(self.folder, suffix)
             temp.write_bytes(data)
             return temp, suffix
         plan = _plan(report, self.catalog)
         book = _build(plan, self.catalog, self.period, self.folder)
-        temp = _temp(self.folder, plan.suffix)
+        temp = atomic.temp_file(self.folder, plan.suffix)
         try:
             book.save(temp)
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
         return temp, plan.suffix
-
-
-def _temp(folder: Path, suffix: str) -> Path:
-    fd, name = tempfile.mkstemp(prefix=".~dvxl-", suffix=suffix, dir=folder)
-    os.close(fd)
-    return Path(name)
 
 
 _worker_job: _Job | None = None
@@ -252,7 +244,7 @@ def _fast_rebuilt(
     rows = {r.key: r for r in template.form_rows(catalog, unit)}
     values, findings = _rebuilt(report, rows)
     typed = {key: _typed(value) for key, value in values.items()}
-    tmp = _temp(folder, ".xlsx")
+    tmp = atomic.temp_file(folder, ".xlsx")
     try:
         template.write_template(catalog, unit, period, tmp, typed)
         data = tmp.read_bytes()
@@ -453,9 +445,7 @@ def _rebuild(
     """The unit's template with the file's values; findings moved to the template's cells."""
     import openpyxl
 
-    fd, name = tempfile.mkstemp(prefix=".~dvxl-", suffix=".xlsx", dir=folder)
-    os.close(fd)
-    tmp = Path(name)
+    tmp = atomic.temp_file(folder, ".xlsx")
     try:
         template.write_template(catalog, unit, period, tmp)
         book = openpyxl.load_workbook(tmp)
