@@ -20,7 +20,6 @@ import shutil
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from importlib import resources
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -46,7 +45,7 @@ def sample_catalog_dir() -> Path:
     repo = Path(__file__).resolve().parent.parent / "workbook"
     if (repo / "directive.yaml").is_file():
         return repo
-    return Path(str(resources.files("dvxl.sample")))
+    return Path(__file__).resolve().parent / "example"  # installed: see vba.macros_dir
 
 
 @dataclass(frozen=True)
