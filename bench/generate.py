@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dvxl import sample, template, textio, workspace
+from dvxl import periods, sample, template, textio, workspace
 from dvxl.model import Catalog, Period, Unit
 
 #: Bump when the corpus changes, so cached corpora are made again.
@@ -183,7 +183,7 @@ def generate(root: Path, n: int, seed: int, workers: int | None = None) -> Corpu
     textio.dump_catalog(dataclasses.replace(base, units=roster(n, seed)), root / "catalog")
     ws = workspace.init(root, root / "catalog")
     catalog = ws.load()
-    period = template.find_period(catalog, PERIOD)
+    period = periods.find(catalog, PERIOD)
     rng = random.Random(seed)
     staging = root / ".staging"
     jobs: list[_Job] = []

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dvxl import rules
+from dvxl import periods, rules
 from dvxl.findings import ERROR, Finding, make
 from dvxl.model import Catalog, Indicator, Period, Rule, Task, Unit
 from dvxl.printing import format_date
@@ -271,15 +271,22 @@ def _unit_in_name(path: Path, catalog: Catalog) -> Unit | None:
     return best[1] if best else None
 
 
-def identify(book: Book, catalog: Catalog, period: Period, checked: Checked) -> bool:
-    """Fill ``checked.identity``; add identity findings. False when checking cannot go on."""
+def identify(
+    book: Book, catalog: Catalog, period: Period | None, checked: Checked
+) -> Period | None:
+    """Fill ``checked.identity``; add identity findings. The period the book is checked
+    against, or None when checking cannot go on.
+
+    ``period`` None: the book is checked against the period it claims (its metadata); a
+    book that claims none of the catalog's periods is left for its batch to decide
+    (:func:`dvxl.periods.from_claims`) and checked again once that is known."""
     file = book.path.name
     meta = read_metadata(book)
     ident = checked.identity
     add = checked.findings.append
     if meta and meta.get("ma_van_ban", "") != catalog.directive.code:
         add(make("I011", file, value=meta.get("ma_van_ban", ""), expected=catalog.directive.code))
-        return False
+        return None
     if meta:
         ident.by = "metadata"
         ident.period = meta.get("ma_ky", "")
@@ -289,27 +296,31 @@ def identify(book: Book, catalog: Catalog, period: Period, checked: Checked) -> 
         unit = _index(catalog).by_code.get(code)
         if unit is None:
             add(make("I003", file, value=code, unit=code))
-            return False
+            return None
     else:
         unit, source = _from_content(book, catalog)
         if unit is None:
             add(make("I002", file))
-            return False
+            return None
         ident.by = "content"
-        ident.period = period.code
+        ident.period = period.code if period else ""
         add(make("I001", file, unit=unit.code, value=source))
     ident.unit = unit
     if not _index(catalog).tasks(unit):
         add(make("I004", file, unit=unit.code))
-        return False
+        return None
+    if period is None:
+        period = periods.known(catalog, ident.period)
+        if period is None:
+            return None
     if ident.period != period.code:
         add(make("I005", file, unit=unit.code, value=ident.period, expected=period.code))
-        return False
+        return None
     if meta:
         current = str(catalog.settings.template_version)
         if ident.fingerprint != _index(catalog).fingerprint:
             add(make("I008", file, unit=unit.code, value=ident.version, expected=current))
-            return False
+            return None
         if ident.version != current:
             older = _int(ident.version) < catalog.settings.template_version
             add(
@@ -325,7 +336,7 @@ def identify(book: Book, catalog: Catalog, period: Period, checked: Checked) -> 
         if named is not None and named.code != unit.code:
             where = f"{book.path.parent.name}/{book.path.name}"
             add(make("I010", file, unit=unit.code, value=where, expected=named.code))
-    return True
+    return period
 
 
 def _int(text: str) -> int:
@@ -605,11 +616,14 @@ class _CellChecker:
         return day
 
 
-def check_book(book: Book, catalog: Catalog, period: Period) -> Checked:
-    """Every check of one returned book (identity, structure, cells, rules)."""
+def check_book(book: Book, catalog: Catalog, period: Period | None) -> Checked:
+    """Every check of one returned book (identity, structure, cells, rules); ``period``
+    None: against the period the book claims (see :func:`identify`)."""
     checked = Checked(Identity())
-    if not identify(book, catalog, period, checked):
+    found_period = identify(book, catalog, period, checked)
+    if found_period is None:
         return checked
+    period = found_period
     unit = checked.identity.unit
     assert unit is not None
     file = book.path.name

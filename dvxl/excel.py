@@ -17,7 +17,8 @@ What the functions expect of the open workbook (``xlwings.Book.caller()``):
 * it is saved in the workspace folder (``inbox/``, ``outputs/`` … beside it);
 * two workbook-level names on the cover sheet, each one cell:
   :data:`PERIOD_NAME` (``dvxl_ky``) holds a period code such as ``2026-6T``
-  (empty: the period whose deadline is nearest today) and :data:`INBOX_NAME`
+  (empty: for merging and checking, the period the returns claim; for the tracking,
+  the period received last; templates need one) and :data:`INBOX_NAME`
   (``dvxl_hop_thu``) the inbox folder (empty: ``inbox/`` beside the workbook;
   a relative path is taken from the workbook's folder). A missing name counts as empty;
 * the configuration sheets and «Thẩm định» as :mod:`dvxl.master` writes them.
@@ -64,7 +65,7 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
-from dvxl import atomic, master, render, report, template, workspace
+from dvxl import atomic, master, periods, render, report, workspace
 from dvxl.errors import DvxlError, UsageError
 from dvxl.merge import TRACK_STATUSES
 from dvxl.schema import TABLES, parse_value
@@ -171,11 +172,12 @@ def _kiem_tra(book: Any, choice: Choice) -> list[str]:
 def _tao_mau(book: Any, choice: Choice) -> list[str]:
     ws = choice.workspace
     catalog = ws.load()
-    period = (
-        template.find_period(catalog, choice.period)
-        if choice.period
-        else workspace.default_period(catalog)
-    )
+    if not choice.period:
+        raise UsageError(
+            "Hãy chọn «Kỳ báo cáo» ở trang «Bìa» rồi bấm lại: mẫu báo cáo được tạo cho "
+            "một kỳ đã chọn."
+        )
+    period = periods.find(catalog, choice.period)
     _close_books_under(book.app, ws.templates(period.code))
     paths = workspace.make_templates(ws, period.code)
     return [

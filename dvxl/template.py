@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dvxl import __version__, printing
+from dvxl import __version__, periods, printing
 from dvxl.catalog import fingerprint
-from dvxl.errors import UsageError
 from dvxl.model import Catalog, Indicator, Period, Task, Unit
 
 FORM = "Báo cáo"
@@ -115,17 +114,9 @@ def template_name(period: Period, unit: Unit) -> str:
     return f"{period.code}_{unit.code}_{slug(unit.name)}.xlsx"
 
 
-def find_period(catalog: Catalog, code: str) -> Period:
-    for period in catalog.periods:
-        if period.code.casefold() == code.strip().casefold():
-            return period
-    known = ", ".join(p.code for p in catalog.periods)
-    raise UsageError(f"Không có kỳ báo cáo «{code}». Các kỳ đã khai báo: {known}.")
-
-
 def write_templates(catalog: Catalog, period_code: str, folder: Path) -> list[Path]:
     """Write one template per addressed unit into ``folder``; return the paths."""
-    period = find_period(catalog, period_code)
+    period = periods.find(catalog, period_code)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for unit in catalog.addressed_units():

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dvxl import periods
 from dvxl.checks import check_book, read_metadata
 from dvxl.findings import ERROR, WARNING, Finding, make
 from dvxl.model import Catalog, Period
@@ -136,9 +137,10 @@ def file_sha256(path: Path) -> str:
 
 
 def check_file(
-    path: Path, inbox: Path, catalog: Catalog, period: Period, limits: Limits
+    path: Path, inbox: Path, catalog: Catalog, period: Period | None, limits: Limits
 ) -> FileReport:
-    """Read and check one file; never raises for what the file contains."""
+    """Read and check one file; never raises for what the file contains. ``period`` None:
+    against the period the file claims (:func:`dvxl.checks.identify`)."""
     stat = path.stat()
     # A return made from its template is checked from two sheets (the form and its
     # metadata); a file without our metadata is identified by its content, in any sheet.
@@ -193,15 +195,19 @@ def settle_duplicates(reports: list[FileReport]) -> None:
 def validate_inbox(
     catalog: Catalog,
     inbox: Path,
-    period: Period,
+    period: Period | None,
     limits: Limits | None = None,
     progress: Callable[[Iterator[Path]], Iterator[Path]] | None = None,
     workers: int | None = None,
 ) -> BatchReport:
     """Validate every file in ``inbox`` for ``period``.
 
-    ``workers`` processes check the files (default :func:`worker_count`); a batch of
-    fewer than :data:`POOL_MIN_FILES` files is checked in this process.
+    ``period`` None: the period the files claim (:func:`dvxl.periods.from_claims`, a
+    :class:`~dvxl.errors.UsageError` when they claim none or several); each file is
+    checked against its own claim, and the few that claim none are checked again once the
+    batch's period is known. ``workers`` processes check the files (default
+    :func:`worker_count`); a batch of fewer than :data:`POOL_MIN_FILES` files is checked
+    in this process.
     """
     limits = limits or Limits(max_file_bytes=int(catalog.settings.max_file_mb * 1024 * 1024))
     started = dt.datetime.now()
@@ -215,8 +221,25 @@ def validate_inbox(
         reports = _check_in_pool(paths, job, count, iterator)
     else:
         reports = [job.check(path) for path in iterator]
+    if period is None:
+        period = periods.from_claims(catalog, (_claim(r, catalog) for r in reports), inbox)
+        settled = _Job(inbox, catalog, period, limits)
+        reports = [settled.check(r.path) if _unsettled(r, catalog) else r for r in reports]
     settle_duplicates(reports)
     return BatchReport(period, inbox, reports, started, dt.datetime.now())
+
+
+def _claim(report: FileReport, catalog: Catalog) -> str:
+    """The period a file claims: its metadata's, else its ``inbox/<kỳ>/`` folder's."""
+    if report.identified_by == "metadata" and periods.known(catalog, report.period):
+        return report.period
+    folder = periods.folder_period(catalog, report.name)
+    return folder.code if folder else ""
+
+
+def _unsettled(report: FileReport, catalog: Catalog) -> bool:
+    """A file identified but not yet checked against a period (it claims none we know)."""
+    return report.readable and report.errors == 0 and periods.known(catalog, report.period) is None
 
 
 # Worker processes -----------------------------------------------------------------------------
@@ -287,7 +310,7 @@ class _Job:
 
     inbox: Path
     catalog: Catalog
-    period: Period
+    period: Period | None
     limits: Limits
 
     def check(self, path: Path) -> FileReport:
