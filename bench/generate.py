@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dvxl import sample, template, textio, workspace
+from dvxl import form, sample, template, textio, workspace
 from dvxl.model import Catalog, Period, Unit
 
 #: Bump when the corpus changes, so cached corpora are made again.
@@ -199,7 +199,7 @@ def generate(root: Path, n: int, seed: int, workers: int | None = None) -> Corpu
         late = rng.random() < LATE_SHARE
         late_count += late
         sent = _sent(period, rng, late)
-        name = template.template_name(period, unit)
+        name = form.template_name(period, unit)
         if rng.random() < RESUBMIT_SHARE:  # a first file with a mistake, a corrected one later
             first = dict(values)
             if _mistaken(first, catalog, unit, rng):

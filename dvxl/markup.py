@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from dvxl import markxml, printing, template
 from dvxl.findings import CODES, ERROR, SEVERITY_LABELS, Finding
+from dvxl.form import FORM, IDENTITY, FormRow, form_rows
 from dvxl.model import Catalog, Period, Unit
 from dvxl.validate import BatchReport, FileReport, frozen_heap, start_collecting, worker_count
 
@@ -249,7 +250,7 @@ def _fast_original(report: FileReport, catalog: Catalog, period: Period) -> tupl
 def _fast_rebuilt(
     report: FileReport, catalog: Catalog, unit: Unit, period: Period, folder: Path
 ) -> bytes:
-    rows = {r.key: r for r in template.form_rows(catalog, unit)}
+    rows = {r.key: r for r in form_rows(catalog, unit)}
     values, findings = _rebuilt(report, rows)
     typed = {key: _typed(value) for key, value in values.items()}
     tmp = _temp(folder, ".xlsx")
@@ -461,8 +462,8 @@ def _rebuild(
         book = openpyxl.load_workbook(tmp)
     finally:
         tmp.unlink(missing_ok=True)
-    form = book[template.FORM]
-    rows = {r.key: r for r in template.form_rows(catalog, unit)}
+    form = book[FORM]
+    rows = {r.key: r for r in form_rows(catalog, unit)}
     values, findings = _rebuilt(report, rows)
     for key, value in values.items():
         _put(form[rows[key].cell], value)
@@ -470,7 +471,7 @@ def _rebuild(
 
 
 def _rebuilt(
-    report: FileReport, rows: dict[str, template.FormRow]
+    report: FileReport, rows: dict[str, FormRow]
 ) -> tuple[dict[str, Any], list[Finding]]:
     """What a rebuilt copy holds: the values for the template's input rows (by key) and the
     findings moved to the template's cells."""
@@ -503,7 +504,7 @@ def _rejected_text(report: FileReport) -> dict[str, str]:
 
 
 def _move(finding: Finding, moved: dict[int, int]) -> Finding:
-    if finding.sheet != template.FORM or not finding.cell:
+    if finding.sheet != FORM or not finding.cell:
         return finding
     try:
         letters, row = _coordinate(finding.cell)
@@ -687,7 +688,7 @@ def list_content(
     sheets = set(sheetnames)
     rows: list[tuple[list[int | str], str, str]] = []
     for number, f in enumerate(sorted(findings, key=_position), 1):
-        where = f.cell if f.sheet in ("", template.FORM) else f"{f.sheet}!{f.cell}"
+        where = f.cell if f.sheet in ("", FORM) else f"{f.sheet}!{f.cell}"
         values: list[int | str] = [
             number,
             where if f.cell else "",
@@ -790,7 +791,7 @@ def _indicator(catalog: Catalog, f: Finding) -> str:
     """``HN_SO — Số hội nghị…``: the code with the label the unit sees on the form."""
     if not f.indicator:
         return ""
-    labels = {code: text for code, text, *_ in template.IDENTITY}
+    labels = {code: text for code, text, *_ in IDENTITY}
     label = labels.get(f.indicator, "")
     if not label:
         label = next(
