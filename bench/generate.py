@@ -6,7 +6,7 @@ under ``bench/.cache/n<N>-s<seed>-v<version>/``:
 * ``catalog/`` — the shipped sample catalog with a synthetic roster of N units
   ("Đảng ủy xã …", "Hội Nông dân xã …", …) spread over the sample's rating
   groups, so that task sets vary (4 to 9 tasks per unit);
-* ``master.xlsx`` — built from that catalog by :func:`dvxl.workspace.init`;
+* ``master.xlsm`` — built from that catalog by :func:`dvxl.workspace.init`;
 * ``inbox/`` — what the units sent: each unit's own template for the period,
   filled in one pass by :func:`dvxl.template.write_template` with values from
   :func:`dvxl.sample.good_values`. About 5 % carry mistakes from
@@ -87,7 +87,7 @@ _SYLLABLES = tuple(_SYLLABLE_TEXT.split())
 class Corpus:
     """A generated workspace and inbox."""
 
-    root: Path  # the workspace: master.xlsx, catalog/, inbox/
+    root: Path  # the workspace: master.xlsm, catalog/, inbox/
     units: int
     files: int
     formats: dict[str, int]
