@@ -1,19 +1,33 @@
 """Marked-up copies sent back to units: the unit's own file with every problem shown in place.
 
-For each file with errors the unit gets a copy named ``<stem>-can-sua.xlsx``:
+For each file with errors the unit gets a copy named ``<stem>-can-sua.xlsx`` (``.xlsm``
+for an ``.xlsm``), one of three kinds:
 
-* an ``.xlsx``/``.xlsm`` openpyxl can open is loaded as it is (macros kept for
-  ``.xlsm``), the cells named by findings are coloured (red for errors, amber
-  for warnings) and carry a comment with the Vietnamese message;
-* an ``.xls``/``.ods`` (openpyxl cannot read them), or an ``.xlsx`` openpyxl
-  fails on, is rebuilt: the unit's template for the period, with the values
-  dvxl read from the file, marked up the same way;
-* a file that could not be read, or whose unit is unknown, gets a small
-  workbook listing what is wrong.
+* the unit's own ``.xlsx``/``.xlsm`` (macros kept), the cells named by findings
+  coloured (red for errors, amber for warnings), each with a comment holding the
+  Vietnamese message;
+* for an ``.xls``/``.ods``, or an ``.xlsx`` that cannot be marked as it is, the unit's
+  template for the period rebuilt with the values dvxl read from the file, marked up
+  the same way;
+* for a file that could not be read, or whose unit is unknown, a small workbook
+  listing what is wrong.
 
-Every copy starts with the sheet ``Lỗi cần sửa`` listing the findings. The
-original is only ever opened for reading: files dvxl refused to parse (zip
-bombs, XML entities) are unreadable and never reach openpyxl.
+Every copy starts with the sheet ``Lỗi cần sửa`` listing the findings. Two routes
+make the same copies:
+
+* the fast route, tried first for every copy: :mod:`dvxl.markxml` edits the XML parts
+  of the unit's file (or of the template XlsxWriter rebuilt, or of an empty package)
+  in a few milliseconds and copies every other part as it is;
+* the openpyxl route, the fallback: openpyxl loads the unit's file (or the rebuilt
+  template, or a new workbook), marks it and saves it, some 55 ms a file. It is taken
+  when markxml raises :class:`dvxl.markxml.Unfit`: a package it does not recognise (a
+  file with comments already, such as an earlier marked copy; a strict OOXML
+  workbook; a cell written twice or in an unusual way) or an original that changed or
+  became unreadable since it was checked. An ``.xlsx`` openpyxl cannot open either is
+  rebuilt from the template. openpyxl is imported on this route only.
+
+The original is only ever opened for reading: files dvxl refused to parse (zip
+bombs, XML entities) are unreadable and reach neither route.
 """
 
 from __future__ import annotations
