@@ -20,15 +20,19 @@ from typing import Any
 
 from dvxl import periods, rules
 from dvxl.findings import ERROR, Finding, make
-from dvxl.model import Catalog, Indicator, Period, Rule, Task, Unit
-from dvxl.printing import format_date
-from dvxl.reader import Book, Sheet
-from dvxl.template import (
+from dvxl.form import (
+    CELL_MAP,
     COL_CODE,
     COL_LABEL,
     COL_VALUE,
     FORM,
     IDENTITY,
+    KEY_DIRECTIVE,
+    KEY_FINGERPRINT,
+    KEY_KIND,
+    KEY_PERIOD,
+    KEY_UNIT,
+    KEY_VERSION,
     KIND,
     META,
     FormRow,
@@ -36,6 +40,9 @@ from dvxl.template import (
     form_rows,
     slug,
 )
+from dvxl.model import Catalog, Indicator, Period, Rule, Task, Unit
+from dvxl.printing import format_date
+from dvxl.reader import Book, Sheet
 
 
 @dataclass
@@ -208,10 +215,10 @@ def read_metadata(book: Book) -> dict[str, str]:
     for row in sheet.rows:
         if len(row) >= 2 and str(row[0]).strip():
             key = str(row[0]).strip()
-            if key == "o_nhap":
+            if key == CELL_MAP[0]:
                 break
             meta[key] = _text(row[1])
-    return meta if meta.get("loai_tep") == KIND else {}
+    return meta if meta.get(KEY_KIND) == KIND else {}
 
 
 def _text(value: Any) -> str:
@@ -284,15 +291,15 @@ def identify(
     meta = read_metadata(book)
     ident = checked.identity
     add = checked.findings.append
-    if meta and meta.get("ma_van_ban", "") != catalog.directive.code:
-        add(make("I011", file, value=meta.get("ma_van_ban", ""), expected=catalog.directive.code))
+    if meta and meta.get(KEY_DIRECTIVE, "") != catalog.directive.code:
+        add(make("I011", file, value=meta.get(KEY_DIRECTIVE, ""), expected=catalog.directive.code))
         return None
     if meta:
         ident.by = "metadata"
-        ident.period = meta.get("ma_ky", "")
-        ident.version = meta.get("phien_ban_mau", "")
-        ident.fingerprint = meta.get("dau_van_tay", "")
-        code = meta.get("ma_don_vi", "")
+        ident.period = meta.get(KEY_PERIOD, "")
+        ident.version = meta.get(KEY_VERSION, "")
+        ident.fingerprint = meta.get(KEY_FINGERPRINT, "")
+        code = meta.get(KEY_UNIT, "")
         unit = _index(catalog).by_code.get(code)
         if unit is None:
             add(make("I003", file, value=code, unit=code))

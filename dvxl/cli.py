@@ -72,7 +72,7 @@ def _workspace_option(func: Any) -> Any:
         type=click.Path(file_okay=False, path_type=Path),
         default=Path("."),
         show_default=False,
-        help="Thư mục làm việc (chứa master.xlsx); mặc định là thư mục hiện tại.",
+        help="Thư mục làm việc (chứa master.xlsm); mặc định là thư mục hiện tại.",
     )(func)
 
 
@@ -98,11 +98,11 @@ def cli() -> None:
     help="Thư mục danh mục dạng văn bản (mặc định: danh mục mẫu đi kèm dvxl).",
 )
 @click.option(
-    "--force", is_flag=True, help="Tạo lại master.xlsx đã có (bản cũ được chép vào backup/)."
+    "--force", is_flag=True, help="Tạo lại master.xlsm đã có (bản cũ được chép vào backup/)."
 )
 @_help_option
 def init(directory: Path, catalog_dir: Path | None, force: bool) -> None:
-    """Tạo thư mục làm việc DIRECTORY với sổ tổng hợp master.xlsx."""
+    """Tạo thư mục làm việc DIRECTORY với sổ tổng hợp master.xlsm."""
     ws = workspace.init(directory, catalog_dir, force)
     click.echo(f"Đã tạo sổ tổng hợp: {ws.master}")
     click.echo(f"Thư mục nhận báo cáo: {ws.inbox}")
@@ -196,7 +196,7 @@ def catalog() -> None:
 )
 @_help_option
 def catalog_export(root: Path, output: Path | None) -> None:
-    """Ghi cấu hình trong master.xlsx ra các tệp văn bản (YAML)."""
+    """Ghi cấu hình trong master.xlsm ra các tệp văn bản (YAML)."""
     paths = workspace.export_catalog(workspace.Workspace(root), output)
     for path in paths:
         click.echo(f"Đã ghi {path}")
@@ -206,7 +206,7 @@ def catalog_export(root: Path, output: Path | None) -> None:
 @_workspace_option
 @_help_option
 def catalog_check(root: Path) -> None:
-    """Kiểm tra cấu hình trong master.xlsx."""
+    """Kiểm tra cấu hình trong master.xlsm."""
     c = workspace.Workspace(root).load()
     click.echo(
         f"Cấu hình hợp lệ: {len(c.tasks)} nhiệm vụ, {len(c.indicators)} chỉ tiêu, "

@@ -41,9 +41,11 @@ and names that file in the box. Only when no box can be shown at all (no
 calling workbook, Excel gone) does the process exit 1 with the message on
 stderr, which xlwings then shows as best it can.
 
-This module is the only one that imports xlwings, lazily inside functions, so
-``import dvxl.excel`` works where there is no Excel (Linux, CI); tests pass a
-stand-in workbook as ``book``.
+This module is the only one that talks to Excel through xlwings. It imports xlwings
+lazily inside functions, so ``import dvxl.excel`` works where there is no Excel (Linux,
+CI); tests pass a stand-in workbook as ``book``. (:mod:`dvxl.vba` imports the xlwings
+package too, lazily as well, but only to check its version and take its VBA module from
+the package's files when the master is built; it never opens Excel.)
 """
 
 from __future__ import annotations

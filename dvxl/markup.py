@@ -1,19 +1,33 @@
 """Marked-up copies sent back to units: the unit's own file with every problem shown in place.
 
-For each file with errors the unit gets a copy named ``<stem>-can-sua.xlsx``:
+For each file with errors the unit gets a copy named ``<stem>-can-sua.xlsx`` (``.xlsm``
+for an ``.xlsm``), one of three kinds:
 
-* an ``.xlsx``/``.xlsm`` openpyxl can open is loaded as it is (macros kept for
-  ``.xlsm``), the cells named by findings are coloured (red for errors, amber
-  for warnings) and carry a comment with the Vietnamese message;
-* an ``.xls``/``.ods`` (openpyxl cannot read them), or an ``.xlsx`` openpyxl
-  fails on, is rebuilt: the unit's template for the period, with the values
-  dvxl read from the file, marked up the same way;
-* a file that could not be read, or whose unit is unknown, gets a small
-  workbook listing what is wrong.
+* the unit's own ``.xlsx``/``.xlsm`` (macros kept), the cells named by findings
+  coloured (red for errors, amber for warnings), each with a comment holding the
+  Vietnamese message;
+* for an ``.xls``/``.ods``, or an ``.xlsx`` that cannot be marked as it is, the unit's
+  template for the period rebuilt with the values dvxl read from the file, marked up
+  the same way;
+* for a file that could not be read, or whose unit is unknown, a small workbook
+  listing what is wrong.
 
-Every copy starts with the sheet ``Lỗi cần sửa`` listing the findings. The
-original is only ever opened for reading: files dvxl refused to parse (zip
-bombs, XML entities) are unreadable and never reach openpyxl.
+Every copy starts with the sheet ``Lỗi cần sửa`` listing the findings. Two routes
+make the same copies:
+
+* the fast route, tried first for every copy: :mod:`dvxl.markxml` edits the XML parts
+  of the unit's file (or of the template XlsxWriter rebuilt, or of an empty package)
+  in a few milliseconds and copies every other part as it is;
+* the openpyxl route, the fallback: openpyxl loads the unit's file (or the rebuilt
+  template, or a new workbook), marks it and saves it, some 55 ms a file. It is taken
+  when markxml raises :class:`dvxl.markxml.Unfit`: a package it does not recognise (a
+  file with comments already, such as an earlier marked copy; a strict OOXML
+  workbook; a cell written twice or in an unusual way) or an original that changed or
+  became unreadable since it was checked. An ``.xlsx`` openpyxl cannot open either is
+  rebuilt from the template. openpyxl is imported on this route only.
+
+The original is only ever opened for reading: files dvxl refused to parse (zip
+bombs, XML entities) are unreadable and reach neither route.
 """
 
 from __future__ import annotations
@@ -35,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from dvxl import atomic, markxml, printing, template
 from dvxl.findings import CODES, ERROR, SEVERITY_LABELS, Finding
+from dvxl.form import FORM, IDENTITY, FormRow, form_rows
 from dvxl.model import Catalog, Period, Unit
 from dvxl.validate import BatchReport, FileReport, frozen_heap, start_collecting, worker_count
 
@@ -241,7 +256,7 @@ def _fast_original(report: FileReport, catalog: Catalog, period: Period) -> tupl
 def _fast_rebuilt(
     report: FileReport, catalog: Catalog, unit: Unit, period: Period, folder: Path
 ) -> bytes:
-    rows = {r.key: r for r in template.form_rows(catalog, unit)}
+    rows = {r.key: r for r in form_rows(catalog, unit)}
     values, findings = _rebuilt(report, rows)
     typed = {key: _typed(value) for key, value in values.items()}
     tmp = atomic.temp_file(folder, ".xlsx")
@@ -451,8 +466,8 @@ def _rebuild(
         book = openpyxl.load_workbook(tmp)
     finally:
         tmp.unlink(missing_ok=True)
-    form = book[template.FORM]
-    rows = {r.key: r for r in template.form_rows(catalog, unit)}
+    form = book[FORM]
+    rows = {r.key: r for r in form_rows(catalog, unit)}
     values, findings = _rebuilt(report, rows)
     for key, value in values.items():
         _put(form[rows[key].cell], value)
@@ -460,7 +475,7 @@ def _rebuild(
 
 
 def _rebuilt(
-    report: FileReport, rows: dict[str, template.FormRow]
+    report: FileReport, rows: dict[str, FormRow]
 ) -> tuple[dict[str, Any], list[Finding]]:
     """What a rebuilt copy holds: the values for the template's input rows (by key) and the
     findings moved to the template's cells."""
@@ -493,7 +508,7 @@ def _rejected_text(report: FileReport) -> dict[str, str]:
 
 
 def _move(finding: Finding, moved: dict[int, int]) -> Finding:
-    if finding.sheet != template.FORM or not finding.cell:
+    if finding.sheet != FORM or not finding.cell:
         return finding
     try:
         letters, row = _coordinate(finding.cell)
@@ -677,7 +692,7 @@ def list_content(
     sheets = set(sheetnames)
     rows: list[tuple[list[int | str], str, str]] = []
     for number, f in enumerate(sorted(findings, key=_position), 1):
-        where = f.cell if f.sheet in ("", template.FORM) else f"{f.sheet}!{f.cell}"
+        where = f.cell if f.sheet in ("", FORM) else f"{f.sheet}!{f.cell}"
         values: list[int | str] = [
             number,
             where if f.cell else "",
@@ -780,7 +795,7 @@ def _indicator(catalog: Catalog, f: Finding) -> str:
     """``HN_SO — Số hội nghị…``: the code with the label the unit sees on the form."""
     if not f.indicator:
         return ""
-    labels = {code: text for code, text, *_ in template.IDENTITY}
+    labels = {code: text for code, text, *_ in IDENTITY}
     label = labels.get(f.indicator, "")
     if not label:
         label = next(

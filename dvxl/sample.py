@@ -20,9 +20,9 @@ from typing import Any
 import openpyxl
 
 from dvxl import rules
+from dvxl.form import COL_VALUE, FORM, META, form_rows, template_name
 from dvxl.master import ASSESSMENT
 from dvxl.model import Catalog, Indicator, Period, Unit
-from dvxl.template import COL_VALUE, FORM, META, form_rows, template_name
 
 Values = dict[str, Any]
 

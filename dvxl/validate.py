@@ -29,9 +29,9 @@ from typing import Any
 from dvxl import periods
 from dvxl.checks import check_book, read_metadata
 from dvxl.findings import ERROR, WARNING, Finding, make
+from dvxl.form import FORM, META
 from dvxl.model import Catalog, Period
 from dvxl.reader import Limits, read_book
-from dvxl.template import FORM, META
 
 # File statuses, as the validation workbook and the console show them.
 VALID = "Hợp lệ"

@@ -2,7 +2,7 @@
 
 ::
 
-    DIR/master.xlsx          the configuration, owned by the secretariat
+    DIR/master.xlsm          the configuration, owned by the secretariat
     DIR/inbox/               returned files, dropped here as they arrive
     DIR/templates/<kỳ>/      one template per unit and period
     DIR/outputs/<kỳ>/        validation and merge results
