@@ -246,10 +246,7 @@ def _from_content(book: Book, catalog: Catalog) -> tuple[Unit | None, str]:
                     return codes[text.upper()], f"mã đơn vị ghi trong trang «{sheet.name}»"
                 if _fold(text) in names:
                     return names[_fold(text)], f"tên đơn vị ghi trong trang «{sheet.name}»"
-    unit = _unit_in_name(book.path, catalog)
-    if unit is not None:
-        return unit, f"tên tệp «{book.path.name}»"
-    return None, ""
+    return unit_in_name(book.path, catalog) or (None, "")
 
 
 def _fold(text: str) -> str:
@@ -258,24 +255,31 @@ def _fold(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def _unit_in_name(path: Path, catalog: Catalog) -> Unit | None:
-    """The unit whose code is a token of the file name or its folder, else the unit whose
-    name slug is the longest found in the file name.
+def unit_in_name(path: Path, catalog: Catalog) -> tuple[Unit, str] | None:
+    """The unit a file's name or its folder's name («inbox/MTTQ/…») names, and where it was
+    found (for messages), else None.
 
-    A code decides first and the longest name next: "Văn phòng Đảng ủy xã Tân An" holds
-    "Đảng ủy xã Tân An", and its own file must not be taken for that unit's (issue #6).
+    The file name before its folder; in each, a unit code (a token) before a unit name
+    (its slug), the longest name winning: "Văn phòng Đảng ủy xã Tân An" holds "Đảng ủy xã
+    Tân An", and its own file must not be taken for that unit's (issue #6). Several codes
+    in one name: the first in roster order.
     """
     index = _index(catalog)
-    tokens = _tokens(path.stem) | _tokens(path.parent.name)
-    named = [index.code_tokens[t] for t in tokens if t in index.code_tokens]
-    if named:  # several codes in the name: the first in roster order, as before
-        return min(named, key=lambda found: found[0])[1]
-    slugged = slug(path.stem)
-    best: tuple[int, Unit] | None = None
-    for text, unit in index.slugs:
-        if text in slugged and (best is None or len(text) > best[0]):
-            best = (len(text), unit)
-    return best[1] if best else None
+    places = ((path.stem, f"tên tệp «{path.name}»"),
+              (path.parent.name, f"tên thư mục «{path.parent.name}»"))
+    for text, where in places:
+        named = [index.code_tokens[t] for t in _tokens(text) if t in index.code_tokens]
+        if named:
+            return min(named, key=lambda found: found[0])[1], where
+    for text, where in places:
+        slugged = slug(text)
+        best: tuple[int, Unit] | None = None
+        for name, unit in index.slugs:
+            if name in slugged and (best is None or len(name) > best[0]):
+                best = (len(name), unit)
+        if best is not None:
+            return best[1], where
+    return None
 
 
 def identify(
@@ -339,7 +343,7 @@ def identify(
                     expected=current,
                 )
             )
-        named = _unit_in_name(book.path, catalog)
+        named = (unit_in_name(book.path, catalog) or (None, ""))[0]
         if named is not None and named.code != unit.code:
             where = f"{book.path.parent.name}/{book.path.name}"
             add(make("I010", file, unit=unit.code, value=where, expected=named.code))

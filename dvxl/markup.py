@@ -100,10 +100,16 @@ def write_marked_copies(
     Originals are never modified. Each copy is made in a temporary file and moved to its
     name once every copy is made. Many copies are made by ``workers`` processes (default
     :func:`dvxl.validate.worker_count`), each holding one unit's workbook at a time.
+
+    ``folder`` then holds this run's copies only: a copy an earlier run made for a file
+    that has since been corrected (or left the inbox) is removed, so that the office never
+    sends stale errors back (issue 12).
     """
     # A superseded file needs no copy: the unit already sent a newer one.
     reports = [report for report in batch.files if report.errors > 0 and not report.superseded_by]
+    originals = {r.path for r in batch.files}  # never removed, whatever their names
     if not reports:
+        _remove_stale(folder, originals)
         return []
     folder.mkdir(parents=True, exist_ok=True)
     names = _Names(reports, folder, [r.path for r in batch.files])
@@ -116,10 +122,21 @@ def write_marked_copies(
             path = folder / names.take(report, suffix)
             atomic.publish(temp, path)
             paths.append(path)
+        _remove_stale(folder, originals | set(paths))
         return paths
     finally:
         for temp, _ in made:
             temp.unlink(missing_ok=True)
+
+
+def _remove_stale(folder: Path, kept: set[Path]) -> None:
+    """Remove the marked-up copies in ``folder`` that this run did not make."""
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        if path not in kept and path.is_file() and path.stem.endswith(SUFFIX) \
+                and path.suffix.lower() in (".xlsx", ".xlsm"):
+            path.unlink(missing_ok=True)
 
 
 # Making copies, in worker processes when there are many ---------------------------------------

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from dvxl import periods
-from dvxl.checks import check_book, read_metadata
+from dvxl.checks import check_book, read_metadata, unit_in_name
 from dvxl.findings import ERROR, WARNING, Finding, make
 from dvxl.form import FORM, META
 from dvxl.model import Catalog, Period
@@ -76,7 +76,7 @@ class FileReport:
 
     @property
     def status(self) -> str:
-        if any(f.code == "F008" for f in self.findings):
+        if any(f.code in ("F008", "F009") for f in self.findings):
             return IGNORED
         if not self.readable:
             return UNREADABLE
@@ -116,13 +116,14 @@ class BatchReport:
 
 
 def inbox_files(inbox: Path) -> list[Path]:
-    """Every regular file under ``inbox``, recursively, in a stable order (dot-files skipped)."""
+    """Every regular file under ``inbox``, recursively, in a stable order. Hidden folders
+    are skipped; hidden files are listed (the reader ignores them with F009)."""
     if not inbox.is_dir():
         return []
     found = [
         p
         for p in inbox.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(inbox).parts)
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(inbox).parts[:-1])
     ]
     return sorted(found, key=lambda p: p.relative_to(inbox).as_posix())
 
@@ -159,6 +160,11 @@ def check_file(
     report.findings += result.findings
     book = result.book
     if book is None:
+        if report.status != IGNORED:  # «HU07 (tải chưa xong).xlsx» is HU07's broken return
+            named = unit_in_name(path, catalog)
+            if named is not None:
+                report.unit, report.unit_name = named[0].code, named[0].name
+                report.identified_by = "name"
         return report
     report.format = book.format
     checked = check_book(book, catalog, period)
