@@ -19,7 +19,8 @@ from typing import Any, ClassVar
 import click
 
 from dvxl import __version__, render, report, workspace
-from dvxl.errors import DvxlError
+from dvxl.errors import DvxlError, UsageError
+from dvxl.schema import parse_value
 
 DEMO_PERIOD = "2026-6T"
 
@@ -224,7 +225,7 @@ def demo(directory: Path, period: str) -> None:
 
     Tạo sổ tổng hợp, mẫu báo cáo cho từng đơn vị, giả lập các tệp đơn vị gửi về
     (có tệp sai, tệp nộp lại, tệp chép sang tệp mới, một tệp không phải bảng
-    tính, vài đơn vị chưa nộp) rồi kiểm tra hộp thư.
+    tính, vài đơn vị chưa nộp), tổng hợp rồi viết báo cáo kỳ.
     """
     result = workspace.demo(directory, period)
     ws = result.workspace
@@ -232,7 +233,9 @@ def demo(directory: Path, period: str) -> None:
     click.echo(f"2. {len(result.templates)} mẫu báo cáo kỳ {period}: {ws.templates(period)}")
     click.echo(f"3. {len(result.returns)} tệp giả lập đơn vị gửi về: {ws.inbox}")
     _echo_merge(result.merge)
-    click.echo("Mở sổ tổng hợp kỳ, một mẫu hoặc một bản đánh dấu lỗi bằng Excel hoặc LibreOffice.")
+    _echo_report(result.report)
+    click.echo("Mở sổ tổng hợp kỳ, một mẫu hoặc một bản đánh dấu lỗi bằng Excel hoặc LibreOffice; "
+               "báo cáo kỳ bằng Word.")
 
 
 @cli.command()
@@ -277,6 +280,65 @@ def status(period: str | None, root: Path) -> None:
     """Bảng theo dõi: đơn vị nào đã nộp, đúng hạn, muộn, không hợp lệ, chưa nộp."""
     for line in render.tracking_lines(workspace.status(workspace.Workspace(root), period)):
         click.echo(line)
+
+
+@cli.command("report")
+@_period_option
+@_workspace_option
+@click.option("--pdf", "make_pdf", is_flag=True, help="Ghi thêm bản PDF (cần LibreOffice).")
+@click.option("--date", "day", help="Ngày ghi trên báo cáo (ngày/tháng/năm); mặc định hôm nay.")
+@click.option(
+    "--number",
+    default="",
+    help="Số báo cáo; mặc định lấy ở trang «Ban hành», để trống thì văn thư ghi khi ban hành.",
+)
+@click.option(
+    "--mau",
+    "copy_template",
+    is_flag=True,
+    help="Chép mẫu báo cáo đi kèm dvxl thành mau-bao-cao.docx trong thư mục làm việc để "
+    "sửa lời văn, trình bày trong Word, rồi thoát.",
+)
+@_help_option
+def report_command(
+    period: str | None,
+    root: Path,
+    make_pdf: bool,
+    day: str | None,
+    number: str,
+    copy_template: bool,
+) -> None:
+    """Viết báo cáo kỳ gửi Ban Thường vụ (Word, thể thức văn bản của Đảng).
+
+    Mọi số liệu lấy từ sổ ghi nhận và điểm thẩm định trong master.xlsm; so sánh với
+    kỳ trước và cùng kỳ năm trước khi sổ có số liệu các kỳ đó. Kết quả:
+    outputs/<kỳ>/bao-cao-<kỳ>.docx (và .pdf với --pdf).
+    """
+    ws = workspace.Workspace(root)
+    if copy_template:
+        click.echo(f"Đã chép mẫu báo cáo: {workspace.copy_report_template(ws)}")
+        click.echo("Sửa mẫu trong Word; dvxl dùng mẫu này thay cho mẫu đi kèm.")
+        return
+    date = None
+    if day:
+        try:
+            date = parse_value("date", day)
+        except ValueError as exc:
+            raise UsageError(f"Ngày báo cáo {exc}") from None
+    _echo_report(workspace.write_report(ws, period, date, number, make_pdf))
+
+
+def _echo_report(result: workspace.Report) -> None:
+    click.echo(f"Báo cáo kỳ {result.period.code} ({result.period.name}): {result.docx}")
+    if result.compared:
+        shown = ", ".join(p.name for p in result.compared)
+        click.echo(f"   So sánh với: {shown}")
+    if result.pdf is not None:
+        click.echo(f"   Bản PDF: {result.pdf}")
+    if result.pdf_problem:
+        click.echo(f"Cảnh báo: {result.pdf_problem}", err=True)
+    for problem in result.problems:
+        click.echo(f"Cảnh báo: {problem}", err=True)
 
 
 def _progress(items: Iterator[Path], count: int) -> Iterator[Path]:

@@ -288,7 +288,7 @@ def _write_keyvalue(
 def _write_buttons(
     workbook: xlsxwriter.Workbook, sheet: Any, styles: printing.Styles, first: int
 ) -> int:
-    """The period and inbox cells and the four buttons, from row ``first``; the next free row."""
+    """The period and inbox cells and the buttons, from row ``first``; the next free row."""
     entry = styles.make(border=1, bg_color=printing.INPUT_FILL, bold=True)
     rows: list[tuple[str, Any]] = [
         ("Bấm nút ngay trong Excel (máy cần cài dvxl và chạy «dvxl excel setup» một lần).",
