@@ -71,7 +71,7 @@ class Figure:
         if self.kind == "rate":
             rate = vn.percent(self.value, self.base)
             shown = f"{vn.number(self.value)}/{vn.number(self.base)}"
-            return f"{shown} ({rate})" if rate else shown
+            return f"{shown}, đạt {rate}" if rate else shown
         if self.kind == "count" and not self.choice:
             return "; ".join(f"{n} {vn.nfc(v).lower()}" for v, n in self.counts.items() if n)
         if self.kind == "count":
