@@ -31,6 +31,9 @@ BIN = VENV / ("Scripts" if WINDOWS else "bin")
 EXE = ".exe" if WINDOWS else ""
 VENV_PYTHON = BIN / f"python{EXE}"
 LO_PACKAGES = ["libreoffice-calc-nogui", "python3-uno"]
+# The period report: Writer converts .docx to PDF, Liberation Serif stands in for Times New
+# Roman (same metrics, so the same page breaks), pdftotext reads the PDF back in the tests.
+REPORT_PACKAGES = ["libreoffice-writer-nogui", "fonts-liberation2", "poppler-utils"]
 SYSTEM_UNO_PYTHON = "/usr/bin/python3"
 
 USAGE = """\
@@ -178,8 +181,22 @@ def has_uno() -> bool:
     return subprocess.run(probe, capture_output=True, env=env, check=False).returncode == 0
 
 
+def debian_missing(packages: list[str]) -> list[str]:
+    """The packages dpkg does not list as installed ([] where there is no dpkg)."""
+    if shutil.which("dpkg-query") is None:
+        return []
+    missing = []
+    for package in packages:
+        probe = ["dpkg-query", "-W", "-f=${Status}", package]
+        done = subprocess.run(probe, capture_output=True, text=True, check=False)
+        if "install ok installed" not in done.stdout:
+            missing.append(package)
+    return missing
+
+
 def ensure_libreoffice() -> None:
-    """Install LibreOffice Calc + python3-uno via apt when missing and possible; never fail."""
+    """Install LibreOffice (Calc, Writer) + python3-uno, the fonts and poppler-utils via apt
+    when missing and possible; never fail."""
     if WINDOWS or sys.platform == "darwin":
         if shutil.which("soffice") is None:
             say("LibreOffice not found; its tests will be skipped / không có LibreOffice")
@@ -189,11 +206,13 @@ def ensure_libreoffice() -> None:
         missing.append(LO_PACKAGES[0])
     if not has_uno():
         missing.append(LO_PACKAGES[1])
-    if not missing:
+    report = debian_missing(REPORT_PACKAGES)
+    if not missing and not report:
         say("LibreOffice found / Đã có LibreOffice")
         return
-    if missing[0] == LO_PACKAGES[0]:
+    if missing and missing[0] == LO_PACKAGES[0]:
         missing = list(LO_PACKAGES)
+    missing += report
     if not can_apt():
         say(
             f"LibreOffice missing ({', '.join(missing)}); install it: "

@@ -24,8 +24,10 @@ from dvxl.model import (
     ChoiceList,
     CitedDocument,
     Directive,
+    FormatProfile,
     Group,
     Indicator,
+    Issuing,
     Level,
     Period,
     RubricItem,
@@ -162,6 +164,7 @@ def build(tables: Tables) -> Catalog:
     indicators = parsed["indicators"]
     _check_indicators(indicators, task_codes, lists, problems)
 
+    _check_summaries(indicators, lists, problems)
     visible = _visible_codes(indicators, task_codes)
     _check_rules(parsed["rules"], task_codes, visible, problems)
 
@@ -196,6 +199,10 @@ def build(tables: Tables) -> Catalog:
     else:
         _check_rubric(parsed["rubric"], [], [], group_codes, task_codes, problems)
     _check_levels(parsed["levels"], problems)
+    _check_format(parsed["format"], problems)
+    for key in ("issuing", "format"):
+        if len(parsed[key]) > 1:
+            problems.add(f"Trang tính «{TABLE[key].sheet}»", "chỉ được có một bộ thông tin")
 
     if problems.items:
         raise ConfigError(problems.items)
@@ -272,6 +279,61 @@ def _check_indicators(
         lo, hi = d["minimum"], d["maximum"]
         if lo is not None and hi is not None and lo > hi:
             problems.add(where, f"«Tối thiểu» ({lo}) lớn hơn «Tối đa» ({hi})")
+
+
+_NUMERIC = frozenset({"integer", "decimal", "score"})
+
+
+def _check_summaries(
+    indicators: list[_Record], lists: dict[str, list[str]], problems: _Problems
+) -> None:
+    """A summary fits its indicator: sums of numbers, counts of choices, rates of two numbers."""
+    column = TABLE["indicators"].column("summary")
+    numeric = {(r.data["task"], r.data["code"]) for r in indicators if r.data["type"] in _NUMERIC}
+    for record in indicators:
+        d = record.data
+        kind, _, arg = d["summary"].partition(":")
+        where = record.row.locate(column)
+        if kind in ("sum", "mean", "rate") and d["type"] not in _NUMERIC:
+            problems.add(where, f"chỉ tiêu «{d['code']}» không phải số nên không tính tổng, tỷ lệ")
+        elif kind == "count" and d["type"] != "choice":
+            problems.add(where, f"chỉ đếm được chỉ tiêu kiểu chọn («{d['code']}» không phải)")
+        elif kind == "count" and arg and arg not in lists.get(d["choices"], [arg]):
+            problems.add(where, f"«{arg}» không có trong danh mục «{d['choices']}»")
+        elif kind == "rate" and (d["task"], arg) not in numeric and ("*", arg) not in numeric:
+            problems.add(
+                where, f"tỷ lệ trên «{arg}»: nhiệm vụ «{d['task']}» không có chỉ tiêu số mã này"
+            )
+
+
+#: Bounds of the format profile's numbers (sizes in points, lengths in millimetres).
+_FORMAT_BOUNDS = {
+    "paper": (50.0, 1000.0),
+    "margin": (0.0, 100.0),
+    "size": (6.0, 40.0),
+    "first_line_indent_mm": (0.0, 50.0),
+    "space_after_pt": (0.0, 72.0),
+    "line_spacing": (0.5, 3.0),
+}
+
+
+def _check_format(records: list[_Record], problems: _Problems) -> None:
+    table = TABLE["format"]
+    for record in records:
+        for column in table.columns:
+            value = record.data.get(column.field)
+            if value in ("", None):
+                continue
+            if column.field == "page_number_from":
+                if value not in (1, 2):
+                    problems.add(record.row.locate(column), "chỉ nhận 1 hoặc 2")
+                continue
+            prefix = column.field.split("_")[0]
+            key = prefix if prefix in ("paper", "margin", "size") else column.field
+            bounds = _FORMAT_BOUNDS.get(key)
+            if bounds is not None and not bounds[0] <= value <= bounds[1]:
+                low, high = (f"{b:g}".replace(".", ",") for b in bounds)
+                problems.add(record.row.locate(column), f"phải từ {low} đến {high}")
 
 
 def _visible_codes(indicators: list[_Record], task_codes: set[str]) -> dict[str, set[str]]:
@@ -469,7 +531,16 @@ def _assemble(
         periods=tuple(Period(**r.data) for r in parsed["periods"]),
         rubric=tuple(RubricItem(**r.data) for r in parsed["rubric"]),
         levels=tuple(Level(**{**r.data, "cap": r.data["cap"] or 0}) for r in parsed["levels"]),
+        issuing=Issuing(**_given(parsed["issuing"])),
+        recipients=tuple(r.data["recipient"] for r in parsed["recipients"]),
+        format=FormatProfile(**_given(parsed["format"])),
     )
+
+
+def _given(records: list[_Record]) -> dict[str, Any]:
+    """The fields of an optional key-value table that are filled in (the rest: defaults)."""
+    data = records[0].data if records else {}
+    return {k: v for k, v in data.items() if v not in ("", None)}
 
 
 def to_tables(catalog: Catalog) -> dict[str, list[dict[str, Any]]]:
@@ -489,6 +560,9 @@ def to_tables(catalog: Catalog) -> dict[str, list[dict[str, Any]]]:
         "rubric": [asdict(r) for r in catalog.rubric],
         "levels": [asdict(lv) for lv in catalog.levels],
         "settings": [asdict(catalog.settings)],
+        "issuing": [asdict(catalog.issuing)],
+        "recipients": [{"recipient": r} for r in catalog.recipients],
+        "format": [asdict(catalog.format)],
     }
 
 
@@ -500,5 +574,9 @@ def fingerprint(catalog: Catalog) -> str:
     """
     tables = to_tables(catalog)
     payload = {k: tables[k] for k in ("tasks", "indicators", "lists", "rules")}
+    # How the report sums an indicator up is not part of the form: templates stay valid.
+    payload["indicators"] = [
+        {k: v for k, v in i.items() if k != "summary"} for i in payload["indicators"]
+    ]
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

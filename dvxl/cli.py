@@ -19,7 +19,8 @@ from typing import Any, ClassVar
 import click
 
 from dvxl import __version__, periods, render, report, workspace
-from dvxl.errors import DvxlError
+from dvxl.errors import DvxlError, UsageError
+from dvxl.schema import parse_value
 
 DEMO_PERIOD = "2026-6T"
 
@@ -61,6 +62,12 @@ _period_option = click.option(
     "-p", "--period",
     help="Mã kỳ báo cáo, ví dụ 2026-6T. Mặc định: kỳ ghi trong các tệp gửi về "
     "(dvxl không đoán kỳ theo ngày hôm nay).",
+)
+
+
+_recorded_period_option = click.option(
+    "-p", "--period",
+    help="Mã kỳ báo cáo, ví dụ 2026-6T. Mặc định: kỳ có tệp được tiếp nhận gần nhất.",
 )
 
 
@@ -224,7 +231,7 @@ def demo(directory: Path, period: str) -> None:
 
     Tạo sổ tổng hợp, mẫu báo cáo cho từng đơn vị, giả lập các tệp đơn vị gửi về
     (có tệp sai, tệp nộp lại, tệp chép sang tệp mới, một tệp không phải bảng
-    tính, vài đơn vị chưa nộp) rồi kiểm tra hộp thư.
+    tính, vài đơn vị chưa nộp), tổng hợp rồi viết báo cáo kỳ.
     """
     result = workspace.demo(directory, period)
     ws = result.workspace
@@ -232,7 +239,9 @@ def demo(directory: Path, period: str) -> None:
     click.echo(f"2. {len(result.templates)} mẫu báo cáo kỳ {period}: {ws.templates(period)}")
     click.echo(f"3. {len(result.returns)} tệp giả lập đơn vị gửi về: {ws.inbox}")
     _echo_merge(result.merge)
-    click.echo("Mở sổ tổng hợp kỳ, một mẫu hoặc một bản đánh dấu lỗi bằng Excel hoặc LibreOffice.")
+    _echo_report(result.report)
+    click.echo("Mở sổ tổng hợp kỳ, một mẫu hoặc một bản đánh dấu lỗi bằng Excel hoặc LibreOffice; "
+               "báo cáo kỳ bằng Word.")
 
 
 @cli.command()
@@ -271,8 +280,7 @@ def _echo_merge(result: workspace.Merge) -> None:
 
 
 @cli.command()
-@click.option("-p", "--period",
-              help="Mã kỳ báo cáo, ví dụ 2026-6T. Mặc định: kỳ có tệp được tiếp nhận gần nhất.")
+@_recorded_period_option
 @_workspace_option
 @_help_option
 def status(period: str | None, root: Path) -> None:
@@ -281,6 +289,67 @@ def status(period: str | None, root: Path) -> None:
     click.echo(periods.label(consolidated.period))
     for line in render.tracking_lines(consolidated):
         click.echo(line)
+
+
+@cli.command("report")
+@_recorded_period_option
+@_workspace_option
+@click.option("--pdf", "make_pdf", is_flag=True, help="Ghi thêm bản PDF (cần LibreOffice).")
+@click.option("--date", "day", help="Ngày ghi trên báo cáo (ngày/tháng/năm); mặc định hôm nay.")
+@click.option(
+    "--number",
+    default="",
+    help="Số báo cáo; mặc định lấy ở trang «Ban hành», để trống thì văn thư ghi khi ban hành.",
+)
+@click.option(
+    "--mau",
+    "copy_template",
+    is_flag=True,
+    help="Chép mẫu báo cáo đi kèm dvxl thành mau-bao-cao.docx trong thư mục làm việc để "
+    "sửa lời văn, trình bày trong Word, rồi thoát.",
+)
+@_help_option
+def report_command(
+    period: str | None,
+    root: Path,
+    make_pdf: bool,
+    day: str | None,
+    number: str,
+    copy_template: bool,
+) -> None:
+    """Viết báo cáo kỳ gửi Ban Thường vụ (Word, thể thức văn bản của Đảng).
+
+    Mọi số liệu lấy từ sổ ghi nhận và điểm thẩm định trong master.xlsm; so sánh với
+    kỳ trước và cùng kỳ năm trước khi sổ có số liệu các kỳ đó. Kết quả:
+    outputs/<kỳ>/bao-cao-<kỳ>.docx (và .pdf với --pdf).
+    """
+    ws = workspace.Workspace(root)
+    if copy_template:
+        click.echo(f"Đã chép mẫu báo cáo: {workspace.copy_report_template(ws)}")
+        click.echo("Sửa mẫu trong Word; dvxl dùng mẫu này thay cho mẫu đi kèm.")
+        return
+    date = None
+    if day:
+        try:
+            date = parse_value("date", day)
+        except ValueError as exc:
+            raise UsageError(f"Ngày báo cáo {exc}") from None
+    result = workspace.write_report(ws, period, date, number, make_pdf)
+    click.echo(periods.label(result.period))
+    _echo_report(result)
+
+
+def _echo_report(result: workspace.Report) -> None:
+    click.echo(f"Báo cáo kỳ {result.period.code} ({result.period.name}): {result.docx}")
+    if result.compared:
+        shown = ", ".join(p.name for p in result.compared)
+        click.echo(f"   So sánh với: {shown}")
+    if result.pdf is not None:
+        click.echo(f"   Bản PDF: {result.pdf}")
+    if result.pdf_problem:
+        click.echo(f"Cảnh báo: {result.pdf_problem}", err=True)
+    for problem in result.problems:
+        click.echo(f"Cảnh báo: {problem}", err=True)
 
 
 def _progress(items: Iterator[Path], count: int) -> Iterator[Path]:

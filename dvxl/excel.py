@@ -10,6 +10,7 @@ Tổng hợp   tong_hop     :func:`dvxl.workspace.merge`, result sheets copied i
 Kiểm tra   kiem_tra     :func:`dvxl.workspace.validate`, its workbook opened
 Tạo mẫu    tao_mau      :func:`dvxl.workspace.make_templates`
 Đôn đốc    don_doc      :func:`dvxl.workspace.status`, tracking sheets copied in
+Báo cáo    bao_cao      :func:`dvxl.workspace.write_report`, the .docx opened
 =========  ===========  ====================================================
 
 What the functions expect of the open workbook (``xlwings.Book.caller()``):
@@ -112,7 +113,12 @@ def don_doc(book: Any = None) -> None:
     _run("DonDoc", book, _don_doc)
 
 
-# The four actions ------------------------------------------------------------------------------
+def bao_cao(book: Any = None) -> None:
+    """Báo cáo: write the period report (Word) from the ledger and open it."""
+    _run("BaoCao", book, _bao_cao)
+
+
+# The actions ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -207,6 +213,35 @@ def _don_doc(book: Any, choice: Choice) -> list[str]:
         else f"{reminders} đơn vị cần nhắc.",
         "Sổ chưa được lưu: bấm Lưu (Ctrl+S) nếu muốn giữ kết quả trong sổ.",
     ]
+
+
+def _bao_cao(book: Any, choice: Choice) -> list[str]:
+    result = workspace.write_report(choice.workspace, choice.period)
+    opened = _open_document(result.docx)
+    lines = [
+        f"Kỳ {result.period.code} ({result.period.name}), theo các tệp đã tiếp nhận "
+        "(bấm «Tổng hợp» để tiếp nhận tệp mới).",
+        f"Đã viết báo cáo: {result.docx}",
+    ]
+    if result.compared:
+        lines.append("So sánh với: " + ", ".join(p.name for p in result.compared) + ".")
+    lines.append("Đã mở báo cáo bằng Word." if opened else "Mở tệp trên bằng Word để xem, sửa.")
+    if result.problems:
+        lines.append(f"{len(result.problems)} dòng thẩm định không dùng được:")
+        lines += [f"- {p}" for p in result.problems]
+    return lines
+
+
+def _open_document(path: Path) -> bool:
+    """Open ``path`` with its program (Word) on Windows; False where that is not possible."""
+    startfile = getattr(os, "startfile", None)
+    if startfile is None:
+        return False
+    try:
+        startfile(str(path))
+    except OSError:
+        return False
+    return True
 
 
 def _tracking_line(tracking: Collection[Any]) -> str:

@@ -63,6 +63,10 @@ _NOTES = {
     "units": "Nhóm đầu tiên của mỗi đơn vị là nhóm dùng để chấm điểm và xếp hạng.",
     "rubric": "Tổng điểm của mỗi nhóm xếp loại phải bằng 100.",
     "levels": "Điều kiện thêm dùng các biến: " + ", ".join(LEVEL_VARIABLES) + ".",
+    "issuing": "In ở tiêu đề, lời văn và chữ ký của báo cáo định kỳ (dvxl report).",
+    "recipients": "Mỗi dòng một nơi nhận, theo thứ tự in ở «Nơi nhận» của báo cáo.",
+    "format": "Thể thức văn bản của Đảng (mặc định theo Hướng dẫn 36-HD/VPTW); sửa ở đây khi "
+    "quy định thay đổi.",
     "assessments": "Văn phòng nhập điểm thẩm định và nhận xét; "
     "dvxl đọc, không bao giờ ghi đè trang này.",
 }
@@ -284,7 +288,7 @@ def _write_keyvalue(
 def _write_buttons(
     workbook: xlsxwriter.Workbook, sheet: Any, styles: printing.Styles, first: int
 ) -> int:
-    """The period and inbox cells and the four buttons, from row ``first``; the next free row."""
+    """The period and inbox cells and the buttons, from row ``first``; the next free row."""
     entry = styles.make(border=1, bg_color=printing.INPUT_FILL, bold=True)
     rows: list[tuple[str, Any]] = [
         ("Bấm nút ngay trong Excel (máy cần cài dvxl và chạy «dvxl excel setup» một lần).",
@@ -429,7 +433,8 @@ def tables_from_rows(sheets: SheetRows) -> Tables:
     for table in TABLES:
         name = names.get(_norm(table.sheet))
         if name is None:
-            problems.append(f"Sổ tổng hợp thiếu trang tính «{table.sheet}»")
+            if not table.optional:  # an optional one: a master from an older dvxl
+                problems.append(f"Sổ tổng hợp thiếu trang tính «{table.sheet}»")
             continue
         reader = _read_keyvalue if table.keyvalue else _read_table
         tables[table.key] = reader(table, name, sheets[name], problems)

@@ -32,6 +32,12 @@ POSITIONS = ("before", "after")
 
 SEVERITIES = ("error", "warning")
 
+#: How an indicator is summed up over the units in the period report: ``sum``, ``mean``,
+#: ``count`` (units per value), ``count:Có`` (units that chose «Có»), ``rate:CODE`` (this
+#: indicator's total over the total of indicator CODE, e.g. resolved over received),
+#: ``none``. Empty: numbers are summed, choices counted per value, text is not summed up.
+SUMMARIES = ("sum", "mean", "count", "rate", "none")
+
 
 @dataclass(frozen=True)
 class CitedDocument:
@@ -85,6 +91,8 @@ class Indicator:
     maximum: float | None = None
     choices: str = ""
     position: str = ""
+    #: How the period report sums it up over units (:data:`SUMMARIES`); "" is the type's default.
+    summary: str = ""
 
     @property
     def is_common(self) -> bool:
@@ -182,6 +190,59 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class Issuing:
+    """Who issues the period report and how it is signed (the master's «Ban hành» sheet).
+
+    Empty ``superior`` and ``place`` are taken from the province («TỈNH ỦY BÌNH AN», «Bình
+    An») when the report is written; ``number`` empty leaves the number for the clerk.
+    """
+
+    superior: str = ""
+    issuer: str = "BAN DÂN VẬN"
+    issuer_name: str = "Ban Dân vận Tỉnh ủy"
+    code: str = "BDVTU"
+    number: str = ""
+    place: str = ""
+    reported_to: str = "Ban Thường vụ Tỉnh ủy"
+    authority: str = ""
+    signer_title: str = "TRƯỞNG BAN"
+    signer_name: str = ""
+
+
+@dataclass(frozen=True)
+class FormatProfile:
+    """The format of a printed Party document (the master's «Thể thức» sheet).
+
+    Defaults: Hướng dẫn 36-HD/VPTW (03/4/2018), Phụ lục 3; sizes in points, lengths in
+    millimetres. Data, not code: an office changes it when the rules change.
+    """
+
+    name: str = "Hướng dẫn 36-HD/VPTW ngày 03/4/2018 của Văn phòng Trung ương Đảng"
+    font: str = "Times New Roman"
+    paper_width_mm: float = 210
+    paper_height_mm: float = 297
+    margin_top_mm: float = 20
+    margin_bottom_mm: float = 20
+    margin_left_mm: float = 30
+    margin_right_mm: float = 15
+    size_party: float = 15
+    size_bodies: float = 14
+    size_number: float = 14
+    size_place_date: float = 14
+    size_type: float = 16
+    size_subject: float = 14
+    size_text: float = 14
+    size_recipients: float = 12
+    size_signature: float = 14
+    size_table: float = 12
+    size_page_number: float = 14
+    first_line_indent_mm: float = 12.7
+    space_after_pt: float = 6
+    line_spacing: float = 1
+    page_number_from: int = 2
+
+
+@dataclass(frozen=True)
 class Catalog:
     """Everything the master workbook configures."""
 
@@ -196,6 +257,9 @@ class Catalog:
     periods: tuple[Period, ...]
     rubric: tuple[RubricItem, ...]
     levels: tuple[Level, ...]
+    issuing: Issuing = Issuing()
+    recipients: tuple[str, ...] = ()
+    format: FormatProfile = FormatProfile()
 
     # Lookups -----------------------------------------------------------------
 

@@ -17,6 +17,14 @@ from typing import Any
 from dvxl.model import INDICATOR_TYPES
 
 YES, NO = "Có", "Không"
+#: The words of an indicator's «Tổng hợp trong báo cáo» cell, by :data:`dvxl.model.SUMMARIES`.
+SUMMARY_LABELS = {
+    "sum": "tổng",
+    "mean": "bình quân",
+    "count": "đếm",
+    "rate": "tỷ lệ",
+    "none": "không",
+}
 POSITION_LABELS = {"before": "Trước", "after": "Sau"}
 SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo"}
 
@@ -40,20 +48,32 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
-    """A config table: ``keyvalue`` tables have one row per field instead of one per record."""
+    """A config table: ``keyvalue`` tables have one row per field instead of one per record.
+
+    An ``optional`` table may be missing from a master made by an older dvxl (and from a
+    text catalog): its records then take the model's defaults.
+    """
 
     key: str
     sheet: str
     title: str
     columns: tuple[Column, ...]
     keyvalue: bool = False
+    optional: bool = False
 
     def column(self, field: str) -> Column:
         return next(c for c in self.columns if c.field == field)
 
 
-def _t(key: str, sheet: str, title: str, *columns: Column, keyvalue: bool = False) -> Table:
-    return Table(key, sheet, title, columns, keyvalue)
+def _t(
+    key: str,
+    sheet: str,
+    title: str,
+    *columns: Column,
+    keyvalue: bool = False,
+    optional: bool = False,
+) -> Table:
+    return Table(key, sheet, title, columns, keyvalue, optional)
 
 
 C = Column
@@ -121,6 +141,16 @@ TABLES: tuple[Table, ...] = (
         C("minimum", "Tối thiểu", "num", 10),
         C("maximum", "Tối đa", "num", 10),
         C("choices", "Danh mục", "code", 14),
+        C(
+            "summary",
+            "Tổng hợp trong báo cáo",
+            "summary",
+            18,
+            False,
+            "tổng; bình quân; đếm (số đơn vị theo từng giá trị); đếm: Có (số đơn vị chọn «Có»); "
+            "tỷ lệ: MÃ (tổng chỉ tiêu này trên tổng chỉ tiêu MÃ); không. Để trống: số thì "
+            "cộng, chọn thì đếm",
+        ),
     ),
     _t(
         "lists",
@@ -208,6 +238,60 @@ TABLES: tuple[Table, ...] = (
         C("not_rated", "Tên mức khi không đủ điều kiện xếp loại", "text", 0, True),
         keyvalue=True,
     ),
+    _t(
+        "issuing",
+        "Ban hành",
+        "Cơ quan ban hành và người ký báo cáo định kỳ",
+        C("superior", "Cơ quan cấp trên (để trống: TỈNH ỦY + tên tỉnh)", "text", 0),
+        C("issuer", "Cơ quan ban hành (chữ in hoa)", "text", 0),
+        C("issuer_name", "Tên cơ quan ban hành trong lời văn", "text", 0),
+        C("code", "Ký hiệu cơ quan trong số văn bản (Số …-BC/ký hiệu)", "text", 0),
+        C("number", "Số báo cáo (để trống: văn thư ghi khi ban hành)", "text", 0),
+        C("place", "Địa danh (để trống: tên tỉnh)", "text", 0),
+        C("reported_to", "Báo cáo gửi", "text", 0),
+        C("authority", "Thẩm quyền ký (T/M, K/T…; để trống nếu ký trực tiếp)", "text", 0),
+        C("signer_title", "Chức vụ người ký", "text", 0),
+        C("signer_name", "Họ tên người ký", "text", 0),
+        keyvalue=True,
+        optional=True,
+    ),
+    _t(
+        "recipients",
+        "Nơi nhận",
+        "Nơi nhận báo cáo định kỳ",
+        C("recipient", "Nơi nhận", "text", 80, True),
+        optional=True,
+    ),
+    _t(
+        "format",
+        "Thể thức",
+        "Thể thức văn bản của báo cáo (cỡ chữ: point; lề, khoảng cách: mm)",
+        C("name", "Căn cứ", "text", 0),
+        C("font", "Phông chữ", "text", 0),
+        C("paper_width_mm", "Khổ giấy: rộng (mm)", "num", 0),
+        C("paper_height_mm", "Khổ giấy: cao (mm)", "num", 0),
+        C("margin_top_mm", "Lề trên (mm)", "num", 0),
+        C("margin_bottom_mm", "Lề dưới (mm)", "num", 0),
+        C("margin_left_mm", "Lề trái (mm)", "num", 0),
+        C("margin_right_mm", "Lề phải (mm)", "num", 0),
+        C("size_party", "Cỡ chữ «ĐẢNG CỘNG SẢN VIỆT NAM»", "num", 0),
+        C("size_bodies", "Cỡ chữ tên cơ quan cấp trên, cơ quan ban hành", "num", 0),
+        C("size_number", "Cỡ chữ số, ký hiệu", "num", 0),
+        C("size_place_date", "Cỡ chữ địa danh, ngày tháng", "num", 0),
+        C("size_type", "Cỡ chữ tên loại «BÁO CÁO»", "num", 0),
+        C("size_subject", "Cỡ chữ trích yếu", "num", 0),
+        C("size_text", "Cỡ chữ nội dung", "num", 0),
+        C("size_recipients", "Cỡ chữ danh sách nơi nhận", "num", 0),
+        C("size_signature", "Cỡ chữ thẩm quyền, chức vụ, họ tên người ký", "num", 0),
+        C("size_table", "Cỡ chữ trong bảng", "num", 0),
+        C("size_page_number", "Cỡ chữ số trang", "num", 0),
+        C("first_line_indent_mm", "Thụt đầu dòng (mm)", "num", 0),
+        C("space_after_pt", "Khoảng cách sau đoạn (point)", "num", 0),
+        C("line_spacing", "Giãn dòng (1 là dòng đơn)", "num", 0),
+        C("page_number_from", "Đánh số trang từ trang", "int", 0),
+        keyvalue=True,
+        optional=True,
+    ),
 )
 
 TABLE = {t.key: t for t in TABLES}
@@ -289,10 +373,31 @@ def parse_value(kind: str, raw: Any) -> Any:
                 return code
         allowed = " hoặc ".join(f"«{v}»" for v in labels.values())
         raise ValueError(f"«{text}» phải là {allowed}")
+    if kind == "summary":
+        return _parse_summary(_as_text(raw))
     raise AssertionError(f"unknown column kind {kind}")
 
 
-_TEXTUAL = frozenset({"text", "code", "position", "severity", "type"})
+_TEXTUAL = frozenset({"text", "code", "position", "severity", "type", "summary"})
+
+
+def _parse_summary(text: str) -> str:
+    """«tỷ lệ: DT_NHAN» or ``rate:DT_NHAN`` → ``rate:DT_NHAN``; «đếm: Có» → ``count:Có``."""
+    head, sep, tail = text.partition(":")
+    head, tail = head.strip().casefold(), tail.strip()
+    for code, label in SUMMARY_LABELS.items():
+        if head in (code, label):
+            if not sep:
+                if code == "rate":
+                    break
+                return code
+            if code in ("count", "rate") and tail:
+                return f"{code}:{tail}"
+            break
+    raise ValueError(
+        f"«{text}» không phải cách tổng hợp; dùng: tổng, bình quân, đếm, đếm: <giá trị>, "
+        "tỷ lệ: <mã chỉ tiêu>, không"
+    )
 
 
 def _parse_date(raw: Any) -> dt.date:
@@ -324,6 +429,9 @@ def cell_value(kind: str, value: Any) -> Any:
         return POSITION_LABELS.get(value, "")
     if kind == "severity":
         return SEVERITY_LABELS.get(value, "")
+    if kind == "summary":
+        head, sep, tail = str(value or "").partition(":")
+        return SUMMARY_LABELS.get(head, "") + (f": {tail}" if sep else "")
     if value is None:
         return ""
     return value

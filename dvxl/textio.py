@@ -19,8 +19,11 @@ from dvxl import atomic
 from dvxl.catalog import Row, Tables, build, to_tables
 from dvxl.errors import ConfigError
 from dvxl.model import Catalog
+from dvxl.schema import TABLE
 
-FILES = ("directive.yaml", "units.yaml", "periods.yaml", "rubric.yaml")
+FILES = ("directive.yaml", "units.yaml", "periods.yaml", "rubric.yaml", "report.yaml")
+#: Files a catalog may lack (written by an older dvxl): their tables take the defaults.
+OPTIONAL_FILES = ("report.yaml",)
 
 # Keys allowed in each kind of entry, in the order they are written.
 _KEYS: dict[str, tuple[str, ...]] = {
@@ -40,14 +43,19 @@ _KEYS: dict[str, tuple[str, ...]] = {
         "min",
         "max",
         "choices",
+        "summary",
     ),
     "tasks": ("code", "section", "title", "groups", "text", "indicators"),
-    "indicators": ("code", "label", "help", "type", "unit", "required", "min", "max", "choices"),
+    "indicators": (
+        "code", "label", "help", "type", "unit", "required", "min", "max", "choices", "summary"
+    ),
     "rules": ("code", "task", "expression", "severity", "message"),
     "units": ("code", "name", "groups", "email"),
     "periods": ("code", "name", "start", "end", "deadline"),
     "points": ("group", "tasks"),
     "levels": ("code", "name", "min_score", "condition", "cap"),
+    "issuing": tuple(c.field for c in TABLE["issuing"].columns),
+    "format": tuple(c.field for c in TABLE["format"].columns),
 }
 _TOP: dict[str, tuple[str, ...]] = {
     "directive.yaml": (
@@ -62,6 +70,7 @@ _TOP: dict[str, tuple[str, ...]] = {
     "units.yaml": ("units",),
     "periods.yaml": ("periods",),
     "rubric.yaml": ("points", "levels"),
+    "report.yaml": ("issuing", "recipients", "format"),
 }
 # A fixed comment at the top of each file; export writes it back, so it survives the round trip.
 _HEADERS = {
@@ -85,6 +94,11 @@ _HEADERS = {
         "# Levels: Quy định 366-QĐ/TW (2025; 100-point scale), highest first; a unit gets the\n"
         "# first level whose min_score and condition it meets.\n"
     ),
+    "report.yaml": (
+        "# The period report to the Standing Committee: who issues and signs it, where it goes,\n"
+        "# and its format profile (Hướng dẫn 36-HD/VPTW by default; sizes in points, lengths\n"
+        "# in millimetres). Change the profile here or in the master when the rules change.\n"
+    ),
 }
 # YAML key -> model field where they differ.
 _RENAME = {"min": "minimum", "max": "maximum"}
@@ -100,7 +114,8 @@ class _Loader:
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            self.problems.append(f"{path}: không tìm thấy tệp")
+            if name not in OPTIONAL_FILES:
+                self.problems.append(f"{path}: không tìm thấy tệp")
             return {}
         except (OSError, UnicodeDecodeError) as exc:
             self.problems.append(f"{path}: không đọc được tệp ({exc})")
@@ -169,6 +184,9 @@ def load_tables(folder: Path) -> Tables:
             "periods",
             "rubric",
             "levels",
+            "issuing",
+            "recipients",
+            "format",
         )
     }
 
@@ -235,6 +253,21 @@ def load_tables(folder: Path) -> Tables:
             )
     for where, values in loader.entries("rubric.yaml", rubric, "levels"):
         tables["levels"].append(row(where, values))
+
+    report = loader.read("report.yaml")
+    for key in ("issuing", "format"):
+        block = report.get(key)
+        if isinstance(block, dict):
+            where = f"report.yaml: {key}"
+            tables[key].append(row(where, loader.checked(where, key, block)))
+        elif block is not None:
+            loader.problems.append(f"report.yaml: «{key}» phải là một bảng khóa: giá trị")
+    recipients = report.get("recipients") or []
+    if not isinstance(recipients, list):
+        loader.problems.append("report.yaml: «recipients» phải là một danh sách")
+        recipients = []
+    for i, text in enumerate(recipients, 1):
+        tables["recipients"].append(row(f"report.yaml: recipients #{i}", {"recipient": text}))
 
     if loader.problems:
         raise ConfigError(loader.problems)
@@ -317,6 +350,11 @@ def dump_texts(catalog: Catalog) -> dict[str, str]:
         "rubric.yaml": {
             "points": [{"group": g, "tasks": t} for g, t in points.items()],
             "levels": [_entry("levels", lv) for lv in tables["levels"]],
+        },
+        "report.yaml": {
+            "issuing": _entry("issuing", tables["issuing"][0], keep=_KEYS["issuing"]),
+            "recipients": list(catalog.recipients),
+            "format": _entry("format", tables["format"][0], keep=_KEYS["format"]),
         },
     }
     return {

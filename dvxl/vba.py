@@ -77,6 +77,12 @@ BUTTONS: tuple[Button, ...] = (
         "Đôn đốc",
         "Cập nhật bảng theo dõi: đơn vị đã nộp, nộp muộn, không hợp lệ, chưa nộp cần nhắc.",
     ),
+    Button(
+        "BaoCao",
+        "Báo cáo",
+        "Viết báo cáo kỳ gửi Ban Thường vụ (Word, thể thức văn bản của Đảng) từ các báo cáo "
+        "đã tiếp nhận, rồi mở tệp.",
+    ),
 )
 
 

@@ -331,12 +331,71 @@ def status(ws: Workspace, period: str | None = None) -> Consolidated:
     """Where every unit stands for the period, from the ledger (nothing is read from the
     inbox); without a period, the one received last."""
     catalog = ws.load()
+    return consolidate(ws, catalog, recorded_period(ws, catalog, period))[0]
+
+
+def recorded_period(ws: Workspace, catalog: Catalog, period: str | None) -> Period:
+    """The period asked for, else the one the ledger received last (for commands that
+    read the ledger: status, report)."""
     if period:
-        chosen = periods.find(catalog, period)
-    else:
-        with Ledger(ledger_path(ws)) as ledger:
-            chosen = periods.recorded(catalog, ledger.periods(), ledger.last_period())
-    return consolidate(ws, catalog, chosen)[0]
+        return periods.find(catalog, period)
+    with Ledger(ledger_path(ws)) as ledger:
+        return periods.recorded(catalog, ledger.periods(), ledger.last_period())
+
+
+@dataclass
+class Report:
+    """What ``dvxl report`` produced."""
+
+    period: Period
+    docx: Path
+    pdf: Path | None
+    pdf_problem: str  # why there is no PDF when one was asked for ("" otherwise)
+    compared: list[Period]  # earlier periods the ledger had and the report compares with
+    problems: list[str]  # assessment rows the master holds that could not be used
+
+
+def write_report(
+    ws: Workspace,
+    period: str | None = None,
+    date: dt.date | None = None,
+    number: str = "",
+    pdf: bool = False,
+) -> Report:
+    """Write the period report ``outputs/P/bao-cao-P.docx`` (and its PDF) from the ledger.
+
+    It is compared with the previous period and the same period a year earlier when
+    the ledger has returns for them. The workspace's ``mau-bao-cao.docx``, when there is
+    one, replaces the template shipped with dvxl.
+    """
+    from dvxl import docreport  # python-docx and docxtpl: only for the report
+    from dvxl.docreport import facts
+
+    catalog = ws.load()
+    chosen = recorded_period(ws, catalog, period)
+    consolidated, problems = consolidate(ws, catalog, chosen)
+    with Ledger(ledger_path(ws)) as ledger:
+        recorded = set(ledger.periods())
+    earlier: list[facts.PeriodFacts | None] = []
+    for other in facts.comparison_periods(catalog, chosen):
+        if other is not None and other.code in recorded:
+            earlier.append(facts.period_facts(consolidate(ws, catalog, other)[0]))
+        else:
+            earlier.append(None)
+    inp = docreport.ReportInput(
+        catalog, facts.period_facts(consolidated), earlier[0], earlier[1], date, number
+    )
+    path = ws.outputs(chosen.code) / f"bao-cao-{chosen.code}.docx"
+    written = docreport.write_report(inp, path, docreport.template_for(ws.root), pdf)
+    compared = [f.period for f in inp.comparisons]
+    return Report(chosen, written.docx, written.pdf, written.pdf_problem, compared, problems)
+
+
+def copy_report_template(ws: Workspace) -> Path:
+    """``DIR/mau-bao-cao.docx``: the shipped report template, for the office to edit in Word."""
+    from dvxl import docreport
+
+    return docreport.copy_template(ws.root)
 
 
 @dataclass
@@ -345,6 +404,7 @@ class Demo:
     templates: list[Path]
     returns: list[Path]
     merge: Merge
+    report: Report
 
 
 def demo(root: Path, period: str) -> Demo:
@@ -358,7 +418,8 @@ def demo(root: Path, period: str) -> Demo:
     sample.reset_inbox(ws.inbox)
     returns = sample.simulate_returns(catalog, chosen, ws.templates(chosen.code), ws.inbox)
     sample.type_assessments(ws.master, catalog, chosen)
-    return Demo(ws, templates, returns, merge(ws, period=chosen.code))
+    merged = merge(ws, period=chosen.code)
+    return Demo(ws, templates, returns, merged, write_report(ws, chosen.code))
 
 
 def export_catalog(ws: Workspace, folder: Path | None = None) -> list[Path]:

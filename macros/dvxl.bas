@@ -1,5 +1,5 @@
 Attribute VB_Name = "dvxl_nut"
-' dvxl: the four buttons on the cover sheet of master.xlsm (issue #5).
+' dvxl: the five buttons on the cover sheet of master.xlsm (issue #5).
 ' Each button only hands over to Python through xlwings' RunPython;
 ' all the work, and every message the user reads, is in dvxl/excel.py.
 ' Keep this file ASCII: the VBA editor stores source in the ANSI code page.
@@ -23,4 +23,9 @@ End Sub
 ' Don doc: refresh the tracking sheet and the reminder list.
 Public Sub DonDoc()
     RunPython "import dvxl.excel; dvxl.excel.don_doc()"
+End Sub
+
+' Bao cao: write the period report (Word) from the ledger, then open it.
+Public Sub BaoCao()
+    RunPython "import dvxl.excel; dvxl.excel.bao_cao()"
 End Sub

@@ -119,12 +119,18 @@ def main(argv: list[str]) -> int:
                 "Đôn đốc: có trang Theo dõi và Đôn đốc mới",
             )
 
+        def bao_cao() -> None:
+            written = ws.outputs(PERIOD) / f"bao-cao-{PERIOD}.docx"
+            fresh = written.is_file() and written.stat().st_mtime > started
+            check(fresh, f"Báo cáo: đã viết {written.name}")
+
         steps: list[tuple[str, Callable[[], None]]] = [
             ("TongHop", tong_hop),
             ("TongHop", tong_hop_again),
             ("KiemTra", kiem_tra),
             ("TaoMau", tao_mau),
             ("DonDoc", don_doc),
+            ("BaoCao", bao_cao),
         ]
         for macro, verify in steps:
             started = time.time()

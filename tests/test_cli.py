@@ -114,6 +114,7 @@ def test_catalog_export_and_check(
     assert sorted(p.name for p in (tmp_path / "x").iterdir()) == [
         "directive.yaml",
         "periods.yaml",
+        "report.yaml",
         "rubric.yaml",
         "units.yaml",
     ]

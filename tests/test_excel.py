@@ -372,6 +372,20 @@ def test_don_doc_replaces_only_the_tracking_and_reminder_sheets(ws: workspace.Wo
     assert book.active_sheet is second[render.REMINDER_SHEET]
 
 
+def test_bao_cao_writes_the_period_report_from_the_ledger(ws: workspace.Workspace) -> None:
+    book = open_master(ws)
+    excel.tong_hop(book)
+    before = kept_sheets(book)
+    excel.bao_cao(book)
+    written = ws.outputs(PERIOD) / f"bao-cao-{PERIOD}.docx"
+    from docx import Document
+
+    text = "\n".join(p.text for p in Document(str(written)).paragraphs)
+    assert "BÁO CÁO" in text and "II- KẾT QUẢ THỰC HIỆN CÁC NHIỆM VỤ" in text
+    assert f"Đã viết báo cáo: {written}" in last_alert(book).prompt
+    assert kept_sheets(book) == before  # the book itself is not touched
+
+
 # Reading the open workbook ----------------------------------------------------------------------
 
 

@@ -134,7 +134,9 @@ def test_every_button_macro_only_calls_its_python_entry_point(project: Path) -> 
 
 
 def test_buttons_have_vietnamese_captions_and_help() -> None:
-    assert [b.caption for b in vba.BUTTONS] == ["Tổng hợp", "Kiểm tra", "Tạo mẫu", "Đôn đốc"]
+    assert [b.caption for b in vba.BUTTONS] == [
+        "Tổng hợp", "Kiểm tra", "Tạo mẫu", "Đôn đốc", "Báo cáo"
+    ]
     for button in vba.BUTTONS:
         assert button.help and button.help == button.help.strip()
 
