@@ -24,7 +24,7 @@ from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Length, Pt
 
-from dvxl import cli, sample, template, workspace
+from dvxl import cli, form, periods, sample, workspace
 from dvxl.docreport import maker, vn
 from dvxl.intake import Ledger, Receipt
 from dvxl.model import Catalog, Indicator
@@ -41,7 +41,7 @@ DAY = dt.date(2026, 7, 5)
 def _simulate(ws: workspace.Workspace, period: str, inbox: Path, seed: int) -> None:
     workspace.make_templates(ws, period)
     catalog = ws.load()
-    chosen = template.find_period(catalog, period)
+    chosen = periods.find(catalog, period)
     inbox.mkdir(parents=True, exist_ok=True)
     sample.simulate_returns(catalog, chosen, ws.templates(period), inbox, seed=seed)
     workspace.merge(ws, inbox, period)
@@ -52,7 +52,7 @@ def reported(tmp_path_factory: pytest.TempPathFactory) -> workspace.Workspace:
     """The sample workspace with 2025-N and 2026-6T returns merged, assessments typed."""
     ws = workspace.init(tmp_path_factory.mktemp("report") / "ws")
     catalog = ws.load()
-    sample.type_assessments(ws.master, catalog, template.find_period(catalog, PERIOD))
+    sample.type_assessments(ws.master, catalog, periods.find(catalog, PERIOD))
     _simulate(ws, EARLIER, ws.root / "inbox-2025", seed=7)
     _simulate(ws, PERIOD, ws.inbox, seed=2026)
     workspace.write_report(ws, PERIOD, DAY)
@@ -156,7 +156,7 @@ def test_part_one_counts_documents_and_names_late_invalid_missing_units(
         sent = {r.unit for r in ledger.receipts(PERIOD)}
     missing = [u.name for u in addressed if u.code not in sent]
     assert missing and f"- Chưa gửi báo cáo: {vn.names(missing)}." in text
-    deadline = template.find_period(catalog, PERIOD).deadline
+    deadline = periods.find(catalog, PERIOD).deadline
     late = [u for u in addressed if u.code in returns
             and returns[u.code].received.date() > deadline]
     assert late
@@ -421,14 +421,14 @@ def test_a_single_return_gives_that_units_own_figures(tmp_path: Path) -> None:
     ws = workspace.init(tmp_path / "ws")
     workspace.make_templates(ws, PERIOD)
     catalog = ws.load()
-    period = template.find_period(catalog, PERIOD)
+    period = periods.find(catalog, PERIOD)
     unit = catalog.unit("MTTQ")
     import random
 
     values = sample.good_values(catalog, unit, period, random.Random(1))
     values["3.3.KN_CT"], values["3.3.KN_GQ"] = 8, 6
     values["3.3.KET_QUA"] = "Giám sát 12 chuyên đề & “điểm nóng” <đất đai>."
-    sample.write_return(ws.templates(PERIOD) / template.template_name(period, unit),
+    sample.write_return(ws.templates(PERIOD) / form.template_name(period, unit),
                         ws.inbox / "mttq.xlsx", values, catalog, unit)
     workspace.merge(ws, period=PERIOD)
     result = workspace.write_report(ws, PERIOD, DAY)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dvxl import periods, sample, template, workspace
+from dvxl import form, periods, sample, workspace
 from dvxl.cli import cli
 from dvxl.errors import UsageError
 
@@ -30,7 +30,7 @@ def put(ws: workspace.Workspace, period_code: str, unit_code: str, dest: Path,
     if not folder.is_dir():
         workspace.make_templates(ws, period_code)
     values = sample.good_values(catalog, unit, period, random.Random(unit_code))
-    sample.write_return(folder / template.template_name(period, unit), dest, values, catalog,
+    sample.write_return(folder / form.template_name(period, unit), dest, values, catalog,
                         unit, keep_metadata=keep_metadata)
     return dest
 
