@@ -89,6 +89,15 @@ _CODES = (
         "Tệp tạm của Excel",
         "Đây là tệp tạm Excel tạo ra khi đang mở một tệp (tên bắt đầu bằng ~$); đã bỏ qua.",
     ),
+    # A saved e-mail in the inbox (dvxl.mail): its spreadsheets are the returns.
+    _c(
+        "M001",
+        ERROR,
+        "file",
+        "Thư không kèm bảng tính",
+        "Thư «{expected}» gửi từ {value} không kèm tệp bảng tính nào{note}. Hãy gửi lại thư "
+        "kèm tệp mẫu báo cáo đã điền (.xlsx, .xls hoặc .ods).",
+    ),
     # Identity: whose report is this, for what, from which template?
     _c(
         "I001",
