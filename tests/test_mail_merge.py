@@ -300,3 +300,19 @@ def test_xls_and_ods_attachments_saved_by_libreoffice_are_read_as_the_files_are(
     assert [r.values for r in by_mail] == [r.values for r in by_file]
     assert [sorted(f.code for f in r.findings) for r in by_mail] == [
         sorted(f.code for f in r.findings) for r in by_file]
+
+
+def test_broken_messages_in_the_inbox_get_findings_and_the_batch_goes_on(
+    ws: workspace.Workspace,
+) -> None:
+    (ws.inbox / "hong.msg").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\xff" * 700)
+    (ws.inbox / "hong.eml").write_bytes(b"\x00\x01 garbage")
+    emailed(ws, "tin-nhan.eml", [("bao-cao.xlsx", a_return(ws, "HU03"))])
+
+    batch = workspace.validate(ws, period=PERIOD).batch
+
+    found = {r.name: [(f.code, f.file) for f in r.findings] for r in batch.files}
+    assert found["hong.msg"] == [("F003", "hong.msg")]
+    assert found["hong.eml"] == [("F003", "hong.eml")]
+    assert "thư" in next(r for r in batch.files if r.name == "hong.msg").findings[0].message
+    assert found["tin-nhan.eml › bao-cao.xlsx"] == []
