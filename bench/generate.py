@@ -6,7 +6,7 @@ under ``bench/.cache/n<N>-s<seed>-v<version>/``:
 * ``catalog/`` — the shipped sample catalog with a synthetic roster of N units
   ("Đảng ủy xã …", "Hội Nông dân xã …", …) spread over the sample's rating
   groups, so that task sets vary (4 to 9 tasks per unit);
-* ``master.xlsx`` — built from that catalog by :func:`dvxl.workspace.init`;
+* ``master.xlsm`` — built from that catalog by :func:`dvxl.workspace.init`;
 * ``inbox/`` — what the units sent: each unit's own template for the period,
   filled in one pass by :func:`dvxl.template.write_template` with values from
   :func:`dvxl.sample.good_values`. About 5 % carry mistakes from
@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dvxl import sample, template, textio, workspace
+from dvxl import form, periods, sample, template, textio, workspace
 from dvxl.model import Catalog, Period, Unit
 
 #: Bump when the corpus changes, so cached corpora are made again.
@@ -87,7 +87,7 @@ _SYLLABLES = tuple(_SYLLABLE_TEXT.split())
 class Corpus:
     """A generated workspace and inbox."""
 
-    root: Path  # the workspace: master.xlsx, catalog/, inbox/
+    root: Path  # the workspace: master.xlsm, catalog/, inbox/
     units: int
     files: int
     formats: dict[str, int]
@@ -183,7 +183,7 @@ def generate(root: Path, n: int, seed: int, workers: int | None = None) -> Corpu
     textio.dump_catalog(dataclasses.replace(base, units=roster(n, seed)), root / "catalog")
     ws = workspace.init(root, root / "catalog")
     catalog = ws.load()
-    period = template.find_period(catalog, PERIOD)
+    period = periods.find(catalog, PERIOD)
     rng = random.Random(seed)
     staging = root / ".staging"
     jobs: list[_Job] = []
@@ -199,7 +199,7 @@ def generate(root: Path, n: int, seed: int, workers: int | None = None) -> Corpu
         late = rng.random() < LATE_SHARE
         late_count += late
         sent = _sent(period, rng, late)
-        name = template.template_name(period, unit)
+        name = form.template_name(period, unit)
         if rng.random() < RESUBMIT_SHARE:  # a first file with a mistake, a corrected one later
             first = dict(values)
             if _mistaken(first, catalog, unit, rng):

@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("n", type=int, help="corpus size (units)")
     parser.add_argument("--cache", type=Path, default=CACHE)
     args = parser.parse_args(argv)
-    from dvxl import intake, markup, render, report, template, validate, workspace
+    from dvxl import intake, markup, periods, render, report, validate, workspace
 
     rows: list[tuple[str, float]] = []
 
@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutil.copy2(made.master, work / made.master.name)
         ws = workspace.Workspace(work)
         catalog = timed("read the master", ws.load)
-        period = template.find_period(catalog, PERIOD)
+        period = periods.find(catalog, PERIOD)
         batch = timed("read and check every file",
                       lambda: validate.validate_inbox(catalog, made.inbox, period))
         out = ws.outputs(period.code)

@@ -26,13 +26,13 @@ import datetime as dt
 import hashlib
 import os
 import secrets
-import tempfile
 import time
 import zipfile
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from dvxl import atomic
 from dvxl.errors import DvxlError
 from dvxl.validate import FileReport
 
@@ -183,9 +183,8 @@ class Writer:
     def _open(self) -> zipfile.ZipFile:
         if self._zip is None:
             self.folder.mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(prefix=".goi-", suffix=".tmp", dir=self.folder)
-            self._temp = Path(name)
-            self._handle = os.fdopen(handle, "w+b")
+            self._temp = atomic.temp_file(self.folder, ".zip")
+            self._handle = self._temp.open("w+b")
             # Times before 1980 (a clock never set) are stored as 1980 instead of refused.
             self._zip = zipfile.ZipFile(self._handle, "w", zipfile.ZIP_STORED,
                                         strict_timestamps=False)
@@ -196,11 +195,10 @@ class Writer:
         written, and synced; moved into place by :meth:`commit`."""
         dest = archive_path(self.root, sha256, path.suffix)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(prefix=".nhan-", suffix=".tmp", dir=dest.parent)
-        temp = Path(name)
+        temp = atomic.temp_file(dest.parent, dest.suffix)
         try:
             digest = hashlib.sha256()
-            with os.fdopen(handle, "wb") as target, path.open("rb") as source:
+            with temp.open("wb") as target, path.open("rb") as source:
                 for chunk in iter(lambda: source.read(1 << 20), b""):
                     digest.update(chunk)
                     target.write(chunk)
@@ -229,15 +227,15 @@ class Writer:
                 self._handle.flush()
                 os.fsync(self._handle.fileno())
                 self._handle.close()
-                os.replace(self._temp, self.folder / self.pack_name)
+                atomic.publish(self._temp, self.folder / self.pack_name)  # synced above
                 self._zip = self._handle = self._temp = None
             folders = {self.folder}
             for temp, dest in self._loose:
-                os.replace(temp, dest)
+                atomic.publish(temp, dest)  # synced when copied
                 folders.add(dest.parent)
             self._loose = []
             for folder in folders:
-                _sync_folder(folder)
+                atomic.sync_folder(folder)
         except OSError as exc:
             raise ArchiveError(
                 f"Không ghi được kho lưu trữ {self.folder}: {exc.strerror or exc}. Hãy kiểm "
@@ -258,20 +256,6 @@ class Writer:
             temp.unlink(missing_ok=True)
         self._zip = self._handle = self._temp = None
         self._loose = []
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the folder's new names durable too, where the system can (POSIX; Windows cannot
-    open a folder, and network file systems may refuse to sync one: the files themselves
-    are synced already)."""
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        handle = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)
 
 
 def _error(name: str, folder: Path, exc: OSError) -> ArchiveError:

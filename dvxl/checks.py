@@ -18,17 +18,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dvxl import rules
+from dvxl import periods, rules
 from dvxl.findings import ERROR, Finding, make
-from dvxl.model import Catalog, Indicator, Period, Rule, Task, Unit
-from dvxl.printing import format_date
-from dvxl.reader import Book, Sheet
-from dvxl.template import (
+from dvxl.form import (
+    CELL_MAP,
     COL_CODE,
     COL_LABEL,
     COL_VALUE,
     FORM,
     IDENTITY,
+    KEY_DIRECTIVE,
+    KEY_FINGERPRINT,
+    KEY_KIND,
+    KEY_PERIOD,
+    KEY_UNIT,
+    KEY_VERSION,
     KIND,
     META,
     FormRow,
@@ -36,6 +40,9 @@ from dvxl.template import (
     form_rows,
     slug,
 )
+from dvxl.model import Catalog, Indicator, Period, Rule, Task, Unit
+from dvxl.printing import format_date
+from dvxl.reader import Book, Sheet
 
 
 @dataclass
@@ -208,10 +215,10 @@ def read_metadata(book: Book) -> dict[str, str]:
     for row in sheet.rows:
         if len(row) >= 2 and str(row[0]).strip():
             key = str(row[0]).strip()
-            if key == "o_nhap":
+            if key == CELL_MAP[0]:
                 break
             meta[key] = _text(row[1])
-    return meta if meta.get("loai_tep") == KIND else {}
+    return meta if meta.get(KEY_KIND) == KIND else {}
 
 
 def _text(value: Any) -> str:
@@ -239,10 +246,7 @@ def _from_content(book: Book, catalog: Catalog) -> tuple[Unit | None, str]:
                     return codes[text.upper()], f"mã đơn vị ghi trong trang «{sheet.name}»"
                 if _fold(text) in names:
                     return names[_fold(text)], f"tên đơn vị ghi trong trang «{sheet.name}»"
-    unit = _unit_in_name(book.path, catalog)
-    if unit is not None:
-        return unit, f"tên tệp «{book.path.name}»"
-    return None, ""
+    return unit_in_name(book.path, catalog) or (None, "")
 
 
 def _fold(text: str) -> str:
@@ -251,65 +255,83 @@ def _fold(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def _unit_in_name(path: Path, catalog: Catalog) -> Unit | None:
-    """The unit whose code is a token of the file name or its folder, else the unit whose
-    name slug is the longest found in the file name.
+def unit_in_name(path: Path, catalog: Catalog) -> tuple[Unit, str] | None:
+    """The unit a file's name or its folder's name («inbox/MTTQ/…») names, and where it was
+    found (for messages), else None.
 
-    A code decides first and the longest name next: "Văn phòng Đảng ủy xã Tân An" holds
-    "Đảng ủy xã Tân An", and its own file must not be taken for that unit's (issue #6).
+    The file name before its folder; in each, a unit code (a token) before a unit name
+    (its slug), the longest name winning: "Văn phòng Đảng ủy xã Tân An" holds "Đảng ủy xã
+    Tân An", and its own file must not be taken for that unit's (issue #6). Several codes
+    in one name: the first in roster order.
     """
     index = _index(catalog)
-    tokens = _tokens(path.stem) | _tokens(path.parent.name)
-    named = [index.code_tokens[t] for t in tokens if t in index.code_tokens]
-    if named:  # several codes in the name: the first in roster order, as before
-        return min(named, key=lambda found: found[0])[1]
-    slugged = slug(path.stem)
-    best: tuple[int, Unit] | None = None
-    for text, unit in index.slugs:
-        if text in slugged and (best is None or len(text) > best[0]):
-            best = (len(text), unit)
-    return best[1] if best else None
+    places = ((path.stem, f"tên tệp «{path.name}»"),
+              (path.parent.name, f"tên thư mục «{path.parent.name}»"))
+    for text, where in places:
+        named = [index.code_tokens[t] for t in _tokens(text) if t in index.code_tokens]
+        if named:
+            return min(named, key=lambda found: found[0])[1], where
+    for text, where in places:
+        slugged = slug(text)
+        best: tuple[int, Unit] | None = None
+        for name, unit in index.slugs:
+            if name in slugged and (best is None or len(name) > best[0]):
+                best = (len(name), unit)
+        if best is not None:
+            return best[1], where
+    return None
 
 
-def identify(book: Book, catalog: Catalog, period: Period, checked: Checked) -> bool:
-    """Fill ``checked.identity``; add identity findings. False when checking cannot go on."""
+def identify(
+    book: Book, catalog: Catalog, period: Period | None, checked: Checked
+) -> Period | None:
+    """Fill ``checked.identity``; add identity findings. The period the book is checked
+    against, or None when checking cannot go on.
+
+    ``period`` None: the book is checked against the period it claims (its metadata); a
+    book that claims none of the catalog's periods is left for its batch to decide
+    (:func:`dvxl.periods.from_claims`) and checked again once that is known."""
     file = book.path.name
     meta = read_metadata(book)
     ident = checked.identity
     add = checked.findings.append
-    if meta and meta.get("ma_van_ban", "") != catalog.directive.code:
-        add(make("I011", file, value=meta.get("ma_van_ban", ""), expected=catalog.directive.code))
-        return False
+    if meta and meta.get(KEY_DIRECTIVE, "") != catalog.directive.code:
+        add(make("I011", file, value=meta.get(KEY_DIRECTIVE, ""), expected=catalog.directive.code))
+        return None
     if meta:
         ident.by = "metadata"
-        ident.period = meta.get("ma_ky", "")
-        ident.version = meta.get("phien_ban_mau", "")
-        ident.fingerprint = meta.get("dau_van_tay", "")
-        code = meta.get("ma_don_vi", "")
+        ident.period = meta.get(KEY_PERIOD, "")
+        ident.version = meta.get(KEY_VERSION, "")
+        ident.fingerprint = meta.get(KEY_FINGERPRINT, "")
+        code = meta.get(KEY_UNIT, "")
         unit = _index(catalog).by_code.get(code)
         if unit is None:
             add(make("I003", file, value=code, unit=code))
-            return False
+            return None
     else:
         unit, source = _from_content(book, catalog)
         if unit is None:
             add(make("I002", file))
-            return False
+            return None
         ident.by = "content"
-        ident.period = period.code
+        ident.period = period.code if period else ""
         add(make("I001", file, unit=unit.code, value=source))
     ident.unit = unit
     if not _index(catalog).tasks(unit):
         add(make("I004", file, unit=unit.code))
-        return False
+        return None
+    if period is None:
+        period = periods.known(catalog, ident.period)
+        if period is None:
+            return None
     if ident.period != period.code:
         add(make("I005", file, unit=unit.code, value=ident.period, expected=period.code))
-        return False
+        return None
     if meta:
         current = str(catalog.settings.template_version)
         if ident.fingerprint != _index(catalog).fingerprint:
             add(make("I008", file, unit=unit.code, value=ident.version, expected=current))
-            return False
+            return None
         if ident.version != current:
             older = _int(ident.version) < catalog.settings.template_version
             add(
@@ -321,11 +343,11 @@ def identify(book: Book, catalog: Catalog, period: Period, checked: Checked) -> 
                     expected=current,
                 )
             )
-        named = _unit_in_name(book.path, catalog)
+        named = (unit_in_name(book.path, catalog) or (None, ""))[0]
         if named is not None and named.code != unit.code:
             where = f"{book.path.parent.name}/{book.path.name}"
             add(make("I010", file, unit=unit.code, value=where, expected=named.code))
-    return True
+    return period
 
 
 def _int(text: str) -> int:
@@ -605,11 +627,14 @@ class _CellChecker:
         return day
 
 
-def check_book(book: Book, catalog: Catalog, period: Period) -> Checked:
-    """Every check of one returned book (identity, structure, cells, rules)."""
+def check_book(book: Book, catalog: Catalog, period: Period | None) -> Checked:
+    """Every check of one returned book (identity, structure, cells, rules); ``period``
+    None: against the period the book claims (see :func:`identify`)."""
     checked = Checked(Identity())
-    if not identify(book, catalog, period, checked):
+    found_period = identify(book, catalog, period, checked)
+    if found_period is None:
         return checked
+    period = found_period
     unit = checked.identity.unit
     assert unit is not None
     file = book.path.name

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import click
 
-from dvxl import __version__, render, report, workspace
+from dvxl import __version__, periods, render, report, workspace
 from dvxl.errors import DvxlError
 
 DEMO_PERIOD = "2026-6T"
@@ -58,7 +58,9 @@ _help_option = click.help_option("-h", "--help", help="Hiện hướng dẫn nà
 
 
 _period_option = click.option(
-    "-p", "--period", help="Mã kỳ báo cáo; mặc định là kỳ có hạn gửi gần hôm nay nhất."
+    "-p", "--period",
+    help="Mã kỳ báo cáo, ví dụ 2026-6T. Mặc định: kỳ ghi trong các tệp gửi về "
+    "(dvxl không đoán kỳ theo ngày hôm nay).",
 )
 
 
@@ -70,7 +72,7 @@ def _workspace_option(func: Any) -> Any:
         type=click.Path(file_okay=False, path_type=Path),
         default=Path("."),
         show_default=False,
-        help="Thư mục làm việc (chứa master.xlsx); mặc định là thư mục hiện tại.",
+        help="Thư mục làm việc (chứa master.xlsm); mặc định là thư mục hiện tại.",
     )(func)
 
 
@@ -96,11 +98,11 @@ def cli() -> None:
     help="Thư mục danh mục dạng văn bản (mặc định: danh mục mẫu đi kèm dvxl).",
 )
 @click.option(
-    "--force", is_flag=True, help="Tạo lại master.xlsx đã có (bản cũ được chép vào backup/)."
+    "--force", is_flag=True, help="Tạo lại master.xlsm đã có (bản cũ được chép vào backup/)."
 )
 @_help_option
 def init(directory: Path, catalog_dir: Path | None, force: bool) -> None:
-    """Tạo thư mục làm việc DIRECTORY với sổ tổng hợp master.xlsx."""
+    """Tạo thư mục làm việc DIRECTORY với sổ tổng hợp master.xlsm."""
     ws = workspace.init(directory, catalog_dir, force)
     click.echo(f"Đã tạo sổ tổng hợp: {ws.master}")
     click.echo(f"Thư mục nhận báo cáo: {ws.inbox}")
@@ -146,10 +148,8 @@ def validate(
 
     result = workspace.validate(ws, inbox, period, json_path, output, _progress)
     batch = result.batch
-    click.echo(
-        f"Kỳ báo cáo: {batch.period.code} ({batch.period.name}); "
-        f"{len(batch.files)} tệp trong {batch.inbox}"
-    )
+    click.echo(periods.label(batch.period))
+    click.echo(f"{len(batch.files)} tệp trong {batch.inbox}")
     for line in report.summary_lines(batch):
         click.echo(line)
     click.echo(f"Sổ kết quả kiểm tra: {result.workbook}")
@@ -196,7 +196,7 @@ def catalog() -> None:
 )
 @_help_option
 def catalog_export(root: Path, output: Path | None) -> None:
-    """Ghi cấu hình trong master.xlsx ra các tệp văn bản (YAML)."""
+    """Ghi cấu hình trong master.xlsm ra các tệp văn bản (YAML)."""
     paths = workspace.export_catalog(workspace.Workspace(root), output)
     for path in paths:
         click.echo(f"Đã ghi {path}")
@@ -206,7 +206,7 @@ def catalog_export(root: Path, output: Path | None) -> None:
 @_workspace_option
 @_help_option
 def catalog_check(root: Path) -> None:
-    """Kiểm tra cấu hình trong master.xlsx."""
+    """Kiểm tra cấu hình trong master.xlsm."""
     c = workspace.Workspace(root).load()
     click.echo(
         f"Cấu hình hợp lệ: {len(c.tasks)} nhiệm vụ, {len(c.indicators)} chỉ tiêu, "
@@ -251,6 +251,7 @@ def merge(inbox: Path | None, period: str | None, root: Path) -> None:
 
 def _echo_merge(result: workspace.Merge) -> None:
     batch = result.validation.batch
+    click.echo(periods.label(batch.period))
     counts = ", ".join(f"{n} {status.lower()}" for status, n in batch.counts().items())
     click.echo(f"Kiểm tra {len(batch.files)} tệp kỳ {batch.period.code}: {counts}")
     click.echo(f"   Sổ kết quả kiểm tra: {result.validation.workbook}")
@@ -270,12 +271,15 @@ def _echo_merge(result: workspace.Merge) -> None:
 
 
 @cli.command()
-@_period_option
+@click.option("-p", "--period",
+              help="Mã kỳ báo cáo, ví dụ 2026-6T. Mặc định: kỳ có tệp được tiếp nhận gần nhất.")
 @_workspace_option
 @_help_option
 def status(period: str | None, root: Path) -> None:
     """Bảng theo dõi: đơn vị nào đã nộp, đúng hạn, muộn, không hợp lệ, chưa nộp."""
-    for line in render.tracking_lines(workspace.status(workspace.Workspace(root), period)):
+    consolidated = workspace.status(workspace.Workspace(root), period)
+    click.echo(periods.label(consolidated.period))
+    for line in render.tracking_lines(consolidated):
         click.echo(line)
 
 

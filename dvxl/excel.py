@@ -17,7 +17,8 @@ What the functions expect of the open workbook (``xlwings.Book.caller()``):
 * it is saved in the workspace folder (``inbox/``, ``outputs/`` … beside it);
 * two workbook-level names on the cover sheet, each one cell:
   :data:`PERIOD_NAME` (``dvxl_ky``) holds a period code such as ``2026-6T``
-  (empty: the period whose deadline is nearest today) and :data:`INBOX_NAME`
+  (empty: for merging and checking, the period the returns claim; for the tracking,
+  the period received last; templates need one) and :data:`INBOX_NAME`
   (``dvxl_hop_thu``) the inbox folder (empty: ``inbox/`` beside the workbook;
   a relative path is taken from the workbook's folder). A missing name counts as empty;
 * the configuration sheets and «Thẩm định» as :mod:`dvxl.master` writes them.
@@ -40,9 +41,11 @@ and names that file in the box. Only when no box can be shown at all (no
 calling workbook, Excel gone) does the process exit 1 with the message on
 stderr, which xlwings then shows as best it can.
 
-This module is the only one that imports xlwings, lazily inside functions, so
-``import dvxl.excel`` works where there is no Excel (Linux, CI); tests pass a
-stand-in workbook as ``book``.
+This module is the only one that talks to Excel through xlwings. It imports xlwings
+lazily inside functions, so ``import dvxl.excel`` works where there is no Excel (Linux,
+CI); tests pass a stand-in workbook as ``book``. (:mod:`dvxl.vba` imports the xlwings
+package too, lazily as well, but only to check its version and take its VBA module from
+the package's files when the master is built; it never opens Excel.)
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
-from dvxl import master, render, report, template, workspace
+from dvxl import atomic, master, periods, render, report, workspace
 from dvxl.errors import DvxlError, UsageError
 from dvxl.merge import TRACK_STATUSES
 from dvxl.schema import TABLES, parse_value
@@ -173,11 +176,12 @@ def _kiem_tra(book: Any, choice: Choice) -> list[str]:
 def _tao_mau(book: Any, choice: Choice) -> list[str]:
     ws = choice.workspace
     catalog = ws.load()
-    period = (
-        template.find_period(catalog, choice.period)
-        if choice.period
-        else workspace.default_period(catalog)
-    )
+    if not choice.period:
+        raise UsageError(
+            "Hãy chọn «Kỳ báo cáo» ở trang «Bìa» rồi bấm lại: mẫu báo cáo được tạo cho "
+            "một kỳ đã chọn."
+        )
+    period = periods.find(catalog, choice.period)
     _close_books_under(book.app, ws.templates(period.code))
     paths = workspace.make_templates(ws, period.code)
     return [
@@ -644,4 +648,4 @@ def _write_conf(path: Path, entries: dict[str, str]) -> None:
             "Python vào thư mục không dấu (ví dụ C:\\Python311) rồi chạy lại."
         ) from None
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    atomic.write_bytes(path, data)

@@ -89,6 +89,14 @@ _CODES = (
         "Tệp tạm của Excel",
         "Đây là tệp tạm Excel tạo ra khi đang mở một tệp (tên bắt đầu bằng ~$); đã bỏ qua.",
     ),
+    _c(
+        "F009",
+        WARNING,
+        "file",
+        "Không phải tệp báo cáo",
+        "Tệp này là {value}, không phải mẫu báo cáo: đã bỏ qua (không kiểm tra, không tổng "
+        "hợp). Nếu đơn vị gửi báo cáo ở dạng này, hãy đề nghị gửi lại đúng mẫu báo cáo Excel.",
+    ),
     # A saved e-mail in the inbox (dvxl.mail): its spreadsheets are the returns.
     _c(
         "M001",

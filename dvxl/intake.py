@@ -381,6 +381,14 @@ class Ledger:
             rows = self._conn().execute("SELECT DISTINCT period FROM receipts ORDER BY period")
             return [row[0] for row in rows]
 
+    def last_period(self) -> str | None:
+        """The period of the receipt recorded last, if any."""
+        with self._guard():
+            row = self._conn().execute(
+                "SELECT period FROM receipts ORDER BY recorded DESC, id DESC LIMIT 1"
+            ).fetchone()
+            return None if row is None else str(row[0])
+
     def archived(self, sha256: str) -> str | None:
         """Where the archive keeps this content (relative to the workspace), if recorded."""
         with self._guard():

@@ -1,19 +1,33 @@
 """Marked-up copies sent back to units: the unit's own file with every problem shown in place.
 
-For each file with errors the unit gets a copy named ``<stem>-can-sua.xlsx``:
+For each file with errors the unit gets a copy named ``<stem>-can-sua.xlsx`` (``.xlsm``
+for an ``.xlsm``), one of three kinds:
 
-* an ``.xlsx``/``.xlsm`` openpyxl can open is loaded as it is (macros kept for
-  ``.xlsm``), the cells named by findings are coloured (red for errors, amber
-  for warnings) and carry a comment with the Vietnamese message;
-* an ``.xls``/``.ods`` (openpyxl cannot read them), or an ``.xlsx`` openpyxl
-  fails on, is rebuilt: the unit's template for the period, with the values
-  dvxl read from the file, marked up the same way;
-* a file that could not be read, or whose unit is unknown, gets a small
-  workbook listing what is wrong.
+* the unit's own ``.xlsx``/``.xlsm`` (macros kept), the cells named by findings
+  coloured (red for errors, amber for warnings), each with a comment holding the
+  Vietnamese message;
+* for an ``.xls``/``.ods``, or an ``.xlsx`` that cannot be marked as it is, the unit's
+  template for the period rebuilt with the values dvxl read from the file, marked up
+  the same way;
+* for a file that could not be read, or whose unit is unknown, a small workbook
+  listing what is wrong.
 
-Every copy starts with the sheet ``Lỗi cần sửa`` listing the findings. The
-original is only ever opened for reading: files dvxl refused to parse (zip
-bombs, XML entities) are unreadable and never reach openpyxl.
+Every copy starts with the sheet ``Lỗi cần sửa`` listing the findings. Two routes
+make the same copies:
+
+* the fast route, tried first for every copy: :mod:`dvxl.markxml` edits the XML parts
+  of the unit's file (or of the template XlsxWriter rebuilt, or of an empty package)
+  in a few milliseconds and copies every other part as it is;
+* the openpyxl route, the fallback: openpyxl loads the unit's file (or the rebuilt
+  template, or a new workbook), marks it and saves it, some 55 ms a file. It is taken
+  when markxml raises :class:`dvxl.markxml.Unfit`: a package it does not recognise (a
+  file with comments already, such as an earlier marked copy; a strict OOXML
+  workbook; a cell written twice or in an unusual way) or an original that changed or
+  became unreadable since it was checked. An ``.xlsx`` openpyxl cannot open either is
+  rebuilt from the template. openpyxl is imported on this route only.
+
+The original is only ever opened for reading: files dvxl refused to parse (zip
+bombs, XML entities) are unreadable and reach neither route.
 """
 
 from __future__ import annotations
@@ -23,9 +37,7 @@ import datetime as dt
 import hashlib
 import io
 import math
-import os
 import re
-import tempfile
 import warnings
 import weakref
 from collections.abc import Iterable
@@ -36,8 +48,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dvxl import markxml, printing, template
+from dvxl import atomic, markxml, printing, template
 from dvxl.findings import CODES, ERROR, SEVERITY_LABELS, Finding
+from dvxl.form import FORM, IDENTITY, FormRow, form_rows
 from dvxl.model import Catalog, Period, Unit
 from dvxl.validate import BatchReport, FileReport, frozen_heap, start_collecting, worker_count
 
@@ -88,12 +101,18 @@ def write_marked_copies(
     Originals are never modified. Each copy is made in a temporary file and moved to its
     name once every copy is made. Many copies are made by ``workers`` processes (default
     :func:`dvxl.validate.worker_count`), each holding one unit's workbook at a time.
+
+    ``folder`` then holds this run's copies only: a copy an earlier run made for a file
+    that has since been corrected (or left the inbox) is removed, so that the office never
+    sends stale errors back (issue 12).
     """
     # A superseded file needs no copy: the unit already sent a newer one; an e-mail that
     # brought no spreadsheet has nothing to mark (its finding says so).
     reports = [report for report in batch.files
                if report.errors > 0 and not report.superseded_by and not report.is_message]
+    originals = {r.path for r in batch.files}  # never removed, whatever their names
     if not reports:
+        _remove_stale(folder, originals)
         return []
     folder.mkdir(parents=True, exist_ok=True)
     names = _Names(reports, folder, [r.path for r in batch.files])
@@ -104,12 +123,23 @@ def write_marked_copies(
         paths = []
         for report, (temp, suffix) in zip(reports, made, strict=True):
             path = folder / names.take(report, suffix)
-            os.replace(temp, path)
+            atomic.publish(temp, path)
             paths.append(path)
+        _remove_stale(folder, originals | set(paths))
         return paths
     finally:
         for temp, _ in made:
             temp.unlink(missing_ok=True)
+
+
+def _remove_stale(folder: Path, kept: set[Path]) -> None:
+    """Remove the marked-up copies in ``folder`` that this run did not make."""
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        if path not in kept and path.is_file() and path.stem.endswith(SUFFIX) \
+                and path.suffix.lower() in (".xlsx", ".xlsm"):
+            path.unlink(missing_ok=True)
 
 
 # Making copies, in worker processes when there are many ---------------------------------------
@@ -130,24 +160,18 @@ class _Job:
         fast = _fast_copy(report, self.catalog, self.period, self.folder)
         if fast is not None:
             data, suffix = fast
-            temp = _temp(self.folder, suffix)
+            temp = atomic.temp_file(self.folder, suffix)
             temp.write_bytes(data)
             return temp, suffix
         plan = _plan(report, self.catalog)
         book = _build(plan, self.catalog, self.period, self.folder)
-        temp = _temp(self.folder, plan.suffix)
+        temp = atomic.temp_file(self.folder, plan.suffix)
         try:
             book.save(temp)
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
         return temp, plan.suffix
-
-
-def _temp(folder: Path, suffix: str) -> Path:
-    fd, name = tempfile.mkstemp(prefix=".~dvxl-", suffix=suffix, dir=folder)
-    os.close(fd)
-    return Path(name)
 
 
 _worker_job: _Job | None = None
@@ -252,10 +276,10 @@ def _fast_original(report: FileReport, catalog: Catalog, period: Period) -> tupl
 def _fast_rebuilt(
     report: FileReport, catalog: Catalog, unit: Unit, period: Period, folder: Path
 ) -> bytes:
-    rows = {r.key: r for r in template.form_rows(catalog, unit)}
+    rows = {r.key: r for r in form_rows(catalog, unit)}
     values, findings = _rebuilt(report, rows)
     typed = {key: _typed(value) for key, value in values.items()}
-    tmp = _temp(folder, ".xlsx")
+    tmp = atomic.temp_file(folder, ".xlsx")
     try:
         template.write_template(catalog, unit, period, tmp, typed)
         data = tmp.read_bytes()
@@ -462,16 +486,14 @@ def _rebuild(
     """The unit's template with the file's values; findings moved to the template's cells."""
     import openpyxl
 
-    fd, name = tempfile.mkstemp(prefix=".~dvxl-", suffix=".xlsx", dir=folder)
-    os.close(fd)
-    tmp = Path(name)
+    tmp = atomic.temp_file(folder, ".xlsx")
     try:
         template.write_template(catalog, unit, period, tmp)
         book = openpyxl.load_workbook(tmp)
     finally:
         tmp.unlink(missing_ok=True)
-    form = book[template.FORM]
-    rows = {r.key: r for r in template.form_rows(catalog, unit)}
+    form = book[FORM]
+    rows = {r.key: r for r in form_rows(catalog, unit)}
     values, findings = _rebuilt(report, rows)
     for key, value in values.items():
         _put(form[rows[key].cell], value)
@@ -479,7 +501,7 @@ def _rebuild(
 
 
 def _rebuilt(
-    report: FileReport, rows: dict[str, template.FormRow]
+    report: FileReport, rows: dict[str, FormRow]
 ) -> tuple[dict[str, Any], list[Finding]]:
     """What a rebuilt copy holds: the values for the template's input rows (by key) and the
     findings moved to the template's cells."""
@@ -512,7 +534,7 @@ def _rejected_text(report: FileReport) -> dict[str, str]:
 
 
 def _move(finding: Finding, moved: dict[int, int]) -> Finding:
-    if finding.sheet != template.FORM or not finding.cell:
+    if finding.sheet != FORM or not finding.cell:
         return finding
     try:
         letters, row = _coordinate(finding.cell)
@@ -696,7 +718,7 @@ def list_content(
     sheets = set(sheetnames)
     rows: list[tuple[list[int | str], str, str]] = []
     for number, f in enumerate(sorted(findings, key=_position), 1):
-        where = f.cell if f.sheet in ("", template.FORM) else f"{f.sheet}!{f.cell}"
+        where = f.cell if f.sheet in ("", FORM) else f"{f.sheet}!{f.cell}"
         values: list[int | str] = [
             number,
             where if f.cell else "",
@@ -799,7 +821,7 @@ def _indicator(catalog: Catalog, f: Finding) -> str:
     """``HN_SO — Số hội nghị…``: the code with the label the unit sees on the form."""
     if not f.indicator:
         return ""
-    labels = {code: text for code, text, *_ in template.IDENTITY}
+    labels = {code: text for code, text, *_ in IDENTITY}
     label = labels.get(f.indicator, "")
     if not label:
         label = next(

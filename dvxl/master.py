@@ -347,7 +347,8 @@ def _write_buttons(
     rows: list[tuple[str, Any]] = [
         ("Bấm nút ngay trong Excel (máy cần cài dvxl và chạy «dvxl excel setup» một lần).",
          styles.bold),
-        ("Kỳ báo cáo: chọn mã kỳ (để trống: kỳ có hạn gửi gần hôm nay nhất)", styles.cell_plain),
+        ("Kỳ báo cáo: chọn mã kỳ (để trống: kỳ ghi trong các tệp gửi về; bắt buộc khi tạo mẫu)",
+         styles.cell_plain),
         ("", entry),
         ("Thư mục nhận báo cáo (để trống: thư mục inbox cạnh sổ này)", styles.cell_plain),
         ("", entry),

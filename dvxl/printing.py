@@ -8,14 +8,13 @@ number centred in the top margin.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
 
+from dvxl import atomic
 from dvxl.model import Directive
 
 FONT = "Times New Roman"
@@ -105,21 +104,10 @@ def format_date(day: Any) -> str:
 
 def write_workbook(path: Path, fill: Callable[[Any], None]) -> None:
     """Build a workbook in a temporary file beside ``path``, then move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".~dvxl-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic.replacing(path) as tmp:
         workbook = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
         fill(workbook)
         workbook.close()
-        # mkstemp makes the file private (0600); outputs are shared like any saved file.
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def row_height(text: str, width_chars: float, font: int = 12) -> float:

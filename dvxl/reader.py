@@ -143,6 +143,10 @@ def _read(
 ) -> Book:
     if path.name.startswith("~$"):
         raise Refused("F008")
+    if given is None:  # an e-mail's attachment is a spreadsheet by its content already
+        kind = not_a_return(path.name)
+        if kind:
+            raise Refused("F009", value=kind)
     data = _load(path, limits) if given is None else _given(given, limits)
     loaded.append(data)
     if data.startswith(LOCAL_HEADER):
@@ -187,6 +191,31 @@ def _given(data: bytes, limits: Limits) -> bytes:
 
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+#: What Windows and macOS leave in a folder (thumbnail caches, folder settings).
+_SYSTEM_FILES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store"})
+#: What a unit sends beside its return: the cover letter, a scan of it, a note.
+_LETTER_SUFFIXES = frozenset({
+    ".pdf", ".doc", ".docx", ".odt", ".rtf", ".txt", ".jpg", ".jpeg", ".png", ".heic",
+})
+
+
+def not_a_return(name: str) -> str:
+    """What a file is by its name when it is plainly not a return (``""`` otherwise):
+    a folder's system file, a hidden file (a LibreOffice lock file ``.~lock.…#``, macOS'
+    ``._…``), or a letter or picture sent beside the return. A return saved under such a
+    name would be refused anyway; its F009 says so, instead of a marked-up copy."""
+    folded = name.casefold()
+    if folded in _SYSTEM_FILES:
+        return "tệp hệ thống của Windows/macOS"
+    if name.startswith("."):
+        return "tệp ẩn hoặc tệp khóa do chương trình tạo ra"
+    suffix = Path(folded).suffix
+    if suffix in _LETTER_SUFFIXES:
+        return f"văn bản hoặc ảnh gửi kèm ({suffix})"
+    return ""
+
+
 _MAGIC = (
     (b"%PDF", "PDF"),
     (b"\x89PNG", "ảnh PNG"),

@@ -49,6 +49,7 @@ from typing import Any
 from xlsxwriter.utility import xl_col_to_name, xl_range, xl_rowcol_to_cell
 
 from dvxl import printing
+from dvxl.form import IDENTITY
 from dvxl.merge import INVALID, LATE, MISSING, ON_TIME, TRACK_STATUSES, Consolidated, Track
 from dvxl.model import NUMERIC_TYPES, Indicator, Task, Unit
 from dvxl.rawrows import Formula as _Formula
@@ -56,7 +57,6 @@ from dvxl.rawrows import RawRows
 from dvxl.receipt_time import TYPED
 from dvxl.report import AMBER, GREEN, RED
 from dvxl.score import TaskScore, UnitScore
-from dvxl.template import IDENTITY
 from dvxl.validate import start_collecting, worker_count
 
 SUMMARY_SHEET = "Tổng hợp"

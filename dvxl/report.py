@@ -11,13 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import os
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dvxl import printing, receipt_time
+from dvxl import atomic, printing, receipt_time
 from dvxl.findings import CODES, ERROR, SEVERITY_LABELS, WARNING, Finding
 from dvxl.validate import (
     ERRORS,
@@ -364,22 +362,7 @@ def _iso(moment: dt.datetime) -> str:
 
 def write_json(batch: BatchReport, path: Path) -> None:
     """Write :func:`as_json` to ``path`` (UTF-8, readable Vietnamese), atomically."""
-    text = json.dumps(as_json(batch), ensure_ascii=False, indent=2) + "\n"
-    _write_atomic(path, lambda handle: handle.write(text.encode("utf-8")))
-
-
-def _write_atomic(path: Path, fill: Callable[[Any], object]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".~dvxl-", suffix=path.suffix, dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fill(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic.write_text(path, json.dumps(as_json(batch), ensure_ascii=False, indent=2) + "\n")
 
 
 # Console --------------------------------------------------------------------------------------

@@ -20,9 +20,9 @@ from typing import Any
 import openpyxl
 
 from dvxl import rules
+from dvxl.form import COL_VALUE, FORM, META, form_rows, template_name
 from dvxl.master import ASSESSMENT
 from dvxl.model import Catalog, Indicator, Period, Unit
-from dvxl.template import COL_VALUE, FORM, META, form_rows, template_name
 
 Values = dict[str, Any]
 
@@ -231,6 +231,14 @@ def simulate_returns(
     stray = inbox / "Bao cao gui kem.xlsx"
     stray.write_bytes(b"%PDF-1.4\n% a PDF saved with the wrong extension\n")
     written.append(stray)
+    # What Windows leaves in a folder, and a cover letter beside a return: not returns.
+    for name, data in (
+        ("Thumbs.db", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)),
+        ("desktop.ini", b"[.ShellClassInfo]\r\nIconResource=imageres.dll,-3\r\n"),
+        (f"Cong van gui kem {period.code}.pdf", b"%PDF-1.4\n% a cover letter\n"),
+    ):
+        (inbox / name).write_bytes(data)
+        written.append(inbox / name)
     return written
 
 

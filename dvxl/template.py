@@ -1,131 +1,48 @@
 """One locked Excel template per addressed unit, showing only that unit's tasks.
 
-A template has four sheets:
-
-* ``Hướng dẫn`` — what to fill and how to send it back;
-* ``Báo cáo`` — the form: a Party-document heading, the unit's identity, then per
-  task a heading row, the bullet's text and one row per indicator, the value
-  typed in column E (the only unlocked, yellow cells);
-* ``Danh mục`` — hidden: the choice lists the dropdowns read (never inline lists:
-  an inline list over 255 characters makes Excel "repair" the file);
-* ``_dvxl`` — veryHidden: who and what the template is for, and where every
-  input cell is, so a returned file can be identified and checked.
-
-:func:`form_rows` is the single description of the form's layout; the writer
-here and the reader of returned files both follow it.
+This module only writes: the form it writes (sheets, columns, rows, the identity block,
+the hidden metadata, file names) is :mod:`dvxl.form`'s, which every reader of returned
+files follows too. The writer adds what only a person opening the file sees: the guide's
+text, the document heading, styles, widths, data validation, protection and print set-up.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
-import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dvxl import __version__, printing
-from dvxl.catalog import fingerprint
-from dvxl.errors import UsageError
+from dvxl import periods, printing
+from dvxl.form import (
+    CELL_MAP,
+    COL_CODE,
+    COL_HELP,
+    COL_LABEL,
+    COL_NO,
+    COL_UNIT,
+    COL_VALUE,
+    FORM,
+    GUIDE,
+    HEADER_ROW,
+    HEADERS,
+    IDENTITY,
+    IDENTITY_FIRST_ROW,
+    LISTS,
+    META,
+    FormRow,
+    form_rows,
+    metadata,
+    template_name,
+)
 from dvxl.model import Catalog, Indicator, Period, Task, Unit
 
-FORM = "Báo cáo"
-GUIDE = "Hướng dẫn"
-LISTS = "Danh mục"
-META = "_dvxl"
-KIND = "dvxl-mau-bao-cao"
-
-# Form columns (zero-based): STT, code, label, unit of measure, value, help.
-COL_NO, COL_CODE, COL_LABEL, COL_UNIT, COL_VALUE, COL_HELP = range(6)
-WIDTHS = (8, 12, 48, 11, 46, 40)
-HEADERS = ("STT", "Mã", "Nội dung, chỉ tiêu", "Đơn vị tính", "Kết quả báo cáo", "Hướng dẫn nhập")
-HEADER_ROW = 14  # zero-based row of the table header, repeated on every printed page
-
-#: Identity rows every form carries above the tasks: (code, label, type, required).
-IDENTITY: tuple[tuple[str, str, str, bool], ...] = (
-    ("NGUOI_LAP", "Người lập báo cáo (họ và tên)", "text", True),
-    ("DIEN_THOAI", "Số điện thoại liên hệ", "text", True),
-    ("NGAY_BC", "Ngày lập báo cáo", "date", True),
-)
-IDENTITY_FIRST_ROW = 10  # rows 8–9 show the unit's name and code, locked
-
-
-@dataclass(frozen=True)
-class FormRow:
-    """One row of the form: a task heading, a task's text, or an input (identity or indicator)."""
-
-    row: int  # zero-based sheet row
-    kind: str  # "identity" | "task" | "text" | "indicator"
-    key: str  # "NGAY_BC", "1.1", "1.1.HN_SO"
-    task: Task | None = None
-    indicator: Indicator | None = None
-
-    @property
-    def cell(self) -> str:
-        """The A1 address of the value cell (column E)."""
-        return f"E{self.row + 1}"
-
-
-def form_rows(catalog: Catalog, unit: Unit) -> list[FormRow]:
-    """The layout of ``unit``'s form, row by row."""
-    rows = [
-        FormRow(IDENTITY_FIRST_ROW + i, "identity", code) for i, (code, *_) in enumerate(IDENTITY)
-    ]
-    r = HEADER_ROW + 1
-    for task in catalog.tasks_for(unit):
-        rows.append(FormRow(r, "task", task.code, task))
-        rows.append(FormRow(r + 1, "text", task.code, task))
-        r += 2
-        for indicator in catalog.indicators_for(task):
-            rows.append(FormRow(r, "indicator", f"{task.code}.{indicator.code}", task, indicator))
-            r += 1
-    return rows
-
-
-_FINGERPRINTS: dict[tuple[object, ...], str] = {}
-
-
-def catalog_fingerprint(catalog: Catalog) -> str:
-    """:func:`dvxl.catalog.fingerprint`, without the cost of the roster.
-
-    The fingerprint covers tasks, indicators, lists and rules only, but computing
-    it converts the whole catalog; with 10,000 units that is 0.2 s, paid for every
-    template written and every return checked. So it is computed on the catalog
-    without its roster, and kept per content of those four tables.
-    """
-    key = (catalog.tasks, catalog.indicators, catalog.lists, catalog.rules)
-    found = _FINGERPRINTS.get(key)
-    if found is None:
-        if len(_FINGERPRINTS) >= 16:
-            _FINGERPRINTS.clear()
-        bare = dataclasses.replace(catalog, units=(), periods=(), rubric=(), levels=())
-        found = _FINGERPRINTS[key] = fingerprint(bare)
-    return found
-
-
-def slug(text: str) -> str:
-    """ASCII file-name part: "Huyện ủy An Lạc" -> "huyen-uy-an-lac"."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-
-
-def template_name(period: Period, unit: Unit) -> str:
-    return f"{period.code}_{unit.code}_{slug(unit.name)}.xlsx"
-
-
-def find_period(catalog: Catalog, code: str) -> Period:
-    for period in catalog.periods:
-        if period.code.casefold() == code.strip().casefold():
-            return period
-    known = ", ".join(p.code for p in catalog.periods)
-    raise UsageError(f"Không có kỳ báo cáo «{code}». Các kỳ đã khai báo: {known}.")
+WIDTHS = (8, 12, 48, 11, 46, 40)  # of the form's columns, COL_NO to COL_HELP
 
 
 def write_templates(catalog: Catalog, period_code: str, folder: Path) -> list[Path]:
     """Write one template per addressed unit into ``folder``; return the paths."""
-    period = find_period(catalog, period_code)
+    period = periods.find(catalog, period_code)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for unit in catalog.addressed_units():
@@ -234,12 +151,13 @@ class _Builder:
 
     def _write_meta(self) -> None:
         sheet = self.wb.add_worksheet(META)
-        for r, (key, value) in enumerate(self.metadata().items()):
+        block = metadata(self.catalog, self.unit, self.period)
+        for r, (key, value) in enumerate(block.items()):
             sheet.write_string(r, 0, key)
             sheet.write_string(r, 1, value)
-        start = len(self.metadata()) + 1
-        sheet.write_string(start, 0, "o_nhap")
-        sheet.write_string(start, 1, "chi_tieu")
+        start = len(block) + 1
+        sheet.write_string(start, 0, CELL_MAP[0])
+        sheet.write_string(start, 1, CELL_MAP[1])
         for r, row in enumerate(
             (x for x in self.rows if x.kind in ("identity", "indicator")), start + 1
         ):
@@ -247,19 +165,6 @@ class _Builder:
             sheet.write_string(r, 1, row.key)
         sheet.very_hidden()
         sheet.protect(self.catalog.settings.sheet_password)
-
-    def metadata(self) -> dict[str, str]:
-        return {
-            "loai_tep": KIND,
-            "ma_don_vi": self.unit.code,
-            "ten_don_vi": self.unit.name,
-            "ma_ky": self.period.code,
-            "ten_ky": self.period.name,
-            "ma_van_ban": self.catalog.directive.code,
-            "phien_ban_mau": str(self.catalog.settings.template_version),
-            "dau_van_tay": catalog_fingerprint(self.catalog),
-            "phien_ban_dvxl": __version__,
-        }
 
     # The guide ------------------------------------------------------------------
 

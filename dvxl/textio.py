@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from dvxl import atomic
 from dvxl.catalog import Row, Tables, build, to_tables
 from dvxl.errors import ConfigError
 from dvxl.model import Catalog
@@ -339,8 +340,6 @@ def dump_catalog(catalog: Catalog, folder: Path) -> list[Path]:
     written = []
     for name, text in dump_texts(catalog).items():
         path = folder / name
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        atomic.write_text(path, text)
         written.append(path)
     return written

@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dvxl import mail
-from dvxl.checks import check_book, read_metadata
+from dvxl import mail, periods
+from dvxl.checks import check_book, read_metadata, unit_in_name
 from dvxl.findings import ERROR, WARNING, Finding, make
+from dvxl.form import FORM, META
 from dvxl.mail import MailInfo
 from dvxl.model import Catalog, Period, Unit
 from dvxl.reader import Limits, ReadResult, read_book
 from dvxl.receipt_time import FILE
-from dvxl.template import FORM, META
 
 # File statuses, as the validation workbook and the console show them.
 VALID = "Hợp lệ"
@@ -114,7 +114,7 @@ class FileReport:
 
     @property
     def status(self) -> str:
-        if any(f.code == "F008" for f in self.findings):
+        if any(f.code in ("F008", "F009") for f in self.findings):
             return IGNORED
         if not self.readable:
             return UNREADABLE
@@ -154,13 +154,14 @@ class BatchReport:
 
 
 def inbox_files(inbox: Path) -> list[Path]:
-    """Every regular file under ``inbox``, recursively, in a stable order (dot-files skipped)."""
+    """Every regular file under ``inbox``, recursively, in a stable order. Hidden folders
+    are skipped; hidden files are listed (the reader ignores them with F009)."""
     if not inbox.is_dir():
         return []
     found = [
         p
         for p in inbox.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(inbox).parts)
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(inbox).parts[:-1])
     ]
     return sorted(found, key=lambda p: p.relative_to(inbox).as_posix())
 
@@ -175,7 +176,7 @@ def file_sha256(path: Path) -> str:
 
 
 def check_path(
-    path: Path, inbox: Path, catalog: Catalog, period: Period, limits: Limits
+    path: Path, inbox: Path, catalog: Catalog, period: Period | None, limits: Limits
 ) -> list[FileReport]:
     """Read and check one file of the inbox: a return, or a saved e-mail whose spreadsheet
     attachments are returns (:func:`check_message`); never raises for what it contains."""
@@ -191,10 +192,11 @@ def check_path(
 
 
 def check_file(
-    path: Path, inbox: Path, catalog: Catalog, period: Period, limits: Limits,
+    path: Path, inbox: Path, catalog: Catalog, period: Period | None, limits: Limits,
     data: bytes | None = None, name: str = "",
 ) -> FileReport:
-    """Read and check one file; never raises for what the file contains.
+    """Read and check one file; never raises for what the file contains. ``period`` None:
+    against the period the file claims (:func:`dvxl.checks.identify`).
 
     ``data`` and ``name``: an attachment's bytes and its name in the inbox (``path`` then
     only names it, see :func:`check_message`).
@@ -225,11 +227,16 @@ def check_file(
 
 
 def _checked(
-    report: FileReport, result: ReadResult, catalog: Catalog, period: Period
+    report: FileReport, result: ReadResult, catalog: Catalog, period: Period | None
 ) -> FileReport:
     report.findings += result.findings
     book = result.book
     if book is None:
+        if report.status != IGNORED:  # «HU07 (tải chưa xong).xlsx» is HU07's broken return
+            named = unit_in_name(report.path, catalog)
+            if named is not None:
+                report.unit, report.unit_name = named[0].code, named[0].name
+                report.identified_by = "name"
         return report
     report.format = book.format
     checked = check_book(book, catalog, period)
@@ -257,7 +264,8 @@ def _message_kind(path: Path, limits: Limits) -> str:
 
 
 def check_message(
-    path: Path, inbox: Path, catalog: Catalog, period: Period, limits: Limits, kind: str = ""
+    path: Path, inbox: Path, catalog: Catalog, period: Period | None, limits: Limits,
+    kind: str = "",
 ) -> list[FileReport]:
     """A saved e-mail: a report per spreadsheet attachment, each received at the message's
     time and named ``<message> › <attachment>``; a message without one is a report of its
@@ -327,15 +335,19 @@ def settle_duplicates(reports: list[FileReport]) -> None:
 def validate_inbox(
     catalog: Catalog,
     inbox: Path,
-    period: Period,
+    period: Period | None,
     limits: Limits | None = None,
     progress: Callable[[Iterator[Path]], Iterator[Path]] | None = None,
     workers: int | None = None,
 ) -> BatchReport:
     """Validate every file in ``inbox`` for ``period``.
 
-    ``workers`` processes check the files (default :func:`worker_count`); a batch of
-    fewer than :data:`POOL_MIN_FILES` files is checked in this process.
+    ``period`` None: the period the files claim (:func:`dvxl.periods.from_claims`, a
+    :class:`~dvxl.errors.UsageError` when they claim none or several); each file is
+    checked against its own claim, and the few that claim none are checked again once the
+    batch's period is known. ``workers`` processes check the files (default
+    :func:`worker_count`); a batch of fewer than :data:`POOL_MIN_FILES` files is checked
+    in this process.
     """
     limits = limits or Limits(max_file_bytes=int(catalog.settings.max_file_mb * 1024 * 1024))
     started = dt.datetime.now()
@@ -346,11 +358,32 @@ def validate_inbox(
     job = _Job(inbox, catalog, period, limits)
     count = workers if workers is not None else worker_count()
     if count > 1 and len(paths) >= POOL_MIN_FILES:
-        reports = _check_in_pool(paths, job, count, iterator)
+        groups = _check_in_pool(paths, job, count, iterator)
     else:
-        reports = [report for path in iterator for report in job.check(path)]
+        groups = [job.check(path) for path in iterator]
+    if period is None:
+        claims = (_claim(r, catalog) for group in groups for r in group)
+        period = periods.from_claims(catalog, claims, inbox)
+        settled = _Job(inbox, catalog, period, limits)
+        # A file of the inbox is checked again as a whole (a message with its attachments).
+        groups = [settled.check(path) if any(_unsettled(r, catalog) for r in group) else group
+                  for path, group in zip(paths, groups, strict=True)]
+    reports = [report for group in groups for report in group]
     settle_duplicates(reports)
     return BatchReport(period, inbox, reports, started, dt.datetime.now())
+
+
+def _claim(report: FileReport, catalog: Catalog) -> str:
+    """The period a file claims: its metadata's, else its ``inbox/<kỳ>/`` folder's."""
+    if report.identified_by == "metadata" and periods.known(catalog, report.period):
+        return report.period
+    folder = periods.folder_period(catalog, report.name)
+    return folder.code if folder else ""
+
+
+def _unsettled(report: FileReport, catalog: Catalog) -> bool:
+    """A file identified but not yet checked against a period (it claims none we know)."""
+    return report.readable and report.errors == 0 and periods.known(catalog, report.period) is None
 
 
 # Worker processes -----------------------------------------------------------------------------
@@ -421,7 +454,7 @@ class _Job:
 
     inbox: Path
     catalog: Catalog
-    period: Period
+    period: Period | None
     limits: Limits
 
     def check(self, path: Path) -> list[FileReport]:
@@ -444,8 +477,8 @@ def _check_chunk(paths: list[Path]) -> list[list[FileReport]]:
 
 def _check_in_pool(
     paths: list[Path], job: _Job, workers: int, progress: Iterator[Path]
-) -> list[FileReport]:
-    """Check ``paths`` in worker processes; the reports in the order of ``paths``.
+) -> list[list[FileReport]]:
+    """Check ``paths`` in worker processes; the reports of each, in the order of ``paths``.
 
     ``progress`` is advanced by one item per file checked (it only counts).
     """
@@ -472,7 +505,7 @@ def _check_in_pool(
             found[missing[i]] = alone
             _advance(progress, 1)
     _advance(progress, len(paths))  # let the progress bar finish
-    return [report for i in range(len(paths)) for report in found[i]]
+    return [found[i] for i in range(len(paths))]
 
 
 def _chunk_sizes(count: int, workers: int) -> list[tuple[int, int]]:

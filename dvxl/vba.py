@@ -21,7 +21,6 @@ project's ANSI code page (1252), so Vietnamese captions live in Python
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from dvxl import atomic
 from dvxl.errors import DvxlError
 
 #: The xlwings version dvxl is built and tested with; pinned exactly in pyproject.toml.
@@ -89,7 +89,9 @@ def macros_dir() -> Path:
     repo = Path(__file__).resolve().parent.parent / "macros"
     if (repo / "dvxl.bas").is_file():
         return repo
-    return Path(str(resources.files("dvxl.macros")))
+    # A folder of data files only (no __init__.py), so importlib.resources would give a
+    # namespace MultiplexedPath, not a path: the installed folder is beside this module.
+    return Path(__file__).resolve().parent / "macros"
 
 
 def macro_sources(folder: Path | None = None) -> dict[str, str]:
@@ -175,10 +177,7 @@ def build_vba_project(out: Path, macros: Path | None = None) -> Path:
             data = package.read("xl/vbaProject.bin")
     data = _tidy_project_stream(data)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".~dvxl-", suffix=".bin", dir=out.parent)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp_name, out)
+    atomic.write_bytes(out, data)
     return out
 
 

@@ -2,7 +2,7 @@
 
 ::
 
-    DIR/master.xlsx          the configuration, owned by the secretariat
+    DIR/master.xlsm          the configuration, owned by the secretariat
     DIR/inbox/               returned files, dropped here as they arrive
     DIR/templates/<kỳ>/      one template per unit and period
     DIR/outputs/<kỳ>/        validation and merge results
@@ -20,14 +20,13 @@ import shutil
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from importlib import resources
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import cast
 
 from dvxl import intake as intake_mod
-from dvxl import master, render, report, template
+from dvxl import master, periods, render, report, template
 from dvxl import merge as merge_mod
 from dvxl import validate as validate_mod
 from dvxl.catalog import build
@@ -47,7 +46,7 @@ def sample_catalog_dir() -> Path:
     repo = Path(__file__).resolve().parent.parent / "workbook"
     if (repo / "directive.yaml").is_file():
         return repo
-    return Path(str(resources.files("dvxl.sample")))
+    return Path(__file__).resolve().parent / "example"  # installed: see vba.macros_dir
 
 
 @dataclass(frozen=True)
@@ -129,7 +128,7 @@ def init(root: Path, catalog_dir: Path | None = None, force: bool = False) -> Wo
 def make_templates(ws: Workspace, period: str) -> list[Path]:
     """Write the period's templates from the workspace's master."""
     catalog = ws.load()
-    code = template.find_period(catalog, period).code
+    code = periods.find(catalog, period).code
     return template.write_templates(catalog, code, ws.templates(code))
 
 
@@ -141,12 +140,6 @@ class Validation:
     workbook: Path
     json: Path
     marked: list[Path]
-
-
-def default_period(catalog: Catalog, today: dt.date | None = None) -> Period:
-    """The period whose deadline is nearest to today: the one a secretariat is closing."""
-    today = today or dt.date.today()
-    return min(catalog.periods, key=lambda p: (abs((p.deadline - today).days), p.code))
 
 
 def validate(
@@ -172,8 +165,8 @@ def _check_inbox(
     progress: Callable[[Iterator[Path], int], Iterator[Path]] | None,
 ) -> BatchReport:
     """Read and check every file of the inbox (nothing is written by this function)."""
-    chosen = template.find_period(catalog, period) if period else default_period(catalog)
-    folder = inbox or ws.inbox
+    chosen = periods.find(catalog, period) if period else None
+    folder = inbox or (periods.inbox_for(ws.inbox, chosen) if chosen else ws.inbox)
     if not folder.is_dir():
         raise UsageError(f"Không có thư mục nhận báo cáo {folder}.")
     count = len(validate_mod.inbox_files(folder))
@@ -347,9 +340,14 @@ def _finish_validation_aside(
 
 
 def status(ws: Workspace, period: str | None = None) -> Consolidated:
-    """Where every unit stands for the period, from the ledger (nothing is read from the inbox)."""
+    """Where every unit stands for the period, from the ledger (nothing is read from the
+    inbox); without a period, the one received last."""
     catalog = ws.load()
-    chosen = template.find_period(catalog, period) if period else default_period(catalog)
+    if period:
+        chosen = periods.find(catalog, period)
+    else:
+        with Ledger(ledger_path(ws)) as ledger:
+            chosen = periods.recorded(catalog, ledger.periods(), ledger.last_period())
     return consolidate(ws, catalog, chosen)[0]
 
 
@@ -366,7 +364,7 @@ def demo(root: Path, period: str) -> Demo:
     ws = init(root, force=True)
     templates = make_templates(ws, period)
     catalog = ws.load()
-    chosen = template.find_period(catalog, period)
+    chosen = periods.find(catalog, period)
     from dvxl import sample  # openpyxl: see _write_validation
 
     sample.reset_inbox(ws.inbox)

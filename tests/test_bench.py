@@ -18,7 +18,7 @@ import openpyxl
 import pytest
 
 from bench import generate, run  # on the path through pytest's pythonpath = ["."]
-from dvxl import markup, render, template, validate, workspace
+from dvxl import markup, periods, render, validate, workspace
 from dvxl.validate import BatchReport
 
 N = 20
@@ -89,7 +89,7 @@ def test_harness_times_dvxl_and_the_naive_script_and_writes_the_table(
 def _validate(corpus: generate.Corpus, workers: int) -> BatchReport:
     ws = workspace.Workspace(corpus.root)
     catalog = ws.load()
-    period = template.find_period(catalog, generate.PERIOD)
+    period = periods.find(catalog, generate.PERIOD)
     return validate.validate_inbox(catalog, corpus.inbox, period, workers=workers)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from dvxl import cli, excel, master, render, sample, template, vba, workspace
+from dvxl import cli, excel, master, periods, render, sample, vba, workspace
 from dvxl.catalog import build
 
 import xlwings_standin as xs
@@ -30,7 +30,7 @@ def returned(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ws = workspace.init(tmp_path_factory.mktemp("returned") / "ws")
     workspace.make_templates(ws, PERIOD)
     catalog = ws.load()
-    period = template.find_period(catalog, PERIOD)
+    period = periods.find(catalog, PERIOD)
     sample.simulate_returns(catalog, period, ws.templates(PERIOD), ws.inbox)
     return ws.root
 
@@ -344,12 +344,14 @@ def test_tao_mau_writes_the_templates_of_the_chosen_period(ws: workspace.Workspa
     assert f"Đã tạo {len(made)} mẫu báo cáo" in last_alert(book).prompt
 
 
-def test_tao_mau_without_a_period_takes_the_nearest_deadline(ws: workspace.Workspace) -> None:
+def test_tao_mau_without_a_period_asks_for_one(ws: workspace.Workspace) -> None:
+    # Templates go out for a period the office chooses; today's date never picks it.
+    made = sorted((ws.root / "templates").rglob("*"))
     book = open_master(ws, period=None)
     excel.tao_mau(book)
-    nearest = workspace.default_period(ws.load()).code
-    assert f"Kỳ {nearest}" in last_alert(book).prompt
-    assert any(ws.templates(nearest).glob("*.xlsx"))
+    alert = last_alert(book)
+    assert alert.mode == "critical" and "Hãy chọn «Kỳ báo cáo»" in alert.prompt
+    assert sorted((ws.root / "templates").rglob("*")) == made
 
 
 def test_don_doc_replaces_only_the_tracking_and_reminder_sheets(ws: workspace.Workspace) -> None:

@@ -2,7 +2,7 @@
 
 One LibreOffice batch (one soffice process) opens the templates of three units
 with different task sets, types a value of the right type into EVERY input
-cell (as :func:`dvxl.template.form_rows` lists them), tries to overwrite a
+cell (as :func:`dvxl.form.form_rows` lists them), tries to overwrite a
 locked label, and saves each filled template in the three formats a unit may
 send back. python-calamine must then read the metadata and every typed value
 back intact from all three; openpyxl checks that LibreOffice's .xlsx keeps the
@@ -23,7 +23,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
-from dvxl import template
+from dvxl import form
 from dvxl.catalog import fingerprint
 from dvxl.model import Catalog, Period, Unit
 from dvxl.workspace import Workspace
@@ -44,7 +44,7 @@ FORMATS: tuple[Format, ...] = ("xlsx", "xls", "ods")
 #: A huyện ủy (tasks 1.x), BCS UBND (1.x, 2.x) and the MTTQ (1.x, 3.x, 4.1).
 UNITS = ("HU01", "BCSUB", "MTTQ")
 CASES = [pytest.param(u, f, id=f"{u}-{f}") for u in UNITS for f in FORMATS]
-IDENTITY_TYPES = {code: kind for code, _, kind, _ in template.IDENTITY}
+IDENTITY_TYPES = {code: kind for code, _, kind, _ in form.IDENTITY}
 HIDDEN = (SheetVisibleEnum.Hidden, SheetVisibleEnum.VeryHidden)
 
 
@@ -68,11 +68,11 @@ class Filled:
     outputs: dict[str, Path]  # format -> saved file
 
 
-def _kind(row: template.FormRow) -> str:
+def _kind(row: form.FormRow) -> str:
     return str(row.indicator.type) if row.indicator else IDENTITY_TYPES[row.key]
 
 
-def _value(catalog: Catalog, unit: Unit, period: Period, row: template.FormRow, n: int) -> Any:
+def _value(catalog: Catalog, unit: Unit, period: Period, row: form.FormRow, n: int) -> Any:
     """A plausible value of the right type for input row ``row`` (the ``n``-th input)."""
     kind = _kind(row)
     ind = row.indicator
@@ -123,14 +123,14 @@ def filled(
     for code in UNITS:
         unit = catalog.unit(code)
         (source,) = built_workspace.templates(PERIOD).glob(f"{PERIOD}_{code}_*.xlsx")
-        rows = template.form_rows(catalog, unit)
+        rows = form.form_rows(catalog, unit)
         inputs = [r for r in rows if r.kind in ("identity", "indicator")]
         values = {r.cell: _value(catalog, unit, period, r, n) for n, r in enumerate(inputs)}
         first = next(r for r in rows if r.kind == "indicator")
-        locked = f"{get_column_letter(template.COL_LABEL + 1)}{first.row + 1}"
+        locked = f"{get_column_letter(form.COL_LABEL + 1)}{first.row + 1}"
         outputs: dict[str, Path] = {fmt: out / f"{code}.{fmt}" for fmt in FORMATS}
-        edits = [CellEdit(template.FORM, cell, value) for cell, value in values.items()]
-        edits.append(CellEdit(template.FORM, locked, LOCKED_EDIT))
+        edits = [CellEdit(form.FORM, cell, value) for cell, value in values.items()]
+        edits.append(CellEdit(form.FORM, locked, LOCKED_EDIT))
         jobs.append(FillJob(source, edits, [Output(outputs[f], f) for f in FORMATS]))
         planned.append((unit, source, values, locked, outputs))
     results = fill_and_save(jobs, client=client, timeout=240)
@@ -156,7 +156,7 @@ def _metadata(path: Path) -> tuple[dict[str, str], list[tuple[str, str]]]:
     values: dict[str, str] = {}
     cells: list[tuple[str, str]] = []
     in_map = False
-    for row in _rows(path, template.META):
+    for row in _rows(path, form.META):
         key, value = (str(x) for x in [*row, "", ""][:2])
         if key == "o_nhap":
             in_map = True
@@ -196,14 +196,14 @@ def test_libreoffice_refuses_to_overwrite_a_locked_label(
 ) -> None:
     require_libreoffice()
     job = filled[unit_code]
-    refused = job.result.edit(template.FORM, job.locked_cell)
+    refused = job.result.edit(form.FORM, job.locked_cell)
     assert refused.edit.value == LOCKED_EDIT
     assert not refused.ok
     assert "protected" in refused.error
-    original = _at(_rows(job.source, template.FORM), job.locked_cell)
+    original = _at(_rows(job.source, form.FORM), job.locked_cell)
     assert original and original != LOCKED_EDIT
     for path in job.outputs.values():
-        assert _at(_rows(path, template.FORM), job.locked_cell) == original, path.name
+        assert _at(_rows(path, form.FORM), job.locked_cell) == original, path.name
 
 
 @pytest.mark.parametrize(("unit_code", "fmt"), CASES)
@@ -214,18 +214,18 @@ def test_metadata_sheet_survives_with_unit_period_version_and_fingerprint(
     job = filled[unit_code]
     path = job.outputs[fmt]
     sheets = {s.name: s.visible for s in CalamineWorkbook.from_path(str(path)).sheets_metadata}
-    assert sheets[template.GUIDE] == SheetVisibleEnum.Visible
-    assert sheets[template.FORM] == SheetVisibleEnum.Visible
-    assert sheets[template.LISTS] in HIDDEN
+    assert sheets[form.GUIDE] == SheetVisibleEnum.Visible
+    assert sheets[form.FORM] == SheetVisibleEnum.Visible
+    assert sheets[form.LISTS] in HIDDEN
     # LibreOffice saves veryHidden as plain hidden: both are accepted on return.
-    assert sheets[template.META] in HIDDEN
+    assert sheets[form.META] in HIDDEN
     values, cells = _metadata(path)
-    assert values["loai_tep"] == template.KIND
+    assert values["loai_tep"] == form.KIND
     assert values["ma_don_vi"] == unit_code
     assert values["ma_ky"] == PERIOD
     assert values["phien_ban_mau"] == str(catalog.settings.template_version)
     assert values["dau_van_tay"] == fingerprint(catalog)
-    inputs = template.form_rows(catalog, job.unit)
+    inputs = form.form_rows(catalog, job.unit)
     assert cells == [(r.cell, r.key) for r in inputs if r.kind in ("identity", "indicator")]
 
 
@@ -235,7 +235,7 @@ def test_every_filled_value_comes_back_intact(
 ) -> None:
     require_libreoffice()
     job = filled[unit_code]
-    rows = _rows(job.outputs[fmt], template.FORM)
+    rows = _rows(job.outputs[fmt], form.FORM)
     wrong = []
     kinds = set()
     for cell, typed in job.values.items():
@@ -263,7 +263,7 @@ def test_libreoffice_xlsx_keeps_protection_unlocked_inputs_and_validations(
     require_libreoffice()
     job = filled[unit_code]
     book = openpyxl.load_workbook(job.outputs["xlsx"])
-    sheet = book[template.FORM]
+    sheet = book[form.FORM]
     assert sheet.protection.sheet is True
     assert all(sheet[cell].protection.locked is False for cell in job.values)
     assert sheet[job.locked_cell].protection.locked is True
@@ -274,7 +274,7 @@ def test_libreoffice_xlsx_keeps_protection_unlocked_inputs_and_validations(
                 covered.setdefault(f"{get_column_letter(col)}{row}", []).append(dv)
     assert set(covered) == set(job.values)
     assert all(len(rules) == 1 for rules in covered.values())
-    for row in template.form_rows(catalog, job.unit):
+    for row in form.form_rows(catalog, job.unit):
         if row.indicator is None:
             continue
         (dv,) = covered[row.cell]
@@ -284,7 +284,7 @@ def test_libreoffice_xlsx_keeps_protection_unlocked_inputs_and_validations(
             # Still the named range on the hidden list sheet, never an inline list.
             (destination,) = book.defined_names[str(dv.formula1)].destinations
             sheet_name, ref = destination
-            assert sheet_name == template.LISTS
+            assert sheet_name == form.LISTS
             listed = [c.value for line in book[sheet_name][ref.replace("$", "")] for c in line]
             assert listed == list(catalog.choice_list(row.indicator.choices).values)
         elif kind == "integer":

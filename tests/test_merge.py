@@ -24,7 +24,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from dvxl import archive as archive_mod
-from dvxl import sample, template, workspace
+from dvxl import form, sample, workspace
 from dvxl.errors import UsageError
 from dvxl.master import ASSESSMENT
 from dvxl.merge import INVALID, LATE, MISSING, ON_TIME
@@ -42,7 +42,7 @@ def plant(ws: workspace.Workspace, code: str, name: str, scores: tuple[float, ..
     values |= {f"{t}.TU_CHAM": s for t, s in zip(TASKS, scores, strict=True)}
     values |= change or {}
     path = ws.inbox / name
-    source = ws.templates(PERIOD) / template.template_name(period, unit)
+    source = ws.templates(PERIOD) / form.template_name(period, unit)
     sample.write_return(source, path, values, catalog, unit)
     os.utime(path, (sent.timestamp(), sent.timestamp()))
     return path

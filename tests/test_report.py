@@ -20,8 +20,9 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from dvxl import markup, markxml, report, template
+from dvxl import markup, markxml, report
 from dvxl.findings import CODES, Finding, make
+from dvxl.form import COL_VALUE, FORM, LISTS, META, FormRow, form_rows, template_name
 from dvxl.model import Catalog, Period, Unit
 from dvxl.validate import (
     ERRORS,
@@ -63,8 +64,8 @@ def unit(catalog: Catalog) -> Unit:
 
 
 @pytest.fixture(scope="module")
-def rows(catalog: Catalog, unit: Unit) -> dict[str, template.FormRow]:
-    return {r.key: r for r in template.form_rows(catalog, unit)}
+def rows(catalog: Catalog, unit: Unit) -> dict[str, FormRow]:
+    return {r.key: r for r in form_rows(catalog, unit)}
 
 
 def sha256(path: Path) -> str:
@@ -84,7 +85,7 @@ def batch_of(period: Period, inbox: Path, files: list[FileReport]) -> BatchRepor
     return BatchReport(period, inbox, files, STARTED, STARTED + dt.timedelta(seconds=3))
 
 
-def filled_values(catalog: Catalog, rows: dict[str, template.FormRow]) -> dict[str, Any]:
+def filled_values(catalog: Catalog, rows: dict[str, FormRow]) -> dict[str, Any]:
     """A value of the right type for every input of the unit's form."""
     values: dict[str, Any] = {}
     for key, row in rows.items():
@@ -102,10 +103,10 @@ def filled_values(catalog: Catalog, rows: dict[str, template.FormRow]) -> dict[s
     return values
 
 
-def fill(src: Path, dest: Path, rows: dict[str, template.FormRow], values: dict[str, Any]) -> None:
+def fill(src: Path, dest: Path, rows: dict[str, FormRow], values: dict[str, Any]) -> None:
     """Type values into the template's input cells as a clerk would (text stays text)."""
     book = openpyxl.load_workbook(src)
-    form = book[template.FORM]
+    form = book[FORM]
     for key, value in values.items():
         cell = form[rows[key].cell]
         cell.value = value
@@ -335,9 +336,9 @@ def test_console_summary_lists_files_totals_and_mergeable(mixed: BatchReport) ->
 
 @pytest.fixture
 def returned(built_workspace: Workspace, catalog: Catalog, period: Period, unit: Unit,
-             rows: dict[str, template.FormRow], tmp_path: Path) -> FileReport:
+             rows: dict[str, FormRow], tmp_path: Path) -> FileReport:
     """HU01's template, filled with openpyxl and dropped in an inbox, with findings on it."""
-    src = built_workspace.templates(PERIOD) / template.template_name(period, unit)
+    src = built_workspace.templates(PERIOD) / template_name(period, unit)
     inbox = tmp_path / "inbox"
     path = inbox / "HU01" / src.name
     values = filled_values(catalog, rows)
@@ -349,21 +350,21 @@ def returned(built_workspace: Workspace, catalog: Catalog, period: Period, unit:
                                              if r.kind in ("identity", "indicator")})
 
 
-def findings_for(path: Path, rows: dict[str, template.FormRow]) -> list[Finding]:
+def findings_for(path: Path, rows: dict[str, FormRow]) -> list[Finding]:
     hn, luot = rows["1.1.HN_SO"].cell, rows["1.1.HN_LUOT"].cell
     return [
         make("I006", path.name, unit=UNIT, value="0", expected="1"),
-        make("C003", path.name, unit=UNIT, sheet=template.FORM, cell=hn, task="1.1",
+        make("C003", path.name, unit=UNIT, sheet=FORM, cell=hn, task="1.1",
              indicator="HN_SO", label="Số hội nghị", value="-5", expected="không nhỏ hơn 0"),
-        make("R001", path.name, unit=UNIT, sheet=template.FORM, cell=hn, task="1.1",
+        make("R001", path.name, unit=UNIT, sheet=FORM, cell=hn, task="1.1",
              indicator="HN_SO", value="Số lượt phải không nhỏ hơn số hội nghị", severity="error"),
-        make("W104", path.name, unit=UNIT, sheet=template.FORM, cell=luot, task="1.1",
+        make("W104", path.name, unit=UNIT, sheet=FORM, cell=luot, task="1.1",
              indicator="HN_LUOT", label="Số lượt", value=FORMULA_TEXT),
     ]
 
 
 def test_marked_copy_colours_and_comments_each_finding_cell(
-    returned: FileReport, catalog: Catalog, rows: dict[str, template.FormRow], tmp_path: Path
+    returned: FileReport, catalog: Catalog, rows: dict[str, FormRow], tmp_path: Path
 ) -> None:
     before = sha256(returned.path), returned.path.stat().st_mtime_ns
     batch = batch_of(catalog.period(PERIOD), returned.path.parents[1], [returned])
@@ -374,7 +375,7 @@ def test_marked_copy_colours_and_comments_each_finding_cell(
     assert (sha256(returned.path), returned.path.stat().st_mtime_ns) == before
 
     book = openpyxl.load_workbook(paths[0])
-    form = book[template.FORM]
+    form = book[FORM]
     hn, luot = form[rows["1.1.HN_SO"].cell], form[rows["1.1.HN_LUOT"].cell]
     c003, r001, w104 = returned.findings[1:]
     assert (hn.fill.fgColor.rgb, hn.font.color.rgb) == (RED, "FF9C0006")
@@ -391,7 +392,7 @@ def test_marked_copy_colours_and_comments_each_finding_cell(
 
 
 def test_marked_copy_opens_on_the_list_of_what_to_fix(
-    returned: FileReport, catalog: Catalog, rows: dict[str, template.FormRow], tmp_path: Path
+    returned: FileReport, catalog: Catalog, rows: dict[str, FormRow], tmp_path: Path
 ) -> None:
     batch = batch_of(catalog.period(PERIOD), returned.path.parents[1], [returned])
     path, = markup.write_marked_copies(batch, catalog, tmp_path / "out")
@@ -413,7 +414,7 @@ def test_marked_copy_opens_on_the_list_of_what_to_fix(
     assert listed[1]["Chỉ tiêu"].startswith("HN_SO — ")
     assert listed[1]["Giá trị"] == "-5"
     link = next(c for c in sheet["B"] if c.value == c003.cell)
-    assert link.hyperlink.location == f"'{template.FORM}'!{c003.cell}"
+    assert link.hyperlink.location == f"'{FORM}'!{c003.cell}"
 
 
 def test_marked_copy_keeps_the_form_protected_and_the_template_intact(
@@ -422,23 +423,23 @@ def test_marked_copy_keeps_the_form_protected_and_the_template_intact(
     batch = batch_of(catalog.period(PERIOD), returned.path.parents[1], [returned])
     path, = markup.write_marked_copies(batch, catalog, tmp_path / "out")
     original, copy = openpyxl.load_workbook(returned.path), openpyxl.load_workbook(path)
-    assert copy[template.FORM].protection.sheet is True
+    assert copy[FORM].protection.sheet is True
     assert copy.sheetnames[1:] == original.sheetnames
-    assert copy[template.META].sheet_state == "veryHidden"
-    assert copy[template.LISTS].sheet_state == "hidden"
-    validations = len(original[template.FORM].data_validations.dataValidation)
-    assert len(copy[template.FORM].data_validations.dataValidation) == validations
-    meta = dict(copy[template.META].iter_rows(max_row=9, max_col=2, values_only=True))
+    assert copy[META].sheet_state == "veryHidden"
+    assert copy[LISTS].sheet_state == "hidden"
+    validations = len(original[FORM].data_validations.dataValidation)
+    assert len(copy[FORM].data_validations.dataValidation) == validations
+    meta = dict(copy[META].iter_rows(max_row=9, max_col=2, values_only=True))
     assert meta["ma_don_vi"] == UNIT
 
 
 def test_marked_copy_keeps_text_starting_with_equals_as_text(
-    returned: FileReport, catalog: Catalog, rows: dict[str, template.FormRow], tmp_path: Path
+    returned: FileReport, catalog: Catalog, rows: dict[str, FormRow], tmp_path: Path
 ) -> None:
     batch = batch_of(catalog.period(PERIOD), returned.path.parents[1], [returned])
     path, = markup.write_marked_copies(batch, catalog, tmp_path / "out")
     book = openpyxl.load_workbook(path)
-    typed = book[template.FORM][rows["NGUOI_LAP"].cell]
+    typed = book[FORM][rows["NGUOI_LAP"].cell]
     shown = next(c for c in book[markup.LIST_SHEET]["E"] if c.value == FORMULA_TEXT)
     assert (typed.value, typed.data_type) == (FORMULA_TEXT, "s")
     assert shown.data_type == "s"
@@ -448,7 +449,7 @@ def test_marked_copy_keeps_text_starting_with_equals_as_text(
 
 
 def test_marked_copy_of_a_copy_replaces_the_earlier_marks(
-    returned: FileReport, catalog: Catalog, rows: dict[str, template.FormRow], tmp_path: Path
+    returned: FileReport, catalog: Catalog, rows: dict[str, FormRow], tmp_path: Path
 ) -> None:
     """A unit sends back the marked copy with one error fixed and another made."""
     inbox = returned.path.parents[1]
@@ -457,7 +458,7 @@ def test_marked_copy_of_a_copy_replaces_the_earlier_marks(
     again = inbox / "HU01" / first.name
     again.write_bytes(first.read_bytes())
     dien = rows["DIEN_THOAI"].cell
-    second = file_report(again, inbox, [make("C001", again.name, unit=UNIT, sheet=template.FORM,
+    second = file_report(again, inbox, [make("C001", again.name, unit=UNIT, sheet=FORM,
                                              cell=dien, label="Số điện thoại")],
                          format="xlsx", unit=UNIT, period=PERIOD, identified_by="metadata")
     path, = markup.write_marked_copies(batch_of(catalog.period(PERIOD), inbox, [second]),
@@ -465,7 +466,7 @@ def test_marked_copy_of_a_copy_replaces_the_earlier_marks(
     book = openpyxl.load_workbook(path)
     assert book.sheetnames.count(markup.LIST_SHEET) == 1
     assert len(list_rows(book)) == 1
-    form = book[template.FORM]
+    form = book[FORM]
     hn = form[rows["1.1.HN_SO"].cell]
     assert (hn.fill.fgColor.rgb, hn.comment) == (YELLOW, None)
     assert form[dien].fill.fgColor.rgb == RED
@@ -512,12 +513,12 @@ def test_marked_copy_of_xlsm_keeps_its_macros(
 
 @pytest.fixture(scope="module")
 def converted(built_workspace: Workspace, catalog: Catalog, unit: Unit,
-              rows: dict[str, template.FormRow],
+              rows: dict[str, FormRow],
               tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """HU01's filled template saved by real LibreOffice as .ods and .xls (one soffice run)."""
     client = require_libreoffice()
     folder = tmp_path_factory.mktemp("converted")
-    src = built_workspace.templates(PERIOD) / template.template_name(catalog.period(PERIOD), unit)
+    src = built_workspace.templates(PERIOD) / template_name(catalog.period(PERIOD), unit)
     filled = folder / "filled.xlsx"
     fill(src, filled, rows, filled_values(catalog, rows))
     outputs = {fmt: folder / "inbox" / f"{PERIOD}_{UNIT}_bao-cao.{fmt}" for fmt in ("ods", "xls")}
@@ -529,13 +530,13 @@ def converted(built_workspace: Workspace, catalog: Catalog, unit: Unit,
     return outputs
 
 
-def read_values(path: Path, rows: dict[str, template.FormRow]) -> dict[str, Any]:
+def read_values(path: Path, rows: dict[str, FormRow]) -> dict[str, Any]:
     """The input values as calamine reads them (what dvxl.checks would parse)."""
-    sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(template.FORM).to_python()
+    sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(FORM).to_python()
     values: dict[str, Any] = {}
     for key, row in rows.items():
         if row.kind in ("identity", "indicator"):
-            value = sheet[row.row][template.COL_VALUE]
+            value = sheet[row.row][COL_VALUE]
             values[key] = None if value == "" else value
     return values
 
@@ -543,7 +544,7 @@ def read_values(path: Path, rows: dict[str, template.FormRow]) -> dict[str, Any]
 @pytest.mark.parametrize("fmt", ["ods", "xls"])
 def test_rebuilt_copy_carries_the_units_values_and_marks(
     fmt: str, converted: dict[str, Path], catalog: Catalog, unit: Unit,
-    rows: dict[str, template.FormRow], tmp_path: Path
+    rows: dict[str, FormRow], tmp_path: Path
 ) -> None:
     source = converted[fmt]
     before = sha256(source)
@@ -557,7 +558,7 @@ def test_rebuilt_copy_carries_the_units_values_and_marks(
     assert path.name == f"{source.stem}-can-sua.xlsx"
     assert sha256(source) == before
     book = openpyxl.load_workbook(path)
-    form = book[template.FORM]
+    form = book[FORM]
     expected = filled_values(catalog, rows)
     for key, value in expected.items():
         cell = form[rows[key].cell]
@@ -577,7 +578,7 @@ def test_rebuilt_copy_carries_the_units_values_and_marks(
 
 
 def test_rebuilt_copy_follows_moved_rows_and_shows_rejected_text(
-    catalog: Catalog, rows: dict[str, template.FormRow], tmp_path: Path
+    catalog: Catalog, rows: dict[str, FormRow], tmp_path: Path
 ) -> None:
     """A unit inserted a row above the tasks: its cells sit one row lower than the template's."""
     inbox = tmp_path / "inbox"
@@ -587,7 +588,7 @@ def test_rebuilt_copy_follows_moved_rows_and_shows_rejected_text(
     hn = rows["1.1.HN_SO"]
     shifted = {k: f"E{r.row + 2}" if r.kind == "indicator" else r.cell
                for k, r in rows.items() if r.kind in ("identity", "indicator")}
-    finding = make("C002", source.name, unit=UNIT, sheet=template.FORM, cell=shifted[hn.key],
+    finding = make("C002", source.name, unit=UNIT, sheet=FORM, cell=shifted[hn.key],
                    task="1.1", indicator="HN_SO", label="Số hội nghị", value="mười hai",
                    expected="một số")
     ret = file_report(source, inbox, [finding], format="xls", unit=UNIT, period=PERIOD,
@@ -595,7 +596,7 @@ def test_rebuilt_copy_follows_moved_rows_and_shows_rejected_text(
                       cells=shifted)
     path, = markup.write_marked_copies(batch_of(catalog.period(PERIOD), inbox, [ret]),
                                        catalog, tmp_path / "out")
-    form = openpyxl.load_workbook(path)[template.FORM]
+    form = openpyxl.load_workbook(path)[FORM]
     cell = form[hn.cell]
     assert (cell.value, cell.data_type, cell.fill.fgColor.rgb) == ("mười hai", "s", RED)
     assert f"ô {hn.cell}" in cell.comment.text
@@ -617,7 +618,7 @@ def test_xlsx_openpyxl_cannot_open_is_rebuilt(
     path, = markup.write_marked_copies(batch_of(catalog.period(PERIOD), inbox, [ret]),
                                        catalog, tmp_path / "out")
     book = openpyxl.load_workbook(path)
-    assert template.FORM in book.sheetnames
+    assert FORM in book.sheetnames
     assert "mẫu trống" in " ".join(str(c.value) for c in book[markup.LIST_SHEET]["A"][:6])
 
 

@@ -3,7 +3,7 @@
 Every assertion here opens the written ``.xlsx`` with a reader (python-calamine
 for values and sheet visibility, openpyxl for protection and validations, the
 zip parts for print setup and styles) and compares it with the catalog and
-with :func:`dvxl.template.form_rows`, the layout every reader follows.
+with :func:`dvxl.form.form_rows`, the layout every reader follows.
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
-from dvxl import template
+from dvxl import form, template
 from dvxl.catalog import fingerprint
+from dvxl.checks import read_metadata
 from dvxl.model import Catalog, Unit
+from dvxl.reader import read_book
 from dvxl.workspace import Workspace
 
 PERIOD = "2026-6T"  # the period conftest's built_workspace made templates for
@@ -54,7 +56,7 @@ NS = {
 MM = 1 / 25.4  # inches
 TASK_CODE = re.compile(r"\d+(\.\d+)+")
 EXCEL_EPOCH = dt.date(1899, 12, 30)
-IDENTITY_TYPES = {code: kind for code, _, kind, _ in template.IDENTITY}
+IDENTITY_TYPES = {code: kind for code, _, kind, _ in form.IDENTITY}
 
 
 # Reading the files ----------------------------------------------------------------
@@ -92,14 +94,14 @@ def _cell(rows: list[list[Any]], r: int, c: int) -> Any:
     return rows[r][c] if r < len(rows) and c < len(rows[r]) else ""
 
 
-def _inputs(catalog: Catalog, unit: Unit) -> list[template.FormRow]:
-    return [r for r in template.form_rows(catalog, unit) if r.kind in ("identity", "indicator")]
+def _inputs(catalog: Catalog, unit: Unit) -> list[form.FormRow]:
+    return [r for r in form.form_rows(catalog, unit) if r.kind in ("identity", "indicator")]
 
 
 def _validations(path: Path) -> dict[str, list[DataValidation]]:
     """Every cell of the form that carries a validation -> the rules covering it."""
     found: dict[str, list[DataValidation]] = {}
-    for dv in _openpyxl(path)[template.FORM].data_validations.dataValidation:
+    for dv in _openpyxl(path)[form.FORM].data_validations.dataValidation:
         for cell_range in dv.sqref.ranges:
             for row, col in cell_range.cells:
                 found.setdefault(f"{get_column_letter(col)}{row}", []).append(dv)
@@ -108,7 +110,7 @@ def _validations(path: Path) -> dict[str, list[DataValidation]]:
 
 def _metadata(path: Path) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """The ``_dvxl`` sheet: its key/value block and the input-cell map after ``o_nhap``."""
-    rows = _calamine(path, template.META)
+    rows = _calamine(path, form.META)
     values: dict[str, str] = {}
     cells: list[tuple[str, str]] = []
     in_map = False
@@ -192,11 +194,11 @@ def test_form_shows_exactly_the_units_tasks(
     folder: Path, catalog: Catalog, unit_code: str, expected: tuple[str, ...]
 ) -> None:
     unit = catalog.unit(unit_code)
-    rows = _calamine(_path(folder, unit_code), template.FORM)
+    rows = _calamine(_path(folder, unit_code), form.FORM)
     shown = [
-        str(_cell(rows, r, template.COL_CODE))
-        for r in range(template.HEADER_ROW + 1, len(rows))
-        if TASK_CODE.fullmatch(str(_cell(rows, r, template.COL_CODE)))
+        str(_cell(rows, r, form.COL_CODE))
+        for r in range(form.HEADER_ROW + 1, len(rows))
+        if TASK_CODE.fullmatch(str(_cell(rows, r, form.COL_CODE)))
     ]
     assert shown == list(expected)
     assert shown == [t.code for t in catalog.tasks_for(unit)]
@@ -204,8 +206,8 @@ def test_form_shows_exactly_the_units_tasks(
 
 def _layout_problems(path: Path, catalog: Catalog, unit: Unit) -> list[str]:
     """Where the sheet's column B disagrees with form_rows (empty when it follows it)."""
-    rows = _calamine(path, template.FORM)
-    layout = template.form_rows(catalog, unit)
+    rows = _calamine(path, form.FORM)
+    layout = form.form_rows(catalog, unit)
     expected: dict[int, str] = {}
     for row in layout:
         if row.kind == "identity":
@@ -218,10 +220,10 @@ def _layout_problems(path: Path, catalog: Catalog, unit: Unit) -> list[str]:
             expected[row.row] = row.indicator.code
         else:  # the task's text: no code
             expected[row.row] = ""
-    first = template.IDENTITY_FIRST_ROW
+    first = form.IDENTITY_FIRST_ROW
     last = max(expected)
-    found = {r: str(_cell(rows, r, template.COL_CODE)) for r in range(first, last + 1)}
-    found.pop(template.HEADER_ROW)
+    found = {r: str(_cell(rows, r, form.COL_CODE)) for r in range(first, last + 1)}
+    found.pop(form.HEADER_ROW)
     expected.update({r: "" for r in found if r not in expected})
     problems = [
         f"row {r + 1}: {found[r]!r} != {expected[r]!r}"
@@ -230,9 +232,9 @@ def _layout_problems(path: Path, catalog: Catalog, unit: Unit) -> list[str]:
     ]
     # Below the last indicator nothing carries a code any more.
     problems += [
-        f"row {r + 1}: stray code {_cell(rows, r, template.COL_CODE)!r}"
+        f"row {r + 1}: stray code {_cell(rows, r, form.COL_CODE)!r}"
         for r in range(last + 1, len(rows))
-        if _cell(rows, r, template.COL_CODE)
+        if _cell(rows, r, form.COL_CODE)
     ]
     return problems
 
@@ -244,15 +246,15 @@ def test_indicator_rows_follow_form_rows_in_order(
     path = _path(folder, unit_code)
     unit = catalog.unit(unit_code)
     assert _layout_problems(path, catalog, unit) == []
-    rows = _calamine(path, template.FORM)
-    assert rows[template.HEADER_ROW][: len(template.HEADERS)] == list(template.HEADERS)
+    rows = _calamine(path, form.FORM)
+    assert rows[form.HEADER_ROW][: len(form.HEADERS)] == list(form.HEADERS)
     codes = [
-        str(_cell(rows, r.row, template.COL_CODE))
-        for r in template.form_rows(catalog, unit)
+        str(_cell(rows, r.row, form.COL_CODE))
+        for r in form.form_rows(catalog, unit)
         if r.kind == "indicator"
     ]
     assert codes == [i.code for t in catalog.tasks_for(unit) for i in catalog.indicators_for(t)]
-    assert all(_cell(rows, r.row, template.COL_VALUE) == "" for r in _inputs(catalog, unit))
+    assert all(_cell(rows, r.row, form.COL_VALUE) == "" for r in _inputs(catalog, unit))
 
 
 def test_every_template_follows_its_units_layout(folder: Path, catalog: Catalog) -> None:
@@ -268,7 +270,7 @@ def test_every_template_follows_its_units_layout(folder: Path, catalog: Catalog)
 def test_only_the_input_cells_of_the_protected_form_are_unlocked(
     folder: Path, catalog: Catalog, unit_code: str
 ) -> None:
-    sheet = _openpyxl(_path(folder, unit_code))[template.FORM]
+    sheet = _openpyxl(_path(folder, unit_code))[form.FORM]
     assert sheet.protection.sheet is True
     inputs = {r.cell for r in _inputs(catalog, catalog.unit(unit_code))}
     unlocked = set()
@@ -289,7 +291,7 @@ def test_only_the_input_cells_of_the_protected_form_are_unlocked(
 @pytest.mark.parametrize("unit_code", UNIT_CODES)
 def test_guide_lists_and_metadata_sheets_are_protected(folder: Path, unit_code: str) -> None:
     book = _openpyxl(_path(folder, unit_code))
-    for name in (template.GUIDE, template.LISTS, template.META):
+    for name in (form.GUIDE, form.LISTS, form.META):
         assert book[name].protection.sheet is True, name
 
 
@@ -313,7 +315,7 @@ def test_choice_cells_drop_down_a_named_range_on_the_hidden_lists_sheet(
     path = _path(folder, unit_code)
     book = _openpyxl(path)
     found = _validations(path)
-    all_rules = book[template.FORM].data_validations.dataValidation
+    all_rules = book[form.FORM].data_validations.dataValidation
     assert not [dv for dv in all_rules if str(dv.formula1 or "").startswith('"')]  # no inline
     choices = [
         r
@@ -331,10 +333,10 @@ def test_choice_cells_drop_down_a_named_range_on_the_hidden_lists_sheet(
         destinations = list(book.defined_names[name].destinations)
         assert len(destinations) == 1
         sheet_name, ref = destinations[0]
-        assert sheet_name == template.LISTS
+        assert sheet_name == form.LISTS
         values = [c.value for line in book[sheet_name][ref.replace("$", "")] for c in line]
         assert values == list(catalog.choice_list(row.indicator.choices).values)
-    assert book[template.LISTS].sheet_state == "hidden"
+    assert book[form.LISTS].sheet_state == "hidden"
 
 
 @pytest.mark.parametrize("unit_code", UNIT_CODES)
@@ -409,7 +411,7 @@ def test_date_and_text_cells_have_typed_validations(
 def test_validation_messages_are_vietnamese_and_within_excel_limits(
     folder: Path, unit_code: str
 ) -> None:
-    rules = _openpyxl(_path(folder, unit_code))[template.FORM].data_validations.dataValidation
+    rules = _openpyxl(_path(folder, unit_code))[form.FORM].data_validations.dataValidation
     assert rules
     for dv in rules:
         where = str(dv.sqref)
@@ -435,12 +437,12 @@ def test_guide_and_form_are_visible_lists_hidden_metadata_very_hidden(
     path = _path(folder, unit_code)
     sheets = CalamineWorkbook.from_path(str(path)).sheets_metadata
     assert [(s.name, s.visible) for s in sheets] == [
-        (template.GUIDE, SheetVisibleEnum.Visible),
-        (template.FORM, SheetVisibleEnum.Visible),
-        (template.LISTS, SheetVisibleEnum.Hidden),
-        (template.META, SheetVisibleEnum.VeryHidden),
+        (form.GUIDE, SheetVisibleEnum.Visible),
+        (form.FORM, SheetVisibleEnum.Visible),
+        (form.LISTS, SheetVisibleEnum.Hidden),
+        (form.META, SheetVisibleEnum.VeryHidden),
     ]
-    assert _openpyxl(path).active.title == template.GUIDE  # opens on the instructions
+    assert _openpyxl(path).active.title == form.GUIDE  # opens on the instructions
 
 
 @pytest.mark.parametrize("unit_code", UNIT_CODES)
@@ -448,7 +450,7 @@ def test_metadata_identifies_unit_period_template_version_and_catalog(
     folder: Path, catalog: Catalog, unit_code: str
 ) -> None:
     values, _ = _metadata(_path(folder, unit_code))
-    assert values["loai_tep"] == template.KIND
+    assert values["loai_tep"] == form.KIND
     assert values["ma_don_vi"] == unit_code
     assert values["ma_ky"] == PERIOD
     assert values["phien_ban_mau"] == str(catalog.settings.template_version)
@@ -464,6 +466,19 @@ def test_metadata_maps_every_input_cell_as_form_rows_does(
     assert cells == expected
 
 
+@pytest.mark.parametrize("unit_code", UNIT_CODES)
+def test_checks_read_back_the_metadata_the_form_describes(
+    folder: Path, catalog: Catalog, unit_code: str
+) -> None:
+    """Writer and reader meet in dvxl.form: what one writes, the other reads, key by key."""
+    path = _path(folder, unit_code)
+    expected = form.metadata(catalog, catalog.unit(unit_code), catalog.period(PERIOD))
+    assert _metadata(path)[0] == expected
+    book = read_book(path).book
+    assert book is not None
+    assert read_metadata(book) == expected
+
+
 # Printing and styles -----------------------------------------------------------------
 
 
@@ -471,7 +486,7 @@ def test_metadata_maps_every_input_cell_as_form_rows_does(
 def test_form_prints_on_a4_landscape_one_page_wide_with_party_margins(
     folder: Path, unit_code: str
 ) -> None:
-    sheet = _sheet_part(_path(folder, unit_code), template.FORM)
+    sheet = _sheet_part(_path(folder, unit_code), form.FORM)
     setup = sheet.find("m:pageSetup", NS)
     assert setup is not None
     assert setup.get("paperSize") == "9"
@@ -497,17 +512,17 @@ def test_table_header_row_repeats_on_every_printed_page(folder: Path, unit_code:
         if d.get("name") == "_xlnm.Print_Titles"
     ]
     assert len(titles) == 1
-    assert titles[0].get("localSheetId") == str(names.index(template.FORM))
-    row = template.HEADER_ROW + 1
-    assert titles[0].text == f"'{template.FORM}'!${row}:${row}"
-    rows = _calamine(path, template.FORM)
-    assert rows[row - 1][: len(template.HEADERS)] == list(template.HEADERS)
+    assert titles[0].get("localSheetId") == str(names.index(form.FORM))
+    row = form.HEADER_ROW + 1
+    assert titles[0].text == f"'{form.FORM}'!${row}:${row}"
+    rows = _calamine(path, form.FORM)
+    assert rows[row - 1][: len(form.HEADERS)] == list(form.HEADERS)
 
 
 @pytest.mark.parametrize("unit_code", UNIT_CODES)
 def test_printed_pages_carry_the_page_number_on_top(folder: Path, unit_code: str) -> None:
     path = _path(folder, unit_code)
-    for name in (template.FORM, template.GUIDE):
+    for name in (form.FORM, form.GUIDE):
         sheet = _sheet_part(path, name)
         header = sheet.find("m:headerFooter/m:oddHeader", NS)
         assert header is not None and "&P" in (header.text or ""), name
@@ -549,7 +564,7 @@ def test_fonts_are_not_replaced_by_the_themes_calibri(folder: Path) -> None:
 
 def _write_variant(catalog: Catalog, unit: Unit, folder: Path) -> Path:
     period = catalog.period(PERIOD)
-    path: Path = folder / template.template_name(period, unit)
+    path: Path = folder / form.template_name(period, unit)
     template.write_template(catalog, unit, period, path)
     return path
 
@@ -590,11 +605,11 @@ def test_unit_name_that_looks_like_a_formula_stays_text(
     )
     path = _write_variant(catalog, unit, tmp_path)
     found = _string_cells(path, name)
-    assert name in found[template.FORM]  # the identity cell
-    assert name.upper() in found[template.FORM]  # the document heading
+    assert name in found[form.FORM]  # the identity cell
+    assert name.upper() in found[form.FORM]  # the document heading
     assert _metadata(path)[0]["ten_don_vi"] == name
     assert (
-        _calamine(path, template.FORM)[template.IDENTITY_FIRST_ROW - 2][template.COL_VALUE] == name
+        _calamine(path, form.FORM)[form.IDENTITY_FIRST_ROW - 2][form.COL_VALUE] == name
     )
 
 
@@ -613,4 +628,4 @@ def test_catalog_text_that_looks_like_a_formula_stays_text(
         settings = dataclasses.replace(sample_catalog.settings, province=text)
         catalog = dataclasses.replace(sample_catalog, settings=settings)
     path = _write_variant(catalog, catalog.unit("HU01"), tmp_path)
-    assert _string_cells(path, text).get(template.FORM)
+    assert _string_cells(path, text).get(form.FORM)

@@ -23,9 +23,9 @@ import pytest
 
 from dvxl import sample, template, workspace
 from dvxl.findings import CODES
+from dvxl.form import FORM, META, form_rows, template_name
 from dvxl.model import Catalog
 from dvxl.reader import Limits
-from dvxl.template import FORM, META, form_rows
 from dvxl.validate import BatchReport, FileReport, collector_paused, validate_inbox
 
 import mails
@@ -91,7 +91,7 @@ class Corpus:
         unit = unit or self.free.pop(0)
         values = self.values(unit) | (change or {})
         chosen = self.catalog.period(period)
-        source = self.ws.templates(chosen.code) / template.template_name(
+        source = self.ws.templates(chosen.code) / template_name(
             chosen, self.catalog.unit(unit)
         )
         if not source.exists():

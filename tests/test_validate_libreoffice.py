@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from dvxl import sample, template, workspace
+from dvxl import sample, workspace
+from dvxl.form import FORM, form_rows, template_name
 from dvxl.reader import Limits
-from dvxl.template import FORM, form_rows
 from dvxl.validate import BatchReport, validate_inbox
 
 from libreoffice import CellEdit, FillJob, Output, fill_and_save, require_libreoffice
@@ -58,7 +58,7 @@ def batches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BatchReport]:
             for key, value in values.items()
             if value not in ("", None)
         ]
-        source = ws.templates(PERIOD) / template.template_name(period, unit)
+        source = ws.templates(PERIOD) / template_name(period, unit)
         jobs.append(
             FillJob(
                 source, edits, [Output(inboxes[fmt] / f"BC {code}.{fmt}", fmt) for fmt in FORMATS]
