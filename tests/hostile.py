@@ -142,6 +142,11 @@ def lock_file(folder: Path, good: Path) -> Path:
     return write_bytes(folder / "~$lock.xlsx", owner.ljust(165, b"\x00"))
 
 
+def folder_thumbnails(folder: Path, good: Path) -> Path:
+    """What Windows Explorer leaves in a folder of pictures: an OLE file, like an .xls."""
+    return write_bytes(folder / "Thumbs.db", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+
+
 def random_bytes(folder: Path, good: Path) -> Path:
     return write_bytes(folder / "ngau-nhien.xlsx", random.Random(20260601).randbytes(4096))
 

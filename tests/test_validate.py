@@ -33,6 +33,7 @@ from hostile import (
     MB,
     empty,
     encrypted_ooxml,
+    folder_thumbnails,
     lock_file,
     pdf_renamed,
     too_big,
@@ -244,6 +245,7 @@ def build_corpus(ws: workspace.Workspace, catalog: Catalog, inbox: Path) -> Corp
         (zip_bomb, "F006"),
         (xxe, "F007"),
         (lock_file, "F008"),
+        (folder_thumbnails, "F009"),
     ):
         path = build(hostile, good)
         c.expected[f"hong/{path.name}"] = [(code, "", "")]
