@@ -129,26 +129,54 @@ class Writer:
 
     def add(self, report: FileReport) -> str | None:
         """Copy the report's file into the archive and return its location; None when the
-        file changed (or vanished) since it was validated, which leaves nothing behind."""
-        member = member_name(report.sha256, report.path.suffix)
+        file changed (or vanished) since it was validated, which leaves nothing behind.
+
+        An e-mail's attachment has no file of its own: the bytes that were checked go
+        into the pack (its message is archived by :meth:`add_file`)."""
+        if report.data is not None:
+            return self._add_bytes(report.sha256, Path(report.own_name).suffix, report.data,
+                                   report.modified, report.name)
+        return self.add_file(report.path, report.sha256, report.size, report.name)
+
+    def add_file(self, path: Path, sha256: str, size: int, name: str) -> str | None:
+        """:meth:`add` for a file of the inbox (``name``: as the messages show it)."""
+        member = member_name(sha256, path.suffix)
         try:
-            if report.size > PACK_MEMBER_MAX:
-                return self._add_loose(report)
+            if size > PACK_MEMBER_MAX:
+                return self._add_loose(path, sha256)
             if member in self._members:
                 return f"{self.location}/{member}"
             try:
-                with report.path.open("rb") as source:
+                with path.open("rb") as source:
                     data = source.read(PACK_MEMBER_MAX + 1)
                     saved = os.fstat(source.fileno())
             except FileNotFoundError:
                 return None
-            if hashlib.sha256(data).hexdigest() != report.sha256:
+            if hashlib.sha256(data).hexdigest() != sha256:
                 return None
             info = zipfile.ZipInfo(member, time.localtime(saved.st_mtime)[:6])
             info.external_attr = 0o644 << 16
             self._open().writestr(info, data)
         except OSError as exc:
-            raise _error(report, self.folder, exc) from exc
+            raise _error(name, self.folder, exc) from exc
+        self._members.add(member)
+        return f"{self.location}/{member}"
+
+    def _add_bytes(self, sha256: str, suffix: str, data: bytes, saved: dt.datetime,
+                   name: str) -> str | None:
+        """Bytes held in memory, into the pack whatever their size (they are read already)."""
+        member = member_name(sha256, suffix)
+        if member in self._members:
+            return f"{self.location}/{member}"
+        if hashlib.sha256(data).hexdigest() != sha256:
+            return None
+        stamp = saved.timetuple()[:6] if saved.year >= 1980 else (1980, 1, 1, 0, 0, 0)
+        info = zipfile.ZipInfo(member, stamp)
+        info.external_attr = 0o644 << 16
+        try:
+            self._open().writestr(info, data)
+        except OSError as exc:
+            raise _error(name, self.folder, exc) from exc
         self._members.add(member)
         return f"{self.location}/{member}"
 
@@ -162,22 +190,22 @@ class Writer:
                                         strict_timestamps=False)
         return self._zip
 
-    def _add_loose(self, report: FileReport) -> str | None:
+    def _add_loose(self, path: Path, sha256: str) -> str | None:
         """A large file, copied to a file of its own beside its place, hashed as it is
         written, and synced; moved into place by :meth:`commit`."""
-        dest = archive_path(self.root, report.sha256, report.path.suffix)
+        dest = archive_path(self.root, sha256, path.suffix)
         dest.parent.mkdir(parents=True, exist_ok=True)
         temp = atomic.temp_file(dest.parent, dest.suffix)
         try:
             digest = hashlib.sha256()
-            with temp.open("wb") as target, report.path.open("rb") as source:
+            with temp.open("wb") as target, path.open("rb") as source:
                 for chunk in iter(lambda: source.read(1 << 20), b""):
                     digest.update(chunk)
                     target.write(chunk)
                 target.flush()
                 os.fsync(target.fileno())
                 saved = os.fstat(source.fileno())
-            if digest.hexdigest() != report.sha256:
+            if digest.hexdigest() != sha256:
                 temp.unlink()
                 return None
             os.utime(temp, ns=(saved.st_atime_ns, saved.st_mtime_ns))  # when it was saved
@@ -230,9 +258,9 @@ class Writer:
         self._loose = []
 
 
-def _error(report: FileReport, folder: Path, exc: OSError) -> ArchiveError:
+def _error(name: str, folder: Path, exc: OSError) -> ArchiveError:
     return ArchiveError(
-        f"Không chép được tệp «{report.name}» vào kho lưu trữ {folder}: "
+        f"Không chép được tệp «{name}» vào kho lưu trữ {folder}: "
         f"{exc.strerror or exc}. Hãy kiểm tra quyền ghi và dung lượng ổ đĩa rồi chạy lại."
     )
 

@@ -84,7 +84,8 @@ LOG_NAME = "dvxl-excel-loi.log"
 #: Sheets :func:`place_results` never deletes, marked or not.
 PROTECTED = frozenset(
     unicodedata.normalize("NFC", name).casefold()
-    for name in (*(t.sheet for t in TABLES), master.ASSESSMENT, master.COVER, "xlwings.conf")
+    for name in (*(t.sheet for t in TABLES), master.ASSESSMENT, master.RECEIPT_TIME, master.COVER,
+                 "xlwings.conf")
 )
 _CAPTIONS = {b.macro: b.caption for b in BUTTONS}
 _MAX_LINES = 12  # a message box longer than this scrolls off the screen
@@ -153,7 +154,8 @@ def _tong_hop(book: Any, choice: Choice) -> list[str]:
         f"Sổ tổng hợp kỳ: {result.workbook}",
     ]
     if result.problems:
-        lines.append(f"{len(result.problems)} dòng thẩm định không dùng được:")
+        lines.append(f"{len(result.problems)} dòng nhập tay (thẩm định, thời điểm nhận) "
+                     "cần xem lại:")
         lines += [f"- {p}" for p in result.problems]
     return lines
 
@@ -412,7 +414,8 @@ def book_rows(book: Any) -> dict[str, list[list[Any]]]:
     Rows start at A1 and are padded to the same width, empty cells are ``""``:
     the shape python-calamine gives for the file, which the master readers take.
     """
-    wanted = {_norm(t.sheet) for t in TABLES} | {_norm(master.ASSESSMENT)}
+    wanted = {_norm(t.sheet) for t in TABLES} | {_norm(master.ASSESSMENT),
+                                                   _norm(master.RECEIPT_TIME)}
     return {sheet.name: sheet_rows(sheet) for sheet in book.sheets if _norm(sheet.name) in wanted}
 
 

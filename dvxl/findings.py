@@ -97,6 +97,15 @@ _CODES = (
         "Tệp này là {value}, không phải mẫu báo cáo: đã bỏ qua (không kiểm tra, không tổng "
         "hợp). Nếu đơn vị gửi báo cáo ở dạng này, hãy đề nghị gửi lại đúng mẫu báo cáo Excel.",
     ),
+    # A saved e-mail in the inbox (dvxl.mail): its spreadsheets are the returns.
+    _c(
+        "M001",
+        ERROR,
+        "file",
+        "Thư không kèm bảng tính",
+        "Thư «{expected}» gửi từ {value} không kèm tệp bảng tính nào{note}. Hãy gửi lại thư "
+        "kèm tệp mẫu báo cáo đã điền (.xlsx, .xls hoặc .ods).",
+    ),
     # Identity: whose report is this, for what, from which template?
     _c(
         "I001",

@@ -11,13 +11,24 @@ The ledger's schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`)::
     files    (sha256 TEXT PRIMARY KEY, size, format, archived, first_seen)
     receipts (id INTEGER PRIMARY KEY, sha256 REFERENCES files, name, unit, period,
               received, recorded, status, errors, warnings, findings_json, values_json,
+              received_from, message REFERENCES messages,
               UNIQUE (period, sha256))
+    messages (sha256 TEXT PRIMARY KEY REFERENCES files, name, sender, subject,
+              received, received_from)
 
 Times are stored as ISO 8601 text with microseconds (so text order is time
 order); ``archived`` is where the archive keeps the content, relative to the
 workspace with "/" separators: ``archive/<pack>.zip/<sha256><suffix>`` for a
 member of a pack, ``archive/ab/<sha256><suffix>`` for a file of its own (a large
 file, or any file archived before packs).
+
+``received`` is when the office received the file and ``received_from`` where that
+time comes from (:mod:`dvxl.receipt_time`: ``received``/``sent`` for an e-mail's,
+``file`` for the file's modification time). A return that came as an e-mail's
+attachment names its message in ``message`` (the message's SHA-256): the message is
+archived as a file of its own content and described in ``messages``; a message that
+brought no spreadsheet is a receipt itself, naming itself. Schema 1 (before e-mails) is
+migrated in place: its receipts get ``received_from = 'file'`` and no message.
 """
 
 from __future__ import annotations
@@ -27,19 +38,22 @@ import json
 import math
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from dvxl import archive
 from dvxl.archive import ARCHIVE_DIR
 from dvxl.errors import DvxlError
+from dvxl.mail import MailInfo
+from dvxl.receipt_time import FILE
 from dvxl.validate import IGNORED, BatchReport, FileReport, file_sha256
 
 LEDGER_NAME = "ledger.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30.0  # another dvxl run holding the ledger is waited for this long
 
 _SCHEMA = """
@@ -67,10 +81,27 @@ CREATE TABLE receipts (
 );
 CREATE INDEX receipts_by_period ON receipts (period, received, id);
 """
+#: What takes a ledger of schema N to N + 1; a new ledger is made at schema 1 and goes
+#: through them all, so that a migrated ledger and a new one are alike.
+_MIGRATIONS = {
+    1: """
+CREATE TABLE messages (
+    sha256 TEXT PRIMARY KEY REFERENCES files (sha256),
+    name TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    received TEXT,
+    received_from TEXT NOT NULL
+);
+ALTER TABLE receipts ADD COLUMN received_from TEXT NOT NULL DEFAULT 'file';
+ALTER TABLE receipts ADD COLUMN message TEXT REFERENCES messages (sha256);
+""",
+}
 
 _SELECT = """
 SELECT r.id, r.sha256, r.name, f.size, f.format, r.unit, r.period, r.received, r.recorded,
-       r.status, r.errors, r.warnings, r.findings_json, r.values_json
+       r.status, r.errors, r.warnings, r.findings_json, r.values_json, r.received_from,
+       r.message
 FROM receipts AS r JOIN files AS f ON f.sha256 = r.sha256
 """
 
@@ -92,13 +123,15 @@ class Receipt:
     format: str
     unit: str  # "" when the file could not be identified
     period: str
-    received: dt.datetime  # the file's modification time: when the unit's file was saved
+    received: dt.datetime  # when the office received it (see received_from)
     recorded: dt.datetime  # when dvxl first recorded it
     status: str  # validate.FileReport.status at recording time
     errors: int
     warnings: int
     findings: list[dict[str, Any]] = field(default_factory=list)  # Finding.as_dict()
     values: dict[str, Any] = field(default_factory=dict)  # dates come back as datetime.date
+    received_from: str = FILE  # a dvxl.receipt_time source: an e-mail's time or the file's
+    message: str = ""  # SHA-256 of the e-mail it came in, "" when it came on its own
 
     @property
     def mergeable(self) -> bool:
@@ -177,6 +210,13 @@ class _Entry:
 
     report: FileReport
     archived: str  # relative to the workspace root
+    message_archived: str = ""  # where its e-mail is kept, when it came in one
+
+
+def _run(db: sqlite3.Connection, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 class Ledger:
@@ -274,13 +314,29 @@ class Ledger:
                     f"Sổ ghi nhận {self.path} được tạo bởi phiên bản dvxl mới hơn (lược đồ "
                     f"{version}, phiên bản này hiểu đến {SCHEMA_VERSION}). Hãy cập nhật dvxl."
                 )
-            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            if tables:  # a database, but somebody else's
-                raise self._corrupt()
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
+            if version == 0:
+                tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                if tables:  # a database, but somebody else's
+                    raise self._corrupt()
+                _run(db, _SCHEMA)
+                version = 1
+            while version < SCHEMA_VERSION:
+                _run(db, _MIGRATIONS[version])
+                version += 1
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def messages(self) -> dict[str, dict[str, Any]]:
+        """Every e-mail that brought files, by its SHA-256: name, sender, subject, received
+        (a datetime or None), received_from."""
+        with self._guard():
+            rows = self._conn().execute(
+                "SELECT sha256, name, sender, subject, received, received_from FROM messages"
+            ).fetchall()
+        return {row["sha256"]: {
+            "name": row["name"], "sender": row["sender"], "subject": row["subject"],
+            "received": None if row["received"] is None
+            else dt.datetime.fromisoformat(row["received"]),
+            "received_from": row["received_from"]} for row in rows}
 
     def receipts(self, period: str) -> list[Receipt]:
         """Every receipt of ``period``, oldest received first (ties: recorded order)."""
@@ -370,7 +426,10 @@ class Ledger:
                 findings = [f.as_dict() for f in report.findings]
                 findings_json = json.dumps(findings, ensure_ascii=False)
                 values_json = dumps_values(report.values)
-                received = _stamp(report.modified)
+                received = _stamp(report.received)
+                message = report.mail.sha256 if report.mail is not None else None
+                if report.mail is not None:
+                    _record_message(db, report.mail, entry.message_archived, recorded)
                 # A file already recorded keeps its row (and the receipt below needs one).
                 inserted = db.execute(
                     "INSERT OR IGNORE INTO files (sha256, size, format, archived, first_seen) "
@@ -384,8 +443,8 @@ class Ledger:
                 # is written: UNIQUE (period, sha256) decides, in the same statement.
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO receipts (sha256, name, unit, period, received, "
-                    "recorded, status, errors, warnings, findings_json, values_json) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "recorded, status, errors, warnings, findings_json, values_json, "
+                    "received_from, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         report.sha256,
                         report.name,
@@ -398,6 +457,8 @@ class Ledger:
                         report.warnings,
                         findings_json,
                         values_json,
+                        report.received_from,
+                        message,
                     ),
                 )
                 if not cursor.rowcount:
@@ -435,6 +496,8 @@ class Ledger:
                     warnings=report.warnings,
                     findings=findings if _plain(findings) else json.loads(findings_json),
                     values=report.values if plain else loads_values(values_json),
+                    received_from=report.received_from,
+                    message=message or "",
                 ))
         _RECENT.update(ledger=str(self.path), entries=remembered)
         return new, self._by_id(known_ids)
@@ -450,6 +513,20 @@ class Ledger:
                 for row in self._conn().execute(_SELECT + f"WHERE r.id IN ({marks})", chunk):
                     found[row["id"]] = _receipt(row)
         return [found[rid] for rid in ids]
+
+
+def _record_message(db: sqlite3.Connection, info: MailInfo, archived: str, recorded: str) -> None:
+    """The e-mail a file came in: its content among the files, its envelope in messages."""
+    db.execute(
+        "INSERT OR IGNORE INTO files (sha256, size, format, archived, first_seen) "
+        "VALUES (?, ?, ?, ?, ?)", (info.sha256, info.size, info.format, archived, recorded))
+    db.execute("UPDATE files SET archived = ? WHERE sha256 = ? AND archived <> ?",
+               (archived, info.sha256, archived))
+    db.execute(
+        "INSERT OR IGNORE INTO messages (sha256, name, sender, subject, received, "
+        "received_from) VALUES (?, ?, ?, ?, ?, ?)",
+        (info.sha256, info.name, info.sender, info.subject,
+         None if info.received is None else _stamp(info.received), info.received_from))
 
 
 _SCALARS = (str, int, float, bool, dt.date, dt.time, type(None))
@@ -504,6 +581,8 @@ def _receipt(row: sqlite3.Row, values: dict[str, Any] | None = None) -> Receipt:
         warnings=row["warnings"],
         findings=json.loads(row["findings_json"]),
         values=values if values is not None else loads_values(row["values_json"]),
+        received_from=row["received_from"],
+        message=row["message"] or "",
     )
 
 
@@ -521,40 +600,66 @@ def intake(root: Path, batch: BatchReport) -> IntakeResult:
     result = IntakeResult(new=[], known=[])
     files = [report for report in batch.files if report.status != IGNORED]  # not submissions
     with Ledger(root / LEDGER_NAME) as ledger:
-        recorded = ledger.archived_all(list(dict.fromkeys(r.sha256 for r in files)))
+        shas = [r.sha256 for r in files] + [r.mail.sha256 for r in files if r.mail is not None]
+        recorded = ledger.archived_all(list(dict.fromkeys(shas)))
         holdings = archive.Holdings(root)
         entries: list[_Entry] = []
-        placed: dict[str, str] = {}  # sha256 -> location, for this run
+        placed: dict[str, str | None] = {}  # sha256 -> location, for this run (None: changed)
         with archive.Writer(root) as writer:
             for report in files:
+                message = ""
+                if report.mail is not None:  # its e-mail first: kept with what it brought
+                    info = report.mail
+                    if info.sha256 not in placed:
+                        placed[info.sha256] = _place(
+                            holdings, recorded.get(info.sha256), info.size,
+                            partial(_unchanged_file, info.path, info.sha256, info.name),
+                            partial(writer.add_file, info.path, info.sha256, info.size,
+                                    info.name))
+                    message = placed[info.sha256] or ""
+                    if not message:
+                        result.changed.append(report)
+                        continue
                 where = placed.get(report.sha256)
                 if where is None:
-                    known = recorded.get(report.sha256)
-                    if known is not None and holdings.holds(known, report.size):
-                        where = known
-                if where is not None:  # archived already: the file must still be what was read
-                    kept = _unchanged(report)
-                else:  # new, or its archived copy is gone: into this run's pack
-                    where = writer.add(report)
-                    kept = where is not None
-                if not kept:
+                    where = _place(holdings, recorded.get(report.sha256), report.size,
+                                   partial(_unchanged, report), partial(writer.add, report))
+                if where is None:
                     result.changed.append(report)
                     continue
-                assert where is not None
                 placed[report.sha256] = where
-                entries.append(_Entry(report, where))
+                entries.append(_Entry(report, where, message))
             writer.commit()  # every copy in place before the ledger names it
         result.new, result.known = ledger._record(period, entries, dt.datetime.now())
     return result
 
 
+def _place(
+    holdings: archive.Holdings, known: str | None, size: int,
+    unchanged: Callable[[], bool], add: Callable[[], str | None],
+) -> str | None:
+    """Where a content is archived: where the ledger says, if the archive still holds it and
+    the file is still what was read; else copied into this run's pack. None when the file
+    changed or vanished since it was validated."""
+    if known is not None and holdings.holds(known, size):
+        return known if unchanged() else None
+    return add()  # new, or its archived copy is gone
+
+
 def _unchanged(report: FileReport) -> bool:
-    """The report's file still holds the bytes that were validated."""
+    """The report's file still holds the bytes that were validated (for an attachment, the
+    bytes are those that were read: its message is checked on its own)."""
+    if report.data is not None:
+        return True
+    return _unchanged_file(report.path, report.sha256, report.name)
+
+
+def _unchanged_file(path: Path, sha256: str, name: str) -> bool:
     try:
-        return file_sha256(report.path) == report.sha256
+        return file_sha256(path) == sha256
     except FileNotFoundError:  # deleted from the inbox since it was validated
         return False
     except OSError as exc:
         raise LedgerError(
-            f"Không đọc lại được tệp «{report.name}»: {exc.strerror or exc}."
+            f"Không đọc lại được tệp «{name}»: {exc.strerror or exc}."
         ) from exc

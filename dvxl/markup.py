@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import io
 import math
 import re
 import warnings
@@ -105,8 +106,10 @@ def write_marked_copies(
     that has since been corrected (or left the inbox) is removed, so that the office never
     sends stale errors back (issue 12).
     """
-    # A superseded file needs no copy: the unit already sent a newer one.
-    reports = [report for report in batch.files if report.errors > 0 and not report.superseded_by]
+    # A superseded file needs no copy: the unit already sent a newer one; an e-mail that
+    # brought no spreadsheet has nothing to mark (its finding says so).
+    reports = [report for report in batch.files
+               if report.errors > 0 and not report.superseded_by and not report.is_message]
     originals = {r.path for r in batch.files}  # never removed, whatever their names
     if not reports:
         _remove_stale(folder, originals)
@@ -257,7 +260,7 @@ def _fast_copy(
 
 def _fast_original(report: FileReport, catalog: Catalog, period: Period) -> tuple[bytes, str]:
     try:
-        data = report.path.read_bytes()
+        data = report.content()
     except OSError as exc:
         raise markxml.Unfit("unreadable") from exc
     if hashlib.sha256(data).hexdigest() != report.sha256:
@@ -373,7 +376,7 @@ def _plan(report: FileReport, catalog: Catalog) -> _Plan:
         return _Plan(report, LIST_ONLY, None)
     if report.readable and report.format in ("xlsx", "xlsm"):
         vba = report.format == "xlsm"
-        book = _load_original(report.path, vba)
+        book = _load_original(report, vba)
         if book is not None:
             return _Plan(report, ORIGINAL, unit, book, ".xlsm" if vba else ".xlsx")
     if catalog.tasks_for(unit):
@@ -381,20 +384,26 @@ def _plan(report: FileReport, catalog: Catalog) -> _Plan:
     return _Plan(report, LIST_ONLY, unit)
 
 
-def _load_original(path: Path, keep_vba: bool) -> Any:
+def _load_original(report: FileReport, keep_vba: bool) -> Any:
     """The original loaded by openpyxl, or None when openpyxl cannot open it.
 
     A file handle, not the path: openpyxl refuses names not ending in .xlsx/.xlsm, and a
-    unit's .xlsx may well be called .xls.
+    unit's .xlsx may well be called .xls (an e-mail's attachment has no path at all).
     """
     import openpyxl
     try:
-        with path.open("rb") as handle, warnings.catch_warnings():
+        handle = io.BytesIO(report.data) if report.data is not None else report.path.open("rb")
+        with handle, warnings.catch_warnings():
             # e.g. "Data Validation extension is not supported and will be removed"
             warnings.simplefilter("ignore")
             return openpyxl.load_workbook(handle, keep_vba=keep_vba)
     except Exception:  # any failure only means: rebuild from the template instead
         return None
+
+
+def _stem(report: FileReport) -> str:
+    """A copy is named after the file the unit sent: an e-mail's attachment, not its message."""
+    return Path(report.own_name).stem
 
 
 class _Names:
@@ -407,13 +416,13 @@ class _Names:
     def __init__(self, reports: list[FileReport], folder: Path, originals: Iterable[Path]) -> None:
         self.stems: dict[str, int] = {}
         for report in reports:
-            key = report.path.stem.casefold()
+            key = _stem(report).casefold()
             self.stems[key] = self.stems.get(key, 0) + 1
         here = folder.resolve()
         self.taken = {p.name.casefold() for p in originals if p.parent.resolve() == here}
 
     def take(self, report: FileReport, suffix: str) -> str:
-        stem, unit = report.path.stem, report.unit
+        stem, unit = _stem(report), report.unit
         base = stem
         if self.stems[stem.casefold()] > 1 and unit and unit.casefold() not in stem.casefold():
             base = f"{stem}-{unit}"
@@ -455,14 +464,14 @@ def _note(kind: str, report: FileReport, period: Period) -> str:
         return ""
     if kind == REBUILT and report.values:
         return (
-            f"Tệp đơn vị gửi ({report.path.name}, dạng .{report.format or '?'}) không "
+            f"Tệp đơn vị gửi ({report.own_name}, dạng .{report.format or '?'}) không "
             "đánh dấu trực tiếp được, nên bản này được dựng lại từ mẫu của đơn vị và chép "
             "vào các số liệu đọc được từ tệp đó. Hãy kiểm tra lại toàn bộ số liệu trước "
             "khi gửi."
         )
     if kind == REBUILT:
         return (
-            f"Tệp đơn vị gửi ({report.path.name}) không dùng được, nên bản này là mẫu "
+            f"Tệp đơn vị gửi ({report.own_name}) không dùng được, nên bản này là mẫu "
             f"trống của đơn vị cho kỳ {period.name}: hãy điền vào mẫu này."
         )
     return (

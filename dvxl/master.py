@@ -11,6 +11,8 @@ After the config sheets comes «Thẩm định», where the secretariat types th
 assessed score and comment per period, unit and task. It is not configuration:
 :func:`read_tables` ignores it and :func:`read_assessments` reads it, so the
 assessments survive every re-merge (dvxl never writes the master again).
+«Thời điểm nhận» is read the same way (:func:`read_receipt_times`): the time the
+office received a unit's return when the file's own date is wrong (paper, USB).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from dvxl import printing, vba
 from dvxl.catalog import LEVEL_VARIABLES, Row, Tables, build, to_tables
 from dvxl.errors import ConfigError, UsageError
 from dvxl.model import INDICATOR_TYPES, Catalog
+from dvxl.receipt_time import TypedReceipt
 from dvxl.schema import (
     NO,
     POSITION_LABELS,
@@ -69,6 +72,9 @@ _NOTES = {
     "quy định thay đổi.",
     "assessments": "Văn phòng nhập điểm thẩm định và nhận xét; "
     "dvxl đọc, không bao giờ ghi đè trang này.",
+    "receipt_times": "Khi đơn vị nộp bản giấy, USB… thì ngày lưu tệp không phải ngày nhận: "
+    "nhập ở đây thời điểm văn phòng nhận báo cáo (ví dụ 18/6/2026 16:30). Thư điện tử đã có "
+    "thời điểm nhận riêng. dvxl đọc, không bao giờ ghi đè trang này.",
 }
 
 #: The secretariat's assessment sheet: laid out like a config table, read by
@@ -91,6 +97,27 @@ ASSESSMENTS = Table(
             "Điểm thay cho điểm tự chấm của đơn vị; để trống thì giữ điểm tự chấm",
         ),
         Column("comment", "Nhận xét", "text", 80),
+    ),
+)
+#: The secretariat's corrections of receipt times, read by :func:`read_receipt_times`.
+RECEIPT_TIME = "Thời điểm nhận"
+RECEIPT_TIMES = Table(
+    "receipt_times",
+    RECEIPT_TIME,
+    "Thời điểm văn phòng nhận báo cáo (nhập tay)",
+    (
+        Column("period", "Kỳ báo cáo", "code", 14, True, "Mã kỳ ở trang «Kỳ báo cáo»"),
+        Column("unit", "Mã đơn vị", "code", 14, True, "Mã đơn vị ở trang «Đơn vị»"),
+        Column(
+            "received",
+            "Thời điểm nhận",
+            "datetime",
+            20,
+            True,
+            "Ngày (và giờ) văn phòng nhận báo cáo, ví dụ 18/6/2026 16:30; thay cho ngày lưu "
+            "tệp, không thay thời điểm nhận của thư điện tử",
+        ),
+        Column("note", "Ghi chú", "text", 60, False, "Ví dụ: nộp bản giấy và USB tại văn phòng"),
     ),
 )
 _LOOKUP_ROWS = 2000  # how far down the dropdowns look in the config sheets
@@ -137,6 +164,7 @@ def _fill_master(workbook: xlsxwriter.Workbook, catalog: Catalog, project: Path 
         else:
             _write_table(sheet, styles, table, tables[table.key])
     _write_assessments(workbook, styles)
+    _write_receipt_times(workbook, styles)
     if project is not None:
         _write_xlwings_conf(workbook)
     workbook.worksheets()[0].activate()
@@ -208,6 +236,36 @@ def _write_assessments(workbook: xlsxwriter.Workbook, styles: printing.Styles) -
             "error_message": "Nhập một số không âm, không quá điểm tối đa của nhiệm vụ.",
         },
     )
+
+
+def _write_receipt_times(workbook: xlsxwriter.Workbook, styles: printing.Styles) -> None:
+    """The empty sheet of typed receipt times, with dropdowns and a date check."""
+    table = RECEIPT_TIMES
+    sheet = workbook.add_worksheet(table.sheet)
+    printing.setup_page(sheet, landscape=True, header_rows=HEADER_ROW)
+    sheet.write_string(0, 0, table.title.upper(), styles.title)
+    sheet.write_string(1, 0, _NOTES[table.key], styles.note)
+    _write_table(sheet, styles, table, [])
+    first, last = HEADER_ROW + 1, HEADER_ROW + _LOOKUP_ROWS
+    for col, source, what in (
+        (0, "periods", "một kỳ báo cáo ở trang «Kỳ báo cáo»"),
+        (1, "units", "một mã đơn vị ở trang «Đơn vị»"),
+    ):
+        sheet.data_validation(first, col, last, col, {
+            "validate": "list",
+            "source": _code_range(TABLE[source]),
+            "error_title": "Mã không có",
+            "error_message": f"Chọn {what}.",
+        })
+    stamp = styles.make(border=1, num_format="dd/mm/yyyy hh:mm")
+    sheet.set_column(2, 2, RECEIPT_TIMES.columns[2].width, stamp)
+    sheet.data_validation(first, 2, last, 2, {
+        "validate": "date",
+        "criteria": ">=",
+        "value": dt.datetime(2000, 1, 1),
+        "error_title": "Thời điểm không hợp lệ",
+        "error_message": "Nhập ngày và giờ, ví dụ 18/6/2026 16:30.",
+    })
 
 
 def _code_range(table: Table) -> str:
@@ -368,7 +426,8 @@ def _write_cover(
         ("", None),
         ("Các trang tính", styles.bold),
     ]
-    lines += [(f"• {t.sheet}: {t.title}", styles.cell_plain) for t in (*TABLES, ASSESSMENTS)]
+    lines += [(f"• {t.sheet}: {t.title}", styles.cell_plain)
+              for t in (*TABLES, ASSESSMENTS, RECEIPT_TIMES)]
     lines += [("", None), ("Kiểu dữ liệu của chỉ tiêu", styles.bold)]
     lines += [(f"• {label}", styles.cell_plain) for label in INDICATOR_TYPES.values()]
     lines += [("", None), ("Biến dùng trong điều kiện xếp loại", styles.bold)]
@@ -622,3 +681,74 @@ def _assessment(catalog: Catalog, row: Row, problems: list[str]) -> Assessment |
 
 def _shown(number: float) -> str:
     return f"{number:g}".replace(".", ",")
+
+
+# Receipt times typed by the secretariat --------------------------------------------------
+
+
+def read_receipt_times(
+    path: Path, catalog: Catalog | None = None
+) -> tuple[list[TypedReceipt], list[str]]:
+    """The receipt times typed in the master's «Thời điểm nhận», and the rows that could
+    not be used (in Vietnamese, with sheet and row), as :func:`read_assessments` does.
+
+    A master without the sheet (made before it existed) has none. A row naming an unknown
+    period or unit, or whose time is not a date, is left out and reported; when two rows
+    name the same period and unit, the later counts, and it is reported.
+    """
+    catalog = catalog or read_master(path)
+    return receipt_times_from_rows(sheet_rows(path, [RECEIPT_TIMES.sheet]), catalog)
+
+
+def receipt_times_from_rows(
+    sheets: SheetRows, catalog: Catalog
+) -> tuple[list[TypedReceipt], list[str]]:
+    """:func:`read_receipt_times` on a master's sheets given as rows (file or open book)."""
+    names = {_norm(n): n for n in sheets}
+    name = names.get(_norm(RECEIPT_TIMES.sheet))
+    if name is None:
+        return [], []
+    problems: list[str] = []
+    records = _read_table(RECEIPT_TIMES, name, sheets[name], problems)
+    if problems:
+        return [], problems
+    found: list[TypedReceipt] = []
+    seen: dict[tuple[str, str], str] = {}
+    for row in records:
+        typed = _typed_receipt(catalog, row, problems)
+        if typed is None:
+            continue
+        key = (typed.period, typed.unit)
+        if key in seen:
+            problems.append(f"{row.where}: kỳ «{key[0]}», đơn vị «{key[1]}» đã có ở dòng "
+                            f"{seen[key]}; dvxl dùng dòng sau cùng")
+        seen[key] = row.where.rsplit(" ", 1)[-1]
+        found.append(typed)
+    return found, problems
+
+
+def _typed_receipt(catalog: Catalog, row: Row, problems: list[str]) -> TypedReceipt | None:
+    codes: dict[str, str] = {}
+    for key, known, what in (
+        ("period", [p.code for p in catalog.periods], "kỳ báo cáo"),
+        ("unit", [u.code for u in catalog.units], "mã đơn vị"),
+    ):
+        text = parse_value("code", row.values.get(key))
+        found = {_norm(code): code for code in known}.get(_norm(text))
+        if not text:
+            problems.append(f"{row.where}: thiếu {what}")
+            return None
+        if found is None:
+            problems.append(f"{row.where}: {what} «{text}» không có trong cấu hình")
+            return None
+        codes[key] = found
+    try:
+        received = parse_value("datetime", row.values.get("received"))
+    except ValueError as exc:
+        problems.append(f"{row.where}: thời điểm nhận {exc}")
+        return None
+    if received is None:
+        problems.append(f"{row.where}: thiếu thời điểm nhận")
+        return None
+    note = parse_value("text", row.values.get("note"))
+    return TypedReceipt(codes["period"], codes["unit"], received, note, row.where)

@@ -5,17 +5,23 @@ errors (by time received); older accepted ones are superseded, and what the
 newer one changed is listed. Tracking follows DHIS2's reporting-rate ideas:
 expected, received, valid, on time or late by N days, missing. Everything here
 is plain data; :mod:`dvxl.render` writes it.
+
+A receipt's time is the ledger's (an e-mail's receipt time, else the file's date); a
+time the secretariat typed in the master for the unit and period replaces the file's
+date, never an e-mail's (:mod:`dvxl.receipt_time`). The typed times are read from the
+master at every merge, never stored, so they survive every re-merge.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dvxl.intake import Receipt
 from dvxl.model import Catalog, Period, Unit
+from dvxl.receipt_time import FILE, FROM_MAIL, LABELS, TYPED, TypedReceipt
 from dvxl.score import Accepted, Assessment, Evaluation, evaluate
 
 ON_TIME = "Đúng hạn"
@@ -36,6 +42,7 @@ class Submission:
     values: dict[str, Any]
     warnings: int
     superseded: list[str] = field(default_factory=list)  # names of older accepted returns
+    received_from: str = FILE  # a dvxl.receipt_time source
 
 
 @dataclass
@@ -50,10 +57,22 @@ class Track:
     last_name: str
     errors: int  # errors in its latest file (when that file was not accepted)
     note: str  # what is still missing, in Vietnamese
+    received_from: str = ""  # where last_received comes from (dvxl.receipt_time); "" if none
+    typed_note: str = ""  # the secretariat's note beside a typed receipt time
 
     @property
     def needs_reminder(self) -> bool:
         return self.status in (INVALID, MISSING)
+
+    @property
+    def received_label(self) -> str:
+        """Where the receipt time comes from, in words; a typed one says it was corrected."""
+        if not self.received_from:
+            return ""
+        label = LABELS.get(self.received_from, self.received_from)
+        if self.received_from == TYPED:
+            label = "Văn phòng sửa" + (f": {self.typed_note}" if self.typed_note else "")
+        return label
 
 
 @dataclass
@@ -105,13 +124,19 @@ def consolidate(
     receipts: list[Receipt],
     assessments: list[Assessment],
     generated: dt.datetime | None = None,
+    typed: list[TypedReceipt] | None = None,
 ) -> Consolidated:
-    """Decide each unit's accepted return, track every unit, evaluate, count by group."""
+    """Decide each unit's accepted return, track every unit, evaluate, count by group.
+
+    ``typed``: receipt times the secretariat typed in the master (any period; the last row
+    of a unit and period counts).
+    """
     units = catalog.addressed_units()
     by_unit: dict[str, list[Receipt]] = {u.code: [] for u in units}
+    corrections = {t.unit: t for t in typed or [] if t.period == period.code}
     for receipt in receipts:
         if receipt.unit in by_unit:
-            by_unit[receipt.unit].append(receipt)
+            by_unit[receipt.unit].append(_corrected(receipt, corrections.get(receipt.unit)))
     submissions: dict[str, Submission] = {}
     tracking: list[Track] = []
     changes: list[Change] = []
@@ -122,16 +147,45 @@ def consolidate(
             current = accepted[-1]
             submissions[unit.code] = Submission(
                 unit.code, current.name, current.sha256, current.received, current.values,
-                current.warnings, [r.name for r in accepted[:-1]])
+                current.warnings, [r.name for r in accepted[:-1]], current.received_from)
             if len(accepted) > 1:
                 changes += _changes(unit.code, accepted[-2], current)
-        tracking.append(_track(unit, own, submissions.get(unit.code), period))
+        track = _track(unit, own, submissions.get(unit.code), period)
+        if track.received_from == TYPED:
+            track.typed_note = corrections[unit.code].note
+        tracking.append(track)
     evaluation = evaluate(
         catalog, period,
         {code: Accepted(code, s.values, s.received) for code, s in submissions.items()},
         assessments)
     return Consolidated(catalog, period, generated or dt.datetime.now(), submissions, tracking,
                         changes, evaluation, _group_counts(catalog, tracking))
+
+
+def _corrected(receipt: Receipt, typed: TypedReceipt | None) -> Receipt:
+    """The receipt with the typed time in place of its file's date (an e-mail's stays)."""
+    if typed is None or receipt.received_from in FROM_MAIL:
+        return receipt
+    return replace(receipt, received=typed.received, received_from=TYPED)
+
+
+def unused_typed(typed: list[TypedReceipt], receipts: list[Receipt]) -> list[str]:
+    """Typed receipt times that change nothing because every file of that unit and period
+    came by e-mail (whose own receipt time counts), in Vietnamese, for the secretariat."""
+    by_key: dict[tuple[str, str], list[Receipt]] = {}
+    for receipt in receipts:
+        by_key.setdefault((receipt.period, receipt.unit), []).append(receipt)
+    problems = []
+    for row in typed:
+        own = by_key.get((row.period, row.unit), [])
+        if own and all(r.received_from in FROM_MAIL for r in own):
+            first = min(own, key=lambda r: r.received)
+            problems.append(
+                f"{row.where}: đơn vị «{row.unit}» gửi báo cáo kỳ «{row.period}» qua thư điện "
+                f"tử, nhận lúc {first.received:%H:%M} ngày {first.received:%d/%m/%Y} "
+                f"({LABELS[first.received_from].lower()}); thời điểm trong thư được dùng, "
+                "không dùng thời điểm nhập ở dòng này")
+    return problems
 
 
 def _track(unit: Unit, own: list[Receipt], accepted: Submission | None, period: Period) -> Track:
@@ -143,7 +197,8 @@ def _track(unit: Unit, own: list[Receipt], accepted: Submission | None, period: 
         if last is not None and last.sha256 != accepted.sha256 and not last.mergeable:
             note = (note + "; " if note else "") + (
                 f"tệp gửi sau «{last.name}» còn {last.errors} lỗi, đang dùng tệp trước")
-        return Track(unit, status, days, len(own), accepted.received, accepted.name, 0, note)
+        return Track(unit, status, days, len(own), accepted.received, accepted.name, 0, note,
+                     accepted.received_from)
     if last is None:
         return Track(unit, MISSING, 0, 0, None, "", 0, "Chưa nộp báo cáo")
     codes = Counter(f["code"] for f in last.findings if f.get("severity") == "error")
@@ -152,7 +207,7 @@ def _track(unit: Unit, own: list[Receipt], accepted: Submission | None, period: 
     if not last.unit or not last.format:
         note = f"Tệp «{last.name}» không đọc được: cần gửi lại đúng mẫu"
     return Track(unit, INVALID, _days_late(last.received, period), len(own), last.received,
-                 last.name, last.errors, note)
+                 last.name, last.errors, note, last.received_from)
 
 
 def _changes(unit: str, old: Receipt, new: Receipt) -> list[Change]:

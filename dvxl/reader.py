@@ -96,28 +96,32 @@ class ReadResult:
 
 
 def read_book(
-    path: Path, limits: Limits | None = None, sheets: Collection[str] | None = None
+    path: Path, limits: Limits | None = None, sheets: Collection[str] | None = None,
+    data: bytes | None = None,
 ) -> ReadResult:
     """Read ``path``; on a file-level problem return no book and the finding (F001–F008).
 
     ``sheets``: the names of the sheets whose cells are wanted (default: every sheet). The
     others are listed with their visibility but no rows, and neither parsed nor scanned,
     so a fault inside one of them goes unnoticed, as it would for python-calamine.
+    ``data``: the file's bytes when it has no file of its own (an e-mail's attachment,
+    :mod:`dvxl.mail`); ``path`` then only names it. The same gates apply.
     """
     path = Path(path)
     loaded: list[bytes] = []
     wanted = None if sheets is None else frozenset(sheets)
-    result = _read_safely(path, limits or Limits(), loaded, wanted)
+    result = _read_safely(path, limits or Limits(), loaded, wanted, data)
     if loaded:
         result.sha256 = hashlib.sha256(loaded[0]).hexdigest()
     return result
 
 
 def _read_safely(
-    path: Path, limits: Limits, loaded: list[bytes], wanted: frozenset[str] | None
+    path: Path, limits: Limits, loaded: list[bytes], wanted: frozenset[str] | None,
+    given: bytes | None = None,
 ) -> ReadResult:
     try:
-        return ReadResult(_read(path, limits, loaded, wanted), [])
+        return ReadResult(_read(path, limits, loaded, wanted, given), [])
     except Refused as refused:
         return ReadResult(None, [make(refused.code, path.name, **refused.fields)])
     except Exception as exc:  # whatever a parser throws at a broken file
@@ -134,14 +138,16 @@ def _read_safely(
 
 
 def _read(
-    path: Path, limits: Limits, loaded: list[bytes], wanted: frozenset[str] | None
+    path: Path, limits: Limits, loaded: list[bytes], wanted: frozenset[str] | None,
+    given: bytes | None = None,
 ) -> Book:
     if path.name.startswith("~$"):
         raise Refused("F008")
-    kind = not_a_return(path.name)
-    if kind:
-        raise Refused("F009", value=kind)
-    data = _load(path, limits)
+    if given is None:  # an e-mail's attachment is a spreadsheet by its content already
+        kind = not_a_return(path.name)
+        if kind:
+            raise Refused("F009", value=kind)
+    data = _load(path, limits) if given is None else _given(given, limits)
     loaded.append(data)
     if data.startswith(LOCAL_HEADER):
         return _read_zip(path, data, limits, wanted)
@@ -175,6 +181,15 @@ def _load(path: Path, limits: Limits) -> bytes:
     return data
 
 
+def _given(data: bytes, limits: Limits) -> bytes:
+    """Bytes handed over instead of a file, through the same size gates as a file."""
+    if not data:
+        raise Refused("F002")
+    if len(data) > limits.max_file_bytes:
+        raise Refused("F005", value=human(len(data)), expected=human(limits.max_file_bytes))
+    return data
+
+
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 #: What Windows and macOS leave in a folder (thumbnail caches, folder settings).
@@ -199,6 +214,8 @@ def not_a_return(name: str) -> str:
     if suffix in _LETTER_SUFFIXES:
         return f"văn bản hoặc ảnh gửi kèm ({suffix})"
     return ""
+
+
 _MAGIC = (
     (b"%PDF", "PDF"),
     (b"\x89PNG", "ảnh PNG"),

@@ -54,6 +54,7 @@ from dvxl.merge import INVALID, LATE, MISSING, ON_TIME, TRACK_STATUSES, Consolid
 from dvxl.model import NUMERIC_TYPES, Indicator, Task, Unit
 from dvxl.rawrows import Formula as _Formula
 from dvxl.rawrows import RawRows
+from dvxl.receipt_time import TYPED
 from dvxl.report import AMBER, GREEN, RED
 from dvxl.score import TaskScore, UnitScore
 from dvxl.validate import start_collecting, worker_count
@@ -313,13 +314,14 @@ def _finish_tasks(
 def tracking_lines(c: Consolidated) -> list[str]:
     """The tracking table as aligned text lines for the terminal, counts per status last."""
     header = ("STT", "Mã", "Tên đơn vị", "Nhóm", "Tình trạng", "Muộn", "Số tệp",
-              "Lần gửi cuối", "Ghi chú")
+              "Lần gửi cuối", "Nguồn", "Ghi chú")
     right = {0, 5, 6}
     rows = [
         (
             str(i), t.unit.code, _clip(t.unit.name, 40), t.unit.rating_group,
             t.status, str(t.days_late) if t.days_late else "", str(t.files),
-            _stamp(t.last_received) if t.last_received else "", t.note,
+            _stamp(t.last_received) if t.last_received else "", _clip(t.received_label, 30),
+            t.note,
         )
         for i, t in enumerate(c.tracking, 1)
     ]
@@ -406,6 +408,9 @@ class _Looks:
         self.stamp = s.make(**top, num_format="dd/mm/yyyy hh:mm", align="left")
         self.pct = s.make(**top, num_format="0.0%")
         self.empty = s.make(**top, text_wrap=True, italic=True, font_color="#595959")
+        # A receipt time the secretariat corrected by hand stands out from those dvxl read.
+        self.corrected = s.make(**top, text_wrap=True, bold=True, italic=True,
+                                font_color="#1F4E79")
         bold = {**top, "bold": True}
         self.total_text = s.make(**bold, text_wrap=True)
         self.total_integer = s.make(**bold, num_format="#,##0")
@@ -710,10 +715,12 @@ class _Writer(_Looks):
 
     def _tracking(self, sheet: Any) -> None:
         c, s = self.c, self.s
-        cols = [_Col("STT", 5), _Col("Mã", 10), _Col("Tên đơn vị", 24, True),
-                _Col("Nhóm", 18, True), _Col("Tình trạng", 12, True), _Col("Số ngày muộn", 7),
-                _Col("Số tệp đã gửi", 7), _Col("Lần gửi cuối", 15), _Col("Tệp", 18, True),
-                _Col("Còn thiếu", 28, True), _Col("Thư điện tử", 20, True)]
+        # Within one landscape page (_too_wide): 166 characters of 168.
+        cols = [_Col("STT", 5), _Col("Mã", 10), _Col("Tên đơn vị", 22, True),
+                _Col("Nhóm", 16, True), _Col("Tình trạng", 12, True), _Col("Số ngày muộn", 7),
+                _Col("Số tệp đã gửi", 7), _Col("Lần gửi cuối", 15),
+                _Col("Nguồn thời điểm nhận", 14, True), _Col("Tệp", 18, True),
+                _Col("Còn thiếu", 22, True), _Col("Thư điện tử", 18, True)]
         self._heading(sheet, [
             (f"THEO DÕI TÌNH HÌNH GỬI BÁO CÁO {c.period.name.upper()}", self.title),
             (self._period_line(), self.note),
@@ -742,8 +749,9 @@ class _Writer(_Looks):
                 (self.group_names.get(t.unit.rating_group, t.unit.rating_group), self.text),
                 self._status_cell(t.status),
                 (t.days_late or "", self.integer), (t.files, self.integer),
-                (t.last_received, self.stamp), (t.last_name, self.text),
-                (t.note, self.text), (t.unit.email, self.text),
+                (t.last_received, self.stamp),
+                (t.received_label, self.corrected if t.received_from == TYPED else self.text),
+                (t.last_name, self.text), (t.note, self.text), (t.unit.email, self.text),
             ])
         self._table(sheet, header, cols, rows, key_cols=3)
 
@@ -1002,6 +1010,7 @@ class _Writer(_Looks):
             ("Tình trạng nộp", self._status_cell(status)),
             ("Tệp nguồn", (sub.name if sub else "", self.text)),  # the accepted return only
             ("Thời gian nhận", (sub.received if sub else "", self.stamp)),
+            ("Nguồn thời điểm nhận", (track.received_label if track else "", self.text)),
             ("Xếp loại", (_level(score, self.not_rated), self.text)),
         ]
         if track and track.note:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dvxl import atomic, printing
+from dvxl import atomic, printing, receipt_time
 from dvxl.findings import CODES, ERROR, SEVERITY_LABELS, WARNING, Finding
 from dvxl.validate import (
     ERRORS,
@@ -37,7 +37,8 @@ CODES_SHEET = "Mã lỗi"
 #: Every file status, in the order the workbook, the JSON counts and the console list them.
 STATUSES = (VALID, WARNINGS, ERRORS, UNREADABLE, SUPERSEDED, IGNORED)
 
-IDENTIFIED_BY = {"metadata": "Trang thông tin mẫu", "content": "Nội dung tệp"}
+IDENTIFIED_BY = {"metadata": "Trang thông tin mẫu", "content": "Nội dung tệp",
+                 "sender": "Địa chỉ người gửi thư"}
 LEVEL_LABELS = {
     "file": "Tệp",
     "identity": "Nhận diện",
@@ -74,6 +75,8 @@ SUMMARY_COLUMNS = (
     ("Nhận diện", 16, True),
     ("Thay thế bởi", 30, True),
     ("Ngày sửa tệp", 17, False),
+    ("Thời điểm nhận", 17, False),
+    ("Nguồn thời điểm nhận", 20, True),
     ("SHA-256", 15, False),
 )
 DETAIL_COLUMNS = (
@@ -181,6 +184,8 @@ class _Writer:
             (IDENTIFIED_BY.get(report.identified_by, report.identified_by), self.cell),
             (report.superseded_by, self.cell),
             (report.modified, self.stamp),
+            (report.received, self.stamp),
+            (receipt_time.LABELS.get(report.received_from, report.received_from), self.cell),
             (report.sha256[:SHORT_SHA], self.mono),
         ]
 
@@ -334,7 +339,21 @@ def _file_json(report: FileReport) -> dict[str, Any]:
         "warnings": report.warnings,
         "superseded_by": report.superseded_by,
         "findings": [f.as_dict() for f in report.findings],
+        "received": _iso(report.received),
+        "received_from": report.received_from,
+        "message": _message_json(report),
     }
+
+
+def _message_json(report: FileReport) -> dict[str, Any] | None:
+    """The e-mail the file came in (or that is the file), else None."""
+    info = report.mail
+    if info is None:
+        return None
+    return {"name": info.name, "sha256": info.sha256, "sender": info.sender,
+            "subject": info.subject, "attachment": report.attachment,
+            "received": None if info.received is None else _iso(info.received),
+            "received_from": info.received_from}
 
 
 def _iso(moment: dt.datetime) -> str:

@@ -33,9 +33,9 @@ SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo"}
 class Column:
     """A column of a config table.
 
-    ``kind`` is one of: text, code, int, num, date, bool, codes (a comma-separated
-    list of codes), type (indicator type), position, severity. ``required``
-    columns must not be empty.
+    ``kind`` is one of: text, code, int, num, date, datetime (a date, with a time or
+    not), bool, codes (a comma-separated list of codes), type (indicator type),
+    position, severity. ``required`` columns must not be empty.
     """
 
     field: str
@@ -344,6 +344,8 @@ def parse_value(kind: str, raw: Any) -> Any:
         return int(number) if number.is_integer() else number
     if kind == "date":
         return _parse_date(raw)
+    if kind == "datetime":
+        return _parse_datetime(raw)
     if kind == "bool":
         if isinstance(raw, bool):
             return raw
@@ -415,6 +417,33 @@ def _parse_date(raw: Any) -> dt.date:
             except ValueError:
                 break
     raise ValueError(f"«{text}» không phải ngày hợp lệ (nhập dạng ngày/tháng/năm, ví dụ 14/6/2026)")
+
+
+_TIME_TEXT = re.compile(r"^(.*?)[\sT,]+(?:lúc\s+)?(\d{1,2})[:hg](\d{2})?(?::(\d{2}))?\s*$")
+
+
+def _parse_datetime(raw: Any) -> dt.datetime:
+    """A date with its time (``18/6/2026 16:30``, ``2026-06-18 16:30``, an Excel date and
+    time); a date alone is taken at midnight (00:00)."""
+    if isinstance(raw, dt.datetime):
+        return raw.replace(microsecond=0)
+    if isinstance(raw, dt.date):
+        return dt.datetime.combine(raw, dt.time())
+    text = nfc(str(raw)).strip()
+    match = _TIME_TEXT.match(text)
+    if match:
+        day, hour, minute, second = match.groups()
+        try:
+            moment = dt.time(int(hour), int(minute or 0), int(second or 0))
+        except ValueError:
+            raise ValueError(f"«{text}» không phải giờ hợp lệ (ví dụ 18/6/2026 16:30)") from None
+        return dt.datetime.combine(_parse_date(day), moment)
+    try:
+        return dt.datetime.combine(_parse_date(text), dt.time())
+    except ValueError:
+        raise ValueError(
+            f"«{text}» không phải ngày giờ hợp lệ (nhập ngày/tháng/năm giờ:phút, ví dụ "
+            "18/6/2026 16:30)") from None
 
 
 def cell_value(kind: str, value: Any) -> Any:

@@ -26,12 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dvxl import periods
+from dvxl import mail, periods
 from dvxl.checks import check_book, read_metadata, unit_in_name
 from dvxl.findings import ERROR, WARNING, Finding, make
 from dvxl.form import FORM, META
-from dvxl.model import Catalog, Period
-from dvxl.reader import Limits, read_book
+from dvxl.mail import MailInfo
+from dvxl.model import Catalog, Period, Unit
+from dvxl.reader import Limits, ReadResult, read_book
+from dvxl.receipt_time import FILE
 
 # File statuses, as the validation workbook and the console show them.
 VALID = "Hợp lệ"
@@ -61,6 +63,42 @@ class FileReport:
     values: dict[str, Any] = field(default_factory=dict)
     cells: dict[str, str] = field(default_factory=dict)
     superseded_by: str = ""
+    # A return that came as an e-mail's attachment: the message it came in, the attachment's
+    # name as the sender gave it, and its bytes (it has no file of its own: ``path`` then
+    # only names it, ``<message> › <attachment>``). A message without a spreadsheet is a
+    # report of its own, with ``mail`` set and its format "eml" or "msg".
+    mail: MailInfo | None = None
+    attachment: str = ""
+    data: bytes | None = field(default=None, repr=False)
+
+    @property
+    def received(self) -> dt.datetime:
+        """When the office received the file: the e-mail's receipt time when it came in
+        one that has a time (:mod:`dvxl.receipt_time`), else the file's modification time."""
+        if self.mail is not None and self.mail.received is not None:
+            return self.mail.received
+        return self.modified
+
+    @property
+    def received_from(self) -> str:
+        """Where :attr:`received` comes from: a :mod:`dvxl.receipt_time` source code."""
+        if self.mail is not None and self.mail.received is not None:
+            return self.mail.received_from
+        return FILE
+
+    @property
+    def own_name(self) -> str:
+        """The file's name as the unit gave it (an attachment's, not its message's)."""
+        return self.attachment or self.path.name
+
+    @property
+    def is_message(self) -> bool:
+        """A saved e-mail that brought no spreadsheet (it gets no marked-up copy)."""
+        return self.format in mail.FORMATS
+
+    def content(self) -> bytes:
+        """The bytes of the file (of the attachment, for one)."""
+        return self.data if self.data is not None else self.path.read_bytes()
 
     @property
     def errors(self) -> int:
@@ -137,31 +175,65 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def check_file(
+def check_path(
     path: Path, inbox: Path, catalog: Catalog, period: Period | None, limits: Limits
+) -> list[FileReport]:
+    """Read and check one file of the inbox: a return, or a saved e-mail whose spreadsheet
+    attachments are returns (:func:`check_message`); never raises for what it contains."""
+    report = check_file(path, inbox, catalog, period, limits)
+    # Not a spreadsheet (F001), or a compound file the .xls walk finds broken (F003): a .msg
+    # is a compound file too.
+    if report.readable or [f.code for f in report.findings] not in (["F001"], ["F003"]):
+        return [report]
+    kind = _message_kind(path, limits)
+    if not kind:
+        return [report]
+    return check_message(path, inbox, catalog, period, limits, kind)
+
+
+def check_file(
+    path: Path, inbox: Path, catalog: Catalog, period: Period | None, limits: Limits,
+    data: bytes | None = None, name: str = "",
 ) -> FileReport:
     """Read and check one file; never raises for what the file contains. ``period`` None:
-    against the period the file claims (:func:`dvxl.checks.identify`)."""
-    stat = path.stat()
+    against the period the file claims (:func:`dvxl.checks.identify`).
+
+    ``data`` and ``name``: an attachment's bytes and its name in the inbox (``path`` then
+    only names it, see :func:`check_message`).
+    """
+    stat = path.stat() if data is None else None
     # A return made from its template is checked from two sheets (the form and its
     # metadata); a file without our metadata is identified by its content, in any sheet.
-    result = read_book(path, limits, sheets=(FORM, META))
+    result = read_book(path, limits, sheets=(FORM, META), data=data)
     if result.book is not None and not read_metadata(result.book):
-        result = read_book(path, limits)
-    report = FileReport(
-        name=path.relative_to(inbox).as_posix(),
-        path=path,
-        size=stat.st_size,
+        result = read_book(path, limits, data=data)
+    if data is not None:
+        size, sha256, modified = len(data), hashlib.sha256(data).hexdigest(), dt.datetime.min
+    else:
+        assert stat is not None
         # The digest of the bytes the reader checked (one read of the file, not two); a file
         # refused unread (too large, a lock file) is hashed from the disk as before.
-        sha256=result.sha256 or file_sha256(path),
-        modified=dt.datetime.fromtimestamp(stat.st_mtime),
+        size, sha256 = stat.st_size, result.sha256 or file_sha256(path)
+        modified = dt.datetime.fromtimestamp(stat.st_mtime)
+    report = FileReport(
+        name=name or path.relative_to(inbox).as_posix(),
+        path=path,
+        size=size,
+        sha256=sha256,
+        modified=modified,
+        data=data,
     )
+    return _checked(report, result, catalog, period)
+
+
+def _checked(
+    report: FileReport, result: ReadResult, catalog: Catalog, period: Period | None
+) -> FileReport:
     report.findings += result.findings
     book = result.book
     if book is None:
         if report.status != IGNORED:  # «HU07 (tải chưa xong).xlsx» is HU07's broken return
-            named = unit_in_name(path, catalog)
+            named = unit_in_name(report.path, catalog)
             if named is not None:
                 report.unit, report.unit_name = named[0].code, named[0].name
                 report.identified_by = "name"
@@ -180,6 +252,68 @@ def check_file(
     return report
 
 
+def _message_kind(path: Path, limits: Limits) -> str:
+    """``eml``/``msg`` when a file that is no spreadsheet is a saved e-mail, else ``""``."""
+    suffix = path.suffix.lower()
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limits.max_file_bytes + 1)
+    except OSError:
+        return ""
+    return mail.sniff(data) or {".eml": mail.EML, ".msg": mail.MSG}.get(suffix, "")
+
+
+def check_message(
+    path: Path, inbox: Path, catalog: Catalog, period: Period | None, limits: Limits,
+    kind: str = "",
+) -> list[FileReport]:
+    """A saved e-mail: a report per spreadsheet attachment, each received at the message's
+    time and named ``<message> › <attachment>``; a message without one is a report of its
+    own with the finding M001 (its sender's unit, when the roster knows the address)."""
+    stat = path.stat()
+    name = path.relative_to(inbox).as_posix()
+    modified = dt.datetime.fromtimestamp(stat.st_mtime)
+    read = mail.read_message(path, limits, kind)
+    message = read.message
+    sha256 = read.sha256 or file_sha256(path)
+    report = FileReport(name=name, path=path, size=stat.st_size, sha256=sha256,
+                        modified=modified)
+    if message is None:
+        report.findings += read.findings
+        return [report]
+    info = MailInfo(name, path, stat.st_size, sha256, message.format, message.received,
+                    message.received_from, message.sender, message.sender_address,
+                    message.subject)
+    if not message.attachments:
+        report.format, report.mail = message.format, info
+        unit = _unit_by_address(catalog, message.sender_address)
+        if unit is not None:
+            report.unit, report.unit_name, report.identified_by = unit.code, unit.name, "sender"
+        others = ", ".join(message.others[:5]) + (", …" if len(message.others) > 5 else "")
+        report.findings.append(make(
+            "M001", path.name, unit=report.unit, value=message.sender or "(không rõ người gửi)",
+            expected=message.subject or "(không có tiêu đề)",
+            note=f" (chỉ có: {others})" if others else ""))
+        return [report]
+    reports = []
+    for attachment in message.attachments:
+        shown = f"{path.name}{mail.SEPARATOR}{attachment.name}"
+        checked = check_file(path.with_name(shown), inbox, catalog, period, limits,
+                             data=attachment.data, name=f"{name}{mail.SEPARATOR}{attachment.name}")
+        checked.modified, checked.mail, checked.attachment = modified, info, attachment.name
+        reports.append(checked)
+    return reports
+
+
+def _unit_by_address(catalog: Catalog, address: str) -> Unit | None:
+    """The one unit whose roster e-mail is ``address``, if exactly one has it."""
+    if not address:
+        return None
+    found = [u for u in catalog.units
+             if address in {a.strip().lower() for a in u.email.replace(",", ";").split(";")}]
+    return found[0] if len(found) == 1 else None
+
+
 def settle_duplicates(reports: list[FileReport]) -> None:
     """Of several files from one unit and period, the newest is used; the others get I009."""
     by_unit: dict[tuple[str, str], list[FileReport]] = {}
@@ -189,7 +323,7 @@ def settle_duplicates(reports: list[FileReport]) -> None:
     for group in by_unit.values():
         if len(group) < 2:
             continue
-        newest = max(group, key=lambda r: (r.modified, r.name))
+        newest = max(group, key=lambda r: (r.received, r.name))
         for report in group:
             if report is not newest:
                 report.superseded_by = newest.name
@@ -224,13 +358,17 @@ def validate_inbox(
     job = _Job(inbox, catalog, period, limits)
     count = workers if workers is not None else worker_count()
     if count > 1 and len(paths) >= POOL_MIN_FILES:
-        reports = _check_in_pool(paths, job, count, iterator)
+        groups = _check_in_pool(paths, job, count, iterator)
     else:
-        reports = [job.check(path) for path in iterator]
+        groups = [job.check(path) for path in iterator]
     if period is None:
-        period = periods.from_claims(catalog, (_claim(r, catalog) for r in reports), inbox)
+        claims = (_claim(r, catalog) for group in groups for r in group)
+        period = periods.from_claims(catalog, claims, inbox)
         settled = _Job(inbox, catalog, period, limits)
-        reports = [settled.check(r.path) if _unsettled(r, catalog) else r for r in reports]
+        # A file of the inbox is checked again as a whole (a message with its attachments).
+        groups = [settled.check(path) if any(_unsettled(r, catalog) for r in group) else group
+                  for path, group in zip(paths, groups, strict=True)]
+    reports = [report for group in groups for report in group]
     settle_duplicates(reports)
     return BatchReport(period, inbox, reports, started, dt.datetime.now())
 
@@ -319,8 +457,8 @@ class _Job:
     period: Period | None
     limits: Limits
 
-    def check(self, path: Path) -> FileReport:
-        return check_file(path, self.inbox, self.catalog, self.period, self.limits)
+    def check(self, path: Path) -> list[FileReport]:
+        return check_path(path, self.inbox, self.catalog, self.period, self.limits)
 
 
 _worker_job: _Job | None = None
@@ -332,21 +470,21 @@ def _start_worker(job: _Job) -> None:
     start_collecting()
 
 
-def _check_chunk(paths: list[Path]) -> list[FileReport]:
+def _check_chunk(paths: list[Path]) -> list[list[FileReport]]:
     assert _worker_job is not None, "the worker was started without its job"
     return [_worker_job.check(path) for path in paths]
 
 
 def _check_in_pool(
     paths: list[Path], job: _Job, workers: int, progress: Iterator[Path]
-) -> list[FileReport]:
-    """Check ``paths`` in worker processes; the reports in the order of ``paths``.
+) -> list[list[FileReport]]:
+    """Check ``paths`` in worker processes; the reports of each, in the order of ``paths``.
 
     ``progress`` is advanced by one item per file checked (it only counts).
     """
     chunks = [(start, paths[start : start + size])
               for start, size in _chunk_sizes(len(paths), workers)]
-    found: dict[int, FileReport] = {}
+    found: dict[int, list[FileReport]] = {}
     pooled = True
     try:
         with frozen_heap(), ProcessPoolExecutor(workers, initializer=_start_worker,
@@ -354,17 +492,17 @@ def _check_in_pool(
             futures = [(start, chunk, pool.submit(_check_chunk, chunk)) for start, chunk in chunks]
             for start, chunk, future in futures:
                 try:
-                    reports = future.result()
+                    checked = future.result()
                 except BrokenProcessPool:
                     continue  # checked again below, one file at a time
-                found.update(zip(range(start, start + len(chunk)), reports, strict=True))
+                found.update(zip(range(start, start + len(chunk)), checked, strict=True))
                 _advance(progress, len(chunk))
     except (OSError, ImportError, NotImplementedError):  # no processes here: check in this one
         pooled = False
     missing = [i for i in range(len(paths)) if i not in found]
     if missing:
-        for i, report in _check_isolated([paths[i] for i in missing], job, pooled):
-            found[missing[i]] = report
+        for i, alone in _check_isolated([paths[i] for i in missing], job, pooled):
+            found[missing[i]] = alone
             _advance(progress, 1)
     _advance(progress, len(paths))  # let the progress bar finish
     return [found[i] for i in range(len(paths))]
@@ -385,7 +523,7 @@ def _chunk_sizes(count: int, workers: int) -> list[tuple[int, int]]:
 
 def _check_isolated(
     paths: list[Path], job: _Job, pooled: bool
-) -> Iterator[tuple[int, FileReport]]:
+) -> Iterator[tuple[int, list[FileReport]]]:
     """Check files one at a time in a worker of their own, after a worker died.
 
     The file a worker dies on gets the finding F003 and a new worker goes on with the
@@ -403,16 +541,16 @@ def _check_isolated(
                 yield i, job.check(path)
                 continue
             try:
-                report = pool.submit(_check_chunk, [path]).result()[0]
+                reports = pool.submit(_check_chunk, [path]).result()[0]
             except BrokenProcessPool:
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = None
-                report = _crashed(path, job)
+                reports = [_crashed(path, job)]
             except (OSError, ImportError, NotImplementedError):  # no process would start
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool, pooled = None, False
-                report = job.check(path)
-            yield i, report
+                reports = job.check(path)
+            yield i, reports
     finally:
         if pool is not None:
             pool.shutdown()

@@ -34,6 +34,7 @@ from dvxl.errors import UsageError
 from dvxl.intake import IntakeResult, Ledger
 from dvxl.merge import Consolidated
 from dvxl.model import Catalog, Period
+from dvxl.receipt_time import TypedReceipt
 from dvxl.score import Assessment
 from dvxl.validate import BatchReport
 
@@ -79,6 +80,12 @@ class Workspace:
         if self.sheets is not None:
             return master.assessments_from_rows(self.sheets, catalog)
         return master.read_assessments(self.master, catalog)
+
+    def receipt_times(self, catalog: Catalog) -> tuple[list[TypedReceipt], list[str]]:
+        """The receipt times the secretariat typed, and the rows that could not be used."""
+        if self.sheets is not None:
+            return master.receipt_times_from_rows(self.sheets, catalog)
+        return master.read_receipt_times(self.master, catalog)
 
     def load(self) -> Catalog:
         """The configuration as the master workbook holds it now."""
@@ -208,13 +215,18 @@ def ledger_path(ws: Workspace) -> Path:
 
 
 def consolidate(ws: Workspace, catalog: Catalog, period: Period) -> tuple[Consolidated, list[str]]:
-    """The period's consolidated data from the ledger and the master's assessments."""
+    """The period's consolidated data from the ledger and the master's assessments and
+    typed receipt times; with the master's rows that could not be used."""
     with Ledger(ledger_path(ws)) as ledger:
         receipts = ledger.receipts(period.code)
     assessments, problems = ws.assessments(catalog)
+    typed, unusable = ws.receipt_times(catalog)
+    typed_here = [t for t in typed if t.period == period.code]
+    problems += unusable + merge_mod.unused_typed(typed_here, receipts)
     # "Generated" is the newest receipt's recording time, so a re-run writes the same workbook.
     generated = max((r.recorded for r in receipts), default=None)
-    return merge_mod.consolidate(catalog, period, receipts, assessments, generated), problems
+    return merge_mod.consolidate(catalog, period, receipts, assessments, generated,
+                                 typed_here), problems
 
 
 def merge(

@@ -392,10 +392,14 @@ def test_bao_cao_writes_the_period_report_from_the_ledger(ws: workspace.Workspac
 def test_book_rows_give_the_readers_what_the_file_gives(ws: workspace.Workspace) -> None:
     book = open_master(ws)
     rows = excel.book_rows(book)
-    assert set(rows) == {t.sheet for t in master.TABLES} | {master.ASSESSMENT}
+    assert set(rows) == {t.sheet for t in master.TABLES} | {master.ASSESSMENT,
+                                                           master.RECEIPT_TIME}
     assert build(master.tables_from_rows(rows)) == master.read_master(ws.master)
     catalog = master.read_master(ws.master)
     assert master.assessments_from_rows(rows, catalog) == master.read_assessments(
+        ws.master, catalog
+    )
+    assert master.receipt_times_from_rows(rows, catalog) == master.read_receipt_times(
         ws.master, catalog
     )
 

@@ -289,10 +289,10 @@ def test_ledger_schema(returns: Returns, batch: BatchReport) -> None:
     intake(returns.root, batch)
 
     with sqlite3.connect(returns.ledger) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (1,)
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)
         columns = {
             table: [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
-            for table in ("files", "receipts")
+            for table in ("files", "receipts", "messages")
         }
         keys = db.execute("PRAGMA foreign_key_list(receipts)").fetchall()
         archived = db.execute("SELECT sha256, archived FROM files").fetchall()
@@ -311,9 +311,13 @@ def test_ledger_schema(returns: Returns, batch: BatchReport) -> None:
             "warnings",
             "findings_json",
             "values_json",
+            "received_from",
+            "message",
         ],
+        "messages": ["sha256", "name", "sender", "subject", "received", "received_from"],
     }
-    assert [(k[2], k[3], k[4]) for k in keys] == [("files", "sha256", "sha256")]
+    assert sorted((k[2], k[3], k[4]) for k in keys) == [
+        ("files", "sha256", "sha256"), ("messages", "message", "sha256")]
     for sha, location in archived:
         assert location.startswith("archive/") and location.endswith(f"/{sha}.xlsx")
         assert hashlib.sha256(archive.read(returns.root, location)).hexdigest() == sha

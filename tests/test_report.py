@@ -295,7 +295,8 @@ def test_json_report_follows_the_schema(mixed: BatchReport, tmp_path: Path) -> N
     bad = files[2]
     assert set(bad) == {"name", "size", "sha256", "modified", "format", "unit", "unit_name",
                         "period", "identified_by", "template_version", "status", "errors",
-                        "warnings", "superseded_by", "findings"}
+                        "warnings", "superseded_by", "findings", "received", "received_from",
+                        "message"}
     assert (bad["status"], bad["errors"], bad["warnings"]) == (ERRORS, 2, 1)
     assert dt.datetime.fromisoformat(bad["modified"]) == dt.datetime(2026, 7, 14, 9, 5)
     assert bad["findings"] == [f.as_dict() for f in mixed.files[2].findings]

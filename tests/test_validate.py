@@ -28,6 +28,7 @@ from dvxl.model import Catalog
 from dvxl.reader import Limits
 from dvxl.validate import BatchReport, FileReport, collector_paused, validate_inbox
 
+import mails
 from hostile import (
     MB,
     empty,
@@ -227,6 +228,10 @@ def build_corpus(ws: workspace.Workspace, catalog: Catalog, inbox: Path) -> Corp
     os.utime(newer, (1_700_100_000, 1_700_100_000))
     c.add("BC HU04.xlsx", [("I010", "", "")], unit="HU03")
     c.add("van-ban-khac.xlsx", [("I011", "", "")], edit=c.meta("ma_van_ban", "CV999"))
+    # A saved e-mail that brought a cover letter and no return.
+    mails.save_eml(mails.message(attachments=[("cong-van.pdf", b"%PDF-1.4\n")]),
+                   inbox / "thu-khong-kem-bao-cao.eml")
+    c.expected["thu-khong-kem-bao-cao.eml"] = [("M001", "", "")]
     # Files.
     good = inbox / "hop-le.xlsx"
     hostile = inbox / "hong"
