@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from dvxl.checks import check_book, read_metadata
-from dvxl.findings import ERROR, WARNING, Finding, make
+from dvxl.findings import ERROR, WARNING, Code, Finding, make
 from dvxl.model import Catalog, Period
 from dvxl.reader import Limits, read_book
 from dvxl.template import FORM, META
@@ -39,6 +39,10 @@ ERRORS = "Có lỗi"
 UNREADABLE = "Không đọc được"
 SUPERSEDED = "Bị thay thế"
 IGNORED = "Bỏ qua"
+
+#: The finding codes this module can emit: the older files of a unit, and the file that
+#: killed a worker process.
+EMITS = (Code.SEVERAL_FILES, Code.CORRUPT_FILE)
 
 
 @dataclass
@@ -75,7 +79,7 @@ class FileReport:
 
     @property
     def status(self) -> str:
-        if any(f.code == "F008" for f in self.findings):
+        if any(f.code == Code.LOCK_FILE for f in self.findings):
             return IGNORED
         if not self.readable:
             return UNREADABLE
@@ -185,9 +189,8 @@ def settle_duplicates(reports: list[FileReport]) -> None:
         for report in group:
             if report is not newest:
                 report.superseded_by = newest.name
-                report.findings.append(
-                    make("I009", report.path.name, unit=report.unit, expected=newest.name)
-                )
+                report.findings.append(make(Code.SEVERAL_FILES, report.path.name,
+                                            unit=report.unit, expected=newest.name))
 
 
 def validate_inbox(
@@ -403,7 +406,7 @@ def _crashed(path: Path, job: _Job) -> FileReport:
         size=size,
         sha256=sha256,
         modified=dt.datetime.fromtimestamp(modified),
-        findings=[make("F003", path.name, value=reason)],
+        findings=[make(Code.CORRUPT_FILE, path.name, value=reason)],
     )
 
 
