@@ -20,6 +20,7 @@ import click
 
 from dvxl import __version__, render, report, workspace
 from dvxl.errors import DvxlError
+from dvxl.statuses import tally
 
 DEMO_PERIOD = "2026-6T"
 
@@ -251,16 +252,14 @@ def merge(inbox: Path | None, period: str | None, root: Path) -> None:
 
 def _echo_merge(result: workspace.Merge) -> None:
     batch = result.validation.batch
-    counts = ", ".join(f"{n} {status.lower()}" for status, n in batch.counts().items())
-    click.echo(f"Kiểm tra {len(batch.files)} tệp kỳ {batch.period.code}: {counts}")
+    click.echo(f"Kiểm tra {len(batch.files)} tệp kỳ {batch.period.code}: {tally(batch.counts())}")
     click.echo(f"   Sổ kết quả kiểm tra: {result.validation.workbook}")
     if result.validation.marked:
         click.echo(f"   {len(result.validation.marked)} bản đánh dấu lỗi gửi trả đơn vị: "
                    f"{result.validation.marked[0].parent}")
     click.echo(f"Tiếp nhận: {len(result.intake.new)} tệp mới, {len(result.intake.known)} tệp "
                "đã có trong sổ (lưu trong archive/, ghi trong ledger.sqlite)")
-    tracks = Counter(t.status for t in result.consolidated.tracking)
-    click.echo("Theo dõi: " + ", ".join(f"{n} {s.lower()}" for s, n in tracks.items()))
+    click.echo("Theo dõi: " + tally(Counter(t.status for t in result.consolidated.tracking)))
     for problem in result.problems:
         click.echo(f"Cảnh báo: {problem}", err=True)
     click.echo(f"Sổ tổng hợp kỳ: {result.workbook}")

@@ -66,8 +66,8 @@ from python_calamine import CalamineWorkbook
 
 from dvxl import master, render, report, template, workspace
 from dvxl.errors import DvxlError, UsageError
-from dvxl.merge import TRACK_STATUSES
 from dvxl.schema import TABLES, parse_value
+from dvxl.statuses import TrackStatus, tally
 from dvxl.vba import BUTTONS, XLWINGS_VERSION
 
 #: Workbook-level names of the cover sheet's input cells (created by the master writer).
@@ -129,7 +129,7 @@ def _tong_hop(book: Any, choice: Choice) -> list[str]:
     app.status_bar = "dvxl: đang chép các trang kết quả vào sổ…"
     placed = place_results(book, result.workbook)
     batch = result.validation.batch
-    counts = ", ".join(f"{n} {status.lower()}" for status, n in batch.counts().items())
+    counts = tally(batch.counts())
     lines = [
         f"Kỳ {batch.period.code} ({batch.period.name}).",
         f"Kiểm tra {len(batch.files)} tệp trong {batch.inbox}"
@@ -206,9 +206,8 @@ def _don_doc(book: Any, choice: Choice) -> list[str]:
 
 
 def _tracking_line(tracking: Collection[Any]) -> str:
-    counts = {status: sum(1 for t in tracking if t.status == status) for status in TRACK_STATUSES}
-    shown = ", ".join(f"{n} {status.lower()}" for status, n in counts.items() if n)
-    return f"Theo dõi {len(tracking)} đơn vị: {shown}."
+    counts = {status: sum(1 for t in tracking if t.status is status) for status in TrackStatus}
+    return f"Theo dõi {len(tracking)} đơn vị: {tally(counts)}."
 
 
 # Running one button ----------------------------------------------------------------------------

@@ -17,12 +17,7 @@ from typing import Any
 from dvxl.intake import Receipt
 from dvxl.model import Catalog, Period, Unit
 from dvxl.score import Accepted, Assessment, Evaluation, evaluate
-
-ON_TIME = "Đúng hạn"
-LATE = "Nộp muộn"
-INVALID = "Không hợp lệ"
-MISSING = "Chưa nộp"
-TRACK_STATUSES = (ON_TIME, LATE, INVALID, MISSING)
+from dvxl.statuses import TrackStatus
 
 
 @dataclass
@@ -43,7 +38,7 @@ class Track:
     """One row of the tracking sheet: where a unit stands for the period."""
 
     unit: Unit
-    status: str  # ON_TIME | LATE | INVALID | MISSING
+    status: TrackStatus
     days_late: int
     files: int  # receipts from this unit for the period
     last_received: dt.datetime | None
@@ -53,7 +48,7 @@ class Track:
 
     @property
     def needs_reminder(self) -> bool:
-        return self.status in (INVALID, MISSING)
+        return self.status in (TrackStatus.INVALID, TrackStatus.MISSING)
 
 
 @dataclass
@@ -138,21 +133,21 @@ def _track(unit: Unit, own: list[Receipt], accepted: Submission | None, period: 
     last = own[-1] if own else None
     if accepted is not None:
         days = _days_late(accepted.received, period)
-        status = LATE if days else ON_TIME
+        status = TrackStatus.LATE if days else TrackStatus.ON_TIME
         note = f"Nộp muộn {days} ngày" if days else ""
         if last is not None and last.sha256 != accepted.sha256 and not last.mergeable:
             note = (note + "; " if note else "") + (
                 f"tệp gửi sau «{last.name}» còn {last.errors} lỗi, đang dùng tệp trước")
         return Track(unit, status, days, len(own), accepted.received, accepted.name, 0, note)
     if last is None:
-        return Track(unit, MISSING, 0, 0, None, "", 0, "Chưa nộp báo cáo")
+        return Track(unit, TrackStatus.MISSING, 0, 0, None, "", 0, "Chưa nộp báo cáo")
     codes = Counter(f["code"] for f in last.findings if f.get("severity") == "error")
     shown = ", ".join(f"{code} ×{n}" if n > 1 else code for code, n in sorted(codes.items()))
     note = f"Tệp «{last.name}» còn {last.errors} lỗi ({shown}): cần sửa và gửi lại"
     if not last.unit or not last.format:
         note = f"Tệp «{last.name}» không đọc được: cần gửi lại đúng mẫu"
-    return Track(unit, INVALID, _days_late(last.received, period), len(own), last.received,
-                 last.name, last.errors, note)
+    return Track(unit, TrackStatus.INVALID, _days_late(last.received, period), len(own),
+                 last.received, last.name, last.errors, note)
 
 
 def _changes(unit: str, old: Receipt, new: Receipt) -> list[Change]:
@@ -168,9 +163,10 @@ def _group_counts(catalog: Catalog, tracking: list[Track]) -> list[GroupCount]:
         if not tracks:
             continue
         count = Counter(t.status for t in tracks)
+        on_time, late = count[TrackStatus.ON_TIME], count[TrackStatus.LATE]
         rows.append(GroupCount(
             group.code, group.name, len(tracks),
             received=sum(1 for t in tracks if t.files),
-            valid=count[ON_TIME] + count[LATE], on_time=count[ON_TIME], late=count[LATE],
-            invalid=count[INVALID], missing=count[MISSING]))
+            valid=on_time + late, on_time=on_time, late=late,
+            invalid=count[TrackStatus.INVALID], missing=count[TrackStatus.MISSING]))
     return rows

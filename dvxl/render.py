@@ -49,12 +49,13 @@ from typing import Any
 from xlsxwriter.utility import xl_col_to_name, xl_range, xl_rowcol_to_cell
 
 from dvxl import printing
-from dvxl.merge import INVALID, LATE, MISSING, ON_TIME, TRACK_STATUSES, Consolidated, Track
+from dvxl.merge import Consolidated, Track
 from dvxl.model import NUMERIC_TYPES, Indicator, Task, Unit
 from dvxl.rawrows import Formula as _Formula
 from dvxl.rawrows import RawRows
 from dvxl.report import AMBER, GREEN, RED
 from dvxl.score import TaskScore, UnitScore
+from dvxl.statuses import TrackStatus
 from dvxl.template import IDENTITY
 from dvxl.validate import start_collecting, worker_count
 
@@ -69,7 +70,12 @@ UNITS_SHEET = "Theo đơn vị"
 #: Up to this many addressed units each gets a sheet of its own; above, one long sheet.
 UNIT_SHEETS_MAX = 100
 TOTAL_LABEL = "Tổng cộng"
-STATUS_COLOURS = {ON_TIME: GREEN, LATE: AMBER, INVALID: RED, MISSING: RED}
+STATUS_COLOURS = {
+    TrackStatus.ON_TIME: GREEN,
+    TrackStatus.LATE: AMBER,
+    TrackStatus.INVALID: RED,
+    TrackStatus.MISSING: RED,
+}
 YES = "Có"
 
 MAX_ROW_HEIGHT = 409.0  # Excel's limit, in points
@@ -214,7 +220,7 @@ def _task_input(c: Consolidated, task: Task, units: list[Unit],
         sub = c.submissions.get(unit.code)
         track = tracks.get(unit.code)
         values = sub.values if sub else {}
-        rows.append((unit.code, unit.name, track.status if track else MISSING,
+        rows.append((unit.code, unit.name, track.status if track else TrackStatus.MISSING,
                      tuple(values.get(key) for key in keys), sub.name if sub else "",
                      sub.received if sub else ""))
     return _TaskInput(task, inds, c.period.name, _period_line(c), rows)
@@ -318,7 +324,7 @@ def tracking_lines(c: Consolidated) -> list[str]:
     rows = [
         (
             str(i), t.unit.code, _clip(t.unit.name, 40), t.unit.rating_group,
-            t.status, str(t.days_late) if t.days_late else "", str(t.files),
+            t.status.label, str(t.days_late) if t.days_late else "", str(t.files),
             _stamp(t.last_received) if t.last_received else "", t.note,
         )
         for i, t in enumerate(c.tracking, 1)
@@ -336,7 +342,7 @@ def tracking_lines(c: Consolidated) -> list[str]:
     lines = [line(table[0]), line(["-" * w for w in widths])]
     lines += [line(row) for row in table[1:]]
     counts = _status_counts(c.tracking)
-    shown = " · ".join(f"{status}: {counts[status]}" for status in TRACK_STATUSES)
+    shown = " · ".join(f"{status.label}: {n}" for status, n in counts.items())
     lines.append(f"{shown} · Tổng số: {len(c.tracking)} đơn vị")
     return lines
 
@@ -347,7 +353,7 @@ def reminder_text(c: Consolidated, track: Track) -> str:
     name = track.unit.name
     deadline = printing.format_date(p.deadline)
     overdue = c.generated.date() > p.deadline
-    if track.status == MISSING:
+    if track.status is TrackStatus.MISSING:
         if overdue:
             return (f"Đến ngày {printing.format_date(c.generated)}, {name} chưa gửi báo cáo "
                     f"{p.name} (hạn gửi ngày {deadline}). Đề nghị {name} khẩn trương gửi "
@@ -388,7 +394,7 @@ class _TaskInput:
     period_name: str
     period_line: str
     # per unit: code, name, status, the indicators' values, accepted file, when received
-    rows: list[tuple[str, str, str, tuple[Any, ...], str, Any]]
+    rows: list[tuple[str, str, TrackStatus, tuple[Any, ...], str, Any]]
 
 
 class _Looks:
@@ -478,8 +484,8 @@ class _Looks:
             sheet.autofilter(header, 0, header + max(len(rows), 1), len(cols) - 1)
         return r
 
-    def _status_cell(self, status: str) -> Cell:
-        return status, self.status.get(status, self.text)
+    def _status_cell(self, status: TrackStatus) -> Cell:
+        return status.label, self.status[status]
 
     def _value_cell(self, ind: Indicator | None, value: Any) -> Cell:
         """A reported value as the right kind of cell: numbers, dates and text as such."""
@@ -613,8 +619,8 @@ class _Writer(_Looks):
         c, s = self.c, self.s
         cols = [_Col("STT", 6), _Col("Nhóm", 40, True)] + [
             _Col(title, 11) for title in (
-                "Số đơn vị phải báo cáo", "Đã nộp", "Hợp lệ", "Đúng hạn", "Nộp muộn",
-                "Không hợp lệ", "Chưa nộp", "Tỷ lệ nộp", "Tỷ lệ đúng hạn")]
+                "Số đơn vị phải báo cáo", "Đã nộp", "Hợp lệ", *(s.label for s in TrackStatus),
+                "Tỷ lệ nộp", "Tỷ lệ đúng hạn")]
         self._heading(sheet, [
             (f"TỔNG HỢP BÁO CÁO {c.period.name.upper()}", self.title),
             (f"Thực hiện {printing.directive_title(self.catalog.directive)}.", self.note),
@@ -721,17 +727,17 @@ class _Writer(_Looks):
         ], cols)
         counts = _status_counts(c.tracking)
         top = 4
-        header = top + len(TRACK_STATUSES) + 3
+        header = top + len(TrackStatus) + 3
         first, last = header + 1, header + max(len(c.tracking), 1)
         status_range = _abs_range(first, last, 4)
         sheet.write_string(top, 2, "Tình trạng", s.header)
         sheet.write_string(top, 3, "Số đơn vị", s.header)
-        for i, status in enumerate(TRACK_STATUSES, 1):
-            _put(sheet, top + i, 2, status, self.status[status])
-            criterion = _criterion(status)
-            _put(sheet, top + i, 3, _Formula(f"=COUNTIF({status_range},{criterion})",
-                                             counts[status]), self.integer)
-        total = top + len(TRACK_STATUSES) + 1
+        for i, (status, n) in enumerate(counts.items(), 1):
+            _put(sheet, top + i, 2, status.label, self.status[status])
+            criterion = _criterion(status.label)
+            _put(sheet, top + i, 3, _Formula(f"=COUNTIF({status_range},{criterion})", n),
+                 self.integer)
+        total = top + len(TrackStatus) + 1
         _put(sheet, total, 2, "Tổng số đơn vị", self.total_text)
         _put(sheet, total, 3, _sum_formula(top + 1, total - 1, 3, list(counts.values())),
              self.total_integer)
@@ -997,7 +1003,7 @@ class _Writer(_Looks):
             (unit.name.upper(), self.title),
             (f"Mã đơn vị {unit.code}; báo cáo {c.period.name}. {self._period_line()}", self.note),
         ], cols)
-        status = track.status if track else MISSING
+        status = track.status if track else TrackStatus.MISSING
         facts: list[tuple[str, Cell]] = [
             ("Tình trạng nộp", self._status_cell(status)),
             ("Tệp nguồn", (sub.name if sub else "", self.text)),  # the accepted return only
@@ -1065,7 +1071,7 @@ class _Writer(_Looks):
             row: list[Cell] = [
                 (i, self.center), (unit.code, self.text), (unit.name, self.text),
                 (self.group_names.get(unit.rating_group, unit.rating_group), self.text),
-                self._status_cell(track.status if track else MISSING),
+                self._status_cell(track.status if track else TrackStatus.MISSING),
             ]
             row += [(_number(decided.get(t.code)), self.general) for t in tasks]
             total = _Formula(f"=SUM({xl_rowcol_to_cell(r, first_task)}:"
@@ -1258,10 +1264,10 @@ def _stamp(moment: dt.datetime) -> str:
     return moment.strftime("%d/%m/%Y %H:%M")
 
 
-def _status_counts(tracking: Sequence[Track]) -> dict[str, int]:
-    counts = dict.fromkeys(TRACK_STATUSES, 0)
+def _status_counts(tracking: Sequence[Track]) -> dict[TrackStatus, int]:
+    counts = dict.fromkeys(TrackStatus, 0)
     for t in tracking:
-        counts[t.status] = counts.get(t.status, 0) + 1
+        counts[t.status] += 1
     return counts
 
 

@@ -30,15 +30,8 @@ from dvxl.checks import check_book, read_metadata
 from dvxl.findings import ERROR, WARNING, Code, Finding, make
 from dvxl.model import Catalog, Period
 from dvxl.reader import Limits, read_book
+from dvxl.statuses import FileStatus
 from dvxl.template import FORM, META
-
-# File statuses, as the validation workbook and the console show them.
-VALID = "Hợp lệ"
-WARNINGS = "Có cảnh báo"
-ERRORS = "Có lỗi"
-UNREADABLE = "Không đọc được"
-SUPERSEDED = "Bị thay thế"
-IGNORED = "Bỏ qua"
 
 #: The finding codes this module can emit: the older files of a unit, and the file that
 #: killed a worker process.
@@ -78,21 +71,21 @@ class FileReport:
         return bool(self.format)
 
     @property
-    def status(self) -> str:
+    def status(self) -> FileStatus:
         if any(f.code == Code.LOCK_FILE for f in self.findings):
-            return IGNORED
+            return FileStatus.IGNORED
         if not self.readable:
-            return UNREADABLE
+            return FileStatus.UNREADABLE
         if self.superseded_by:
-            return SUPERSEDED
+            return FileStatus.SUPERSEDED
         if self.errors:
-            return ERRORS
-        return WARNINGS if self.warnings else VALID
+            return FileStatus.ERRORS
+        return FileStatus.WARNINGS if self.warnings else FileStatus.VALID
 
     @property
     def mergeable(self) -> bool:
         """A file whose values go into the merge: identified, current, without errors."""
-        return self.status in (VALID, WARNINGS)
+        return self.status in (FileStatus.VALID, FileStatus.WARNINGS)
 
 
 @dataclass
@@ -107,10 +100,15 @@ class BatchReport:
     def valid(self) -> bool:
         return all(f.errors == 0 for f in self.files)
 
-    def counts(self) -> dict[str, int]:
-        result: dict[str, int] = {}
+    def counts(self) -> dict[FileStatus, int]:
+        """Files per status: every status, in :class:`FileStatus` order, 0 when none.
+
+        The one count of file statuses: the validation workbook, the JSON, the console
+        and the Excel button show it.
+        """
+        result = dict.fromkeys(FileStatus, 0)
         for report in self.files:
-            result[report.status] = result.get(report.status, 0) + 1
+            result[report.status] += 1
         return result
 
     @property

@@ -19,6 +19,7 @@ import pytest
 
 from bench import generate, run  # on the path through pytest's pythonpath = ["."]
 from dvxl import markup, render, template, validate, workspace
+from dvxl.statuses import FileStatus
 from dvxl.validate import BatchReport
 
 N = 20
@@ -54,7 +55,7 @@ def test_generator_makes_a_workspace_and_an_inbox_of_real_returns(
 
 def test_generated_returns_validate_with_the_planned_mistakes(corpus: generate.Corpus) -> None:
     batch = _validate(corpus, workers=1)
-    assert sum(1 for f in batch.files if f.status == validate.UNREADABLE) == 0
+    assert sum(1 for f in batch.files if f.status == FileStatus.UNREADABLE) == 0
     assert 0 < sum(1 for f in batch.files if f.errors) <= corpus.errors
     assert all(f.unit for f in batch.files)
 
@@ -139,7 +140,7 @@ def test_a_worker_that_dies_loses_only_its_file(
     by_name = {f.name: f for f in batch.files}
     crashed = by_name.pop(victim.relative_to(corpus.inbox).as_posix())
     assert [f.code for f in crashed.findings] == ["F003"]
-    assert crashed.status == validate.UNREADABLE and crashed.sha256
+    assert crashed.status == FileStatus.UNREADABLE and crashed.sha256
     others = [f for f in serial.files if f.name in by_name]
     assert _outcome(dataclasses.replace(serial, files=others)) == _outcome(
         dataclasses.replace(batch, files=[by_name[f.name] for f in others]))

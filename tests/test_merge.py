@@ -27,7 +27,7 @@ from dvxl import archive as archive_mod
 from dvxl import sample, template, workspace
 from dvxl.errors import UsageError
 from dvxl.master import ASSESSMENT
-from dvxl.merge import INVALID, LATE, MISSING, ON_TIME
+from dvxl.statuses import TrackStatus
 
 PERIOD = "2026-6T"
 TASKS = ("1.1", "1.2", "1.3", "1.4")
@@ -83,8 +83,9 @@ def test_tracking_scores_levels_and_ranks(planted: workspace.Workspace) -> None:
     c = result.consolidated
     track = by_unit(c.tracking)
     assert {u: track[u].status for u in ("HU01", "HU02", "HU03", "HU04", "HU05", "HU06", "HU07")} \
-        == {"HU01": ON_TIME, "HU02": LATE, "HU03": ON_TIME, "HU04": INVALID, "HU05": ON_TIME,
-            "HU06": ON_TIME, "HU07": MISSING}
+        == {"HU01": TrackStatus.ON_TIME, "HU02": TrackStatus.LATE, "HU03": TrackStatus.ON_TIME,
+            "HU04": TrackStatus.INVALID, "HU05": TrackStatus.ON_TIME, "HU06": TrackStatus.ON_TIME,
+            "HU07": TrackStatus.MISSING}
     assert track["HU02"].days_late == 2
     assert track["HU04"].errors == 1 and "C004" in track["HU04"].note
     assert track["HU05"].files == 2
