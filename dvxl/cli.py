@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 import tempfile
 import traceback
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,6 +19,7 @@ import click
 
 from dvxl import __version__, render, report, workspace
 from dvxl.errors import DvxlError
+from dvxl.merge import count_tracks
 from dvxl.statuses import tally
 
 DEMO_PERIOD = "2026-6T"
@@ -259,7 +259,7 @@ def _echo_merge(result: workspace.Merge) -> None:
                    f"{result.validation.marked[0].parent}")
     click.echo(f"Tiếp nhận: {len(result.intake.new)} tệp mới, {len(result.intake.known)} tệp "
                "đã có trong sổ (lưu trong archive/, ghi trong ledger.sqlite)")
-    click.echo("Theo dõi: " + tally(Counter(t.status for t in result.consolidated.tracking)))
+    click.echo("Theo dõi: " + tally(count_tracks(result.consolidated.tracking)))
     for problem in result.problems:
         click.echo(f"Cảnh báo: {problem}", err=True)
     click.echo(f"Sổ tổng hợp kỳ: {result.workbook}")

@@ -66,8 +66,9 @@ from python_calamine import CalamineWorkbook
 
 from dvxl import master, render, report, template, workspace
 from dvxl.errors import DvxlError, UsageError
+from dvxl.merge import Track, count_tracks
 from dvxl.schema import TABLES, parse_value
-from dvxl.statuses import TrackStatus, tally
+from dvxl.statuses import tally
 from dvxl.vba import BUTTONS, XLWINGS_VERSION
 
 #: Workbook-level names of the cover sheet's input cells (created by the master writer).
@@ -205,9 +206,8 @@ def _don_doc(book: Any, choice: Choice) -> list[str]:
     ]
 
 
-def _tracking_line(tracking: Collection[Any]) -> str:
-    counts = {status: sum(1 for t in tracking if t.status is status) for status in TrackStatus}
-    return f"Theo dõi {len(tracking)} đơn vị: {tally(counts)}."
+def _tracking_line(tracking: Collection[Track]) -> str:
+    return f"Theo dõi {len(tracking)} đơn vị: {tally(count_tracks(tracking))}."
 
 
 # Running one button ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,10 +91,6 @@ class Consolidated:
     groups: list[GroupCount]
 
 
-def _days_late(received: dt.datetime, period: Period) -> int:
-    return max(0, (received.date() - period.deadline).days)
-
-
 def consolidate(
     catalog: Catalog,
     period: Period,
@@ -132,7 +129,7 @@ def consolidate(
 def _track(unit: Unit, own: list[Receipt], accepted: Submission | None, period: Period) -> Track:
     last = own[-1] if own else None
     if accepted is not None:
-        days = _days_late(accepted.received, period)
+        days = period.days_late(accepted.received)
         status = TrackStatus.LATE if days else TrackStatus.ON_TIME
         note = f"Nộp muộn {days} ngày" if days else ""
         if last is not None and last.sha256 != accepted.sha256 and not last.mergeable:
@@ -146,7 +143,7 @@ def _track(unit: Unit, own: list[Receipt], accepted: Submission | None, period: 
     note = f"Tệp «{last.name}» còn {last.errors} lỗi ({shown}): cần sửa và gửi lại"
     if not last.unit or not last.format:
         note = f"Tệp «{last.name}» không đọc được: cần gửi lại đúng mẫu"
-    return Track(unit, TrackStatus.INVALID, _days_late(last.received, period), len(own),
+    return Track(unit, TrackStatus.INVALID, period.days_late(last.received), len(own),
                  last.received, last.name, last.errors, note)
 
 
@@ -162,7 +159,7 @@ def _group_counts(catalog: Catalog, tracking: list[Track]) -> list[GroupCount]:
         tracks = [t for t in tracking if t.unit.rating_group == group.code]
         if not tracks:
             continue
-        count = Counter(t.status for t in tracks)
+        count = count_tracks(tracks)
         on_time, late = count[TrackStatus.ON_TIME], count[TrackStatus.LATE]
         rows.append(GroupCount(
             group.code, group.name, len(tracks),
@@ -170,3 +167,15 @@ def _group_counts(catalog: Catalog, tracking: list[Track]) -> list[GroupCount]:
             valid=on_time + late, on_time=on_time, late=late,
             invalid=count[TrackStatus.INVALID], missing=count[TrackStatus.MISSING]))
     return rows
+
+
+def count_tracks(tracking: Iterable[Track]) -> dict[TrackStatus, int]:
+    """Units per tracking status: every status, in :class:`TrackStatus` order, 0 when none.
+
+    The one count of tracking statuses: the figures by group here, the period workbook,
+    the terminal table, the command line and the Excel button show it.
+    """
+    counts = dict.fromkeys(TrackStatus, 0)
+    for track in tracking:
+        counts[track.status] += 1
+    return counts

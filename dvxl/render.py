@@ -49,7 +49,7 @@ from typing import Any
 from xlsxwriter.utility import xl_col_to_name, xl_range, xl_rowcol_to_cell
 
 from dvxl import printing
-from dvxl.merge import Consolidated, Track
+from dvxl.merge import Consolidated, Track, count_tracks
 from dvxl.model import NUMERIC_TYPES, Indicator, Task, Unit
 from dvxl.rawrows import Formula as _Formula
 from dvxl.rawrows import RawRows
@@ -341,7 +341,7 @@ def tracking_lines(c: Consolidated) -> list[str]:
 
     lines = [line(table[0]), line(["-" * w for w in widths])]
     lines += [line(row) for row in table[1:]]
-    counts = _status_counts(c.tracking)
+    counts = count_tracks(c.tracking)
     shown = " · ".join(f"{status.label}: {n}" for status, n in counts.items())
     lines.append(f"{shown} · Tổng số: {len(c.tracking)} đơn vị")
     return lines
@@ -725,7 +725,7 @@ class _Writer(_Looks):
             (self._period_line(), self.note),
             ("Màu: xanh — đúng hạn; vàng — nộp muộn; đỏ — không hợp lệ hoặc chưa nộp.", self.note),
         ], cols)
-        counts = _status_counts(c.tracking)
+        counts = count_tracks(c.tracking)
         top = 4
         header = top + len(TrackStatus) + 3
         first, last = header + 1, header + max(len(c.tracking), 1)
@@ -1262,13 +1262,6 @@ def _text_value(value: Any) -> str:
 
 def _stamp(moment: dt.datetime) -> str:
     return moment.strftime("%d/%m/%Y %H:%M")
-
-
-def _status_counts(tracking: Sequence[Track]) -> dict[TrackStatus, int]:
-    counts = dict.fromkeys(TrackStatus, 0)
-    for t in tracking:
-        counts[t.status] += 1
-    return counts
 
 
 def _same(a: str, b: str) -> bool:

@@ -27,6 +27,8 @@ from dvxl import archive as archive_mod
 from dvxl import sample, template, workspace
 from dvxl.errors import UsageError
 from dvxl.master import ASSESSMENT
+from dvxl.merge import count_tracks
+from dvxl.model import Period
 from dvxl.statuses import TrackStatus
 
 PERIOD = "2026-6T"
@@ -283,3 +285,18 @@ def test_a_large_merge_writes_the_period_workbook_after_the_outputs_aside(
     assert seen == [True]
     assert result.validation.marked and all(p.is_file() for p in result.validation.marked)
     assert result.workbook.is_file()
+
+
+def test_late_counts_whole_days_after_the_deadline() -> None:
+    period = Period("2026-6T", "6 tháng đầu năm 2026", dt.date(2025, 12, 15), dt.date(2026, 6, 14),
+                    dt.date(2026, 6, 18))
+    assert [period.days_late(dt.datetime(2026, 6, day, hour)) for day, hour in
+            ((10, 9), (18, 23), (19, 0), (21, 16))] == [0, 0, 1, 3]
+
+
+def test_tracks_are_counted_by_every_status_in_order(planted: workspace.Workspace) -> None:
+    tracking = workspace.merge(planted, period=PERIOD).consolidated.tracking
+    counts = count_tracks(tracking)
+    assert list(counts) == list(TrackStatus)
+    assert counts == {s: sum(1 for t in tracking if t.status is s) for s in TrackStatus}
+    assert count_tracks([]) == dict.fromkeys(TrackStatus, 0)
