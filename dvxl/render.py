@@ -33,11 +33,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-import multiprocessing
-import multiprocessing.context
 import pickle
 import re
-import sys
 import unicodedata
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -48,7 +45,7 @@ from typing import Any
 
 from xlsxwriter.utility import xl_col_to_name, xl_range, xl_rowcol_to_cell
 
-from dvxl import printing
+from dvxl import printing, processes
 from dvxl.merge import Consolidated, Track, count_tracks
 from dvxl.model import NUMERIC_TYPES, Indicator, Task, Unit
 from dvxl.rawrows import Formula as _Formula
@@ -57,7 +54,6 @@ from dvxl.report import AMBER, GREEN, RED
 from dvxl.score import TaskScore, UnitScore
 from dvxl.statuses import TrackStatus
 from dvxl.template import IDENTITY
-from dvxl.validate import start_collecting, worker_count
 
 SUMMARY_SHEET = "Tổng hợp"
 TRACKING_SHEET = "Theo dõi"
@@ -241,52 +237,19 @@ def _start_tasks(
     One process fewer than the CPUs: this one writes the period workbook meanwhile, then
     takes the jobs the workers have not started (:func:`_finish_tasks`).
     """
-    workers = worker_count() - 1
+    workers = processes.worker_count() - 1
     if workers < 1 or not jobs:
         return None
     try:
-        pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=_fresh_context(),
-                                   initializer=start_collecting)
+        # A task's data is small: forked while this process is, else started afresh.
+        pool = processes.pool(min(workers, len(jobs)), mp_context=processes.fresh_context())
         return pool, [pool.submit(_write_task, data, target, properties) for data, target in jobs]
-    except (OSError, ImportError, NotImplementedError):
+    except processes.START_ERRORS:
         return None
-
-
-def _fresh_context() -> multiprocessing.context.BaseContext:
-    """How to start the task workers: forked while this process is small, else afresh.
-
-    A forked worker shares its parent's memory, but each object its allocator places
-    next to an inherited one turns a shared page into a copy: forked from a merge holding
-    10,000 reports, a worker took 250 MB of its own; started afresh, 90 MB. Forking is
-    kept for smaller merges, where it saves the fresh start (a few tenths of a second).
-    """
-    default = multiprocessing.get_start_method()
-    if default == "fork" and not process_is_large():
-        return multiprocessing.get_context("fork")
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("forkserver")
-    return multiprocessing.get_context(default)
 
 
 #: A task workbook of more cells than this is put together on disk, not in memory.
 IN_MEMORY_CELLS = 100_000
-
-#: Above this peak size of this process, task workers start afresh (see _fresh_context).
-FORK_MAX_MB = 256
-
-
-def process_is_large() -> bool:
-    """Whether this process has grown past :data:`FORK_MAX_MB` (a national-scale merge)."""
-    return _peak_mb() >= FORK_MAX_MB
-
-
-def _peak_mb() -> float:
-    try:
-        import resource
-    except ImportError:  # Windows: no fork either
-        return 0.0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1 << 20 if sys.platform == "darwin" else 1 << 10)  # bytes on macOS
 
 
 def _finish_tasks(

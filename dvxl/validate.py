@@ -4,8 +4,8 @@ A bad file never stops the batch: whatever goes wrong with one file becomes
 its finding and the next file is read. Files are only read, never moved,
 renamed or modified.
 
-A large inbox is checked by a pool of worker processes (one per CPU, or
-``DVXL_WORKERS``; ``DVXL_WORKERS=1`` checks in this process). Where no pool
+A large inbox is checked by a pool of worker processes (:mod:`dvxl.processes`: one per
+CPU, or ``DVXL_WORKERS``; ``DVXL_WORKERS=1`` checks in this process). Where no pool
 can start, the files are checked here; if a worker dies (a parser crashing the
 process on one file), the files not yet checked are checked one at a time in a
 worker of their own, so that the file that kills a worker gets its finding and
@@ -14,11 +14,8 @@ the rest of the batch is checked.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import hashlib
-import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dvxl import processes
 from dvxl.checks import check_book, read_metadata
 from dvxl.findings import ERROR, WARNING, Code, Finding, make
 from dvxl.model import Catalog, Period
@@ -201,8 +199,8 @@ def validate_inbox(
 ) -> BatchReport:
     """Validate every file in ``inbox`` for ``period``.
 
-    ``workers`` processes check the files (default :func:`worker_count`); a batch of
-    fewer than :data:`POOL_MIN_FILES` files is checked in this process.
+    ``workers`` processes check the files (default :func:`dvxl.processes.worker_count`); a
+    batch of fewer than :data:`POOL_MIN_FILES` files is checked in this process.
     """
     limits = limits or Limits(max_file_bytes=int(catalog.settings.max_file_mb * 1024 * 1024))
     started = dt.datetime.now()
@@ -211,7 +209,7 @@ def validate_inbox(
     if progress is not None:
         iterator = progress(iterator)
     job = _Job(inbox, catalog, period, limits)
-    count = workers if workers is not None else worker_count()
+    count = workers if workers is not None else processes.worker_count()
     if count > 1 and len(paths) >= POOL_MIN_FILES:
         reports = _check_in_pool(paths, job, count, iterator)
     else:
@@ -222,8 +220,6 @@ def validate_inbox(
 
 # Worker processes -----------------------------------------------------------------------------
 
-#: The environment variable that sets the number of worker processes (1: none).
-WORKERS_ENV = "DVXL_WORKERS"
 #: Smaller batches are checked in this process: starting workers would cost more than it
 #: saves (on Windows each worker imports dvxl anew, most of a second).
 POOL_MIN_FILES = 100
@@ -231,55 +227,6 @@ POOL_MIN_FILES = 100
 #: both workers stay busy to the end and the progress bar moves.
 CHUNK_MAX = 48
 CHUNK_MIN = 4
-
-
-@contextlib.contextmanager
-def frozen_heap() -> Iterator[None]:
-    """Worker processes forked inside leave the objects they inherit alone.
-
-    A forked process shares its parent's memory until it writes to it, and the cyclic
-    garbage collector writes to every object it scans: frozen objects it does not scan
-    (without this, a worker forked from a merge holding 10,000 reports copied most of them).
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection in this process meanwhile (the state before is restored).
-
-    A merge builds millions of small objects — reports, receipts, table rows — none of
-    them in reference cycles, and the collector's passes over them free nothing: at
-    10,000 returns they took 3.9 s of the merge. Worker processes started meanwhile
-    collect as usual (:func:`start_collecting`), for the libraries they run.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def start_collecting() -> None:
-    """In a worker process forked while the collector was paused: collect again."""
-    gc.enable()
-
-
-def worker_count() -> int:
-    """``DVXL_WORKERS`` if set to a whole number, else the CPUs this process may use."""
-    text = os.environ.get(WORKERS_ENV, "").strip()
-    if text.isdigit():
-        return max(1, int(text))
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -301,7 +248,6 @@ _worker_job: _Job | None = None
 def _start_worker(job: _Job) -> None:
     global _worker_job
     _worker_job = job
-    start_collecting()
 
 
 def _check_chunk(paths: list[Path]) -> list[FileReport]:
@@ -321,8 +267,7 @@ def _check_in_pool(
     found: dict[int, FileReport] = {}
     pooled = True
     try:
-        with frozen_heap(), ProcessPoolExecutor(workers, initializer=_start_worker,
-                                                initargs=(job,)) as pool:
+        with processes.frozen_heap(), processes.pool(workers, _start_worker, (job,)) as pool:
             futures = [(start, chunk, pool.submit(_check_chunk, chunk)) for start, chunk in chunks]
             for start, chunk, future in futures:
                 try:
@@ -331,7 +276,7 @@ def _check_in_pool(
                     continue  # checked again below, one file at a time
                 found.update(zip(range(start, start + len(chunk)), reports, strict=True))
                 _advance(progress, len(chunk))
-    except (OSError, ImportError, NotImplementedError):  # no processes here: check in this one
+    except processes.START_ERRORS:  # no processes here: check in this one
         pooled = False
     missing = [i for i in range(len(paths)) if i not in found]
     if missing:
@@ -368,8 +313,8 @@ def _check_isolated(
         for i, path in enumerate(paths):
             if pooled and pool is None:
                 try:
-                    pool = ProcessPoolExecutor(1, initializer=_start_worker, initargs=(job,))
-                except (OSError, ImportError, NotImplementedError):
+                    pool = processes.pool(1, _start_worker, (job,))
+                except processes.START_ERRORS:
                     pooled = False
             if pool is None:
                 yield i, job.check(path)
@@ -380,7 +325,7 @@ def _check_isolated(
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = None
                 report = _crashed(path, job)
-            except (OSError, ImportError, NotImplementedError):  # no process would start
+            except processes.START_ERRORS:  # no process would start
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool, pooled = None, False
                 report = job.check(path)

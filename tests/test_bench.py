@@ -18,7 +18,7 @@ import openpyxl
 import pytest
 
 from bench import generate, run  # on the path through pytest's pythonpath = ["."]
-from dvxl import markup, render, template, validate, workspace
+from dvxl import markup, processes, render, template, validate, workspace
 from dvxl.statuses import FileStatus
 from dvxl.validate import BatchReport
 
@@ -108,12 +108,12 @@ def test_pool_gives_the_same_reports_as_one_process(
 
 
 def test_workers_env_one_checks_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(validate.WORKERS_ENV, "1")
-    assert validate.worker_count() == 1
-    monkeypatch.setenv(validate.WORKERS_ENV, "3")
-    assert validate.worker_count() == 3
-    monkeypatch.setenv(validate.WORKERS_ENV, "beaucoup")
-    assert validate.worker_count() >= 1
+    monkeypatch.setenv(processes.WORKERS_ENV, "1")
+    assert processes.worker_count() == 1
+    monkeypatch.setenv(processes.WORKERS_ENV, "3")
+    assert processes.worker_count() == 3
+    monkeypatch.setenv(processes.WORKERS_ENV, "beaucoup")
+    assert processes.worker_count() >= 1
 
 
 @pytest.mark.skipif(multiprocessing.get_start_method() != "fork",
@@ -229,7 +229,7 @@ def test_large_roster_gets_a_units_sheet_and_a_workbook_per_task(
     assert made == sorted(f"{render.TASK_FILE_PREFIX}{code}.xlsx" for code in tasks)
     task_book = openpyxl.load_workbook(folder / f"{render.TASK_FILE_PREFIX}{tasks[0]}.xlsx")
     assert task_book.sheetnames == [f"{render.TASK_SHEET_PREFIX}{tasks[0]}"]
-    monkeypatch.setenv(validate.WORKERS_ENV, "1")  # the same without worker processes
+    monkeypatch.setenv(processes.WORKERS_ENV, "1")  # the same without worker processes
     again = workspace.merge(ws, corpus.inbox, generate.PERIOD)
     assert sorted(p.name for p in folder.glob("*.xlsx")) == made
     assert again.workbook == result.workbook

@@ -24,7 +24,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from dvxl import archive as archive_mod
-from dvxl import sample, template, workspace
+from dvxl import processes, sample, template, workspace
 from dvxl.errors import UsageError
 from dvxl.master import ASSESSMENT
 from dvxl.merge import count_tracks
@@ -272,7 +272,7 @@ def test_a_large_merge_writes_the_period_workbook_after_the_outputs_aside(
 ) -> None:
     # At national scale three processes at once would hold too much memory.
     monkeypatch.setenv("DVXL_WORKERS", "2")
-    monkeypatch.setattr(workspace.render, "process_is_large", lambda: True)
+    monkeypatch.setattr(processes, "process_is_large", lambda: True)
     real = workspace.render.write_consolidated
     seen: list[bool] = []
 

@@ -24,10 +24,11 @@ import pytest
 from dvxl import sample, template, workspace
 from dvxl.findings import CODES
 from dvxl.model import Catalog
+from dvxl.processes import collector_paused
 from dvxl.reader import Limits
 from dvxl.statuses import FileStatus
 from dvxl.template import FORM, META, form_rows
-from dvxl.validate import BatchReport, FileReport, collector_paused, validate_inbox
+from dvxl.validate import BatchReport, FileReport, validate_inbox
 
 from hostile import (
     MB,
