@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import click
 
-from dvxl import __version__, render, report, workspace
+from dvxl import __version__, report, taskbooks, tracktable, workspace
 from dvxl.errors import DvxlError
 from dvxl.merge import count_tracks
 from dvxl.statuses import tally
@@ -263,8 +263,8 @@ def _echo_merge(result: workspace.Merge) -> None:
     for problem in result.problems:
         click.echo(f"Cảnh báo: {problem}", err=True)
     click.echo(f"Sổ tổng hợp kỳ: {result.workbook}")
-    tasks = render.tasks_folder(result.workbook)
-    if tasks.is_dir() and any(tasks.glob(f"{render.TASK_FILE_PREFIX}*.xlsx")):
+    tasks = taskbooks.tasks_folder(result.workbook)
+    if tasks.is_dir() and any(tasks.glob(f"{taskbooks.TASK_FILE_PREFIX}*.xlsx")):
         click.echo(f"   Mỗi nhiệm vụ một sổ riêng (danh sách đơn vị lớn): {tasks}")
 
 
@@ -274,7 +274,7 @@ def _echo_merge(result: workspace.Merge) -> None:
 @_help_option
 def status(period: str | None, root: Path) -> None:
     """Bảng theo dõi: đơn vị nào đã nộp, đúng hạn, muộn, không hợp lệ, chưa nộp."""
-    for line in render.tracking_lines(workspace.status(workspace.Workspace(root), period)):
+    for line in tracktable.tracking_lines(workspace.status(workspace.Workspace(root), period)):
         click.echo(line)
 
 

@@ -18,7 +18,7 @@ import openpyxl
 import pytest
 
 from bench import generate, run  # on the path through pytest's pythonpath = ["."]
-from dvxl import markup, processes, render, template, validate, workspace
+from dvxl import markup, processes, render, taskbooks, template, validate, workspace
 from dvxl.statuses import FileStatus
 from dvxl.validate import BatchReport
 
@@ -210,7 +210,7 @@ def test_large_roster_gets_a_units_sheet_and_a_workbook_per_task(
     result = workspace.merge(ws, corpus.inbox, generate.PERIOD)
     book = openpyxl.load_workbook(result.workbook)
     assert render.UNITS_SHEET in book.sheetnames
-    assert not [n for n in book.sheetnames if n.startswith(render.TASK_SHEET_PREFIX)]
+    assert not [n for n in book.sheetnames if n.startswith(taskbooks.TASK_SHEET_PREFIX)]
     units = [u.code for u in result.consolidated.catalog.addressed_units()]
     assert not set(units) & set(book.sheetnames)  # no sheet per unit
     sheet = book[render.UNITS_SHEET]
@@ -221,14 +221,14 @@ def test_large_roster_gets_a_units_sheet_and_a_workbook_per_task(
     totals = [c.value for c in evaluation["G"] if isinstance(c.value, str)
               and c.value.startswith(f"='{render.UNITS_SHEET}'!")]
     assert totals  # the evaluation refers to the units sheet's totals
-    folder = render.tasks_folder(result.workbook)
+    folder = taskbooks.tasks_folder(result.workbook)
     tasks = [t.code for t in result.consolidated.catalog.tasks
              if any(t in result.consolidated.catalog.tasks_for(u)
                     for u in result.consolidated.catalog.addressed_units())]
     made = sorted(p.name for p in folder.glob("*.xlsx"))
-    assert made == sorted(f"{render.TASK_FILE_PREFIX}{code}.xlsx" for code in tasks)
-    task_book = openpyxl.load_workbook(folder / f"{render.TASK_FILE_PREFIX}{tasks[0]}.xlsx")
-    assert task_book.sheetnames == [f"{render.TASK_SHEET_PREFIX}{tasks[0]}"]
+    assert made == sorted(f"{taskbooks.TASK_FILE_PREFIX}{code}.xlsx" for code in tasks)
+    task_book = openpyxl.load_workbook(folder / f"{taskbooks.TASK_FILE_PREFIX}{tasks[0]}.xlsx")
+    assert task_book.sheetnames == [f"{taskbooks.TASK_SHEET_PREFIX}{tasks[0]}"]
     monkeypatch.setenv(processes.WORKERS_ENV, "1")  # the same without worker processes
     again = workspace.merge(ws, corpus.inbox, generate.PERIOD)
     assert sorted(p.name for p in folder.glob("*.xlsx")) == made

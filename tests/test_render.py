@@ -27,7 +27,7 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from dvxl import render, sample
+from dvxl import looks, reminders, render, sample, tracktable
 from dvxl.merge import (
     Change,
     Consolidated,
@@ -404,7 +404,7 @@ def test_reminders_only_for_missing_and_invalid(values: dict[str, Any],
 def test_reminder_before_the_deadline_names_it(consolidated: Consolidated) -> None:
     early = dataclasses.replace(consolidated, generated=dt.datetime(2026, 6, 15, 8, 0))
     hu01 = next(t for t in early.tracking if t.unit.code == "HU01")
-    assert render.reminder_text(early, hu01) == (
+    assert reminders.reminder_text(early, hu01) == (
         f"Đề nghị {hu01.unit.name} gửi báo cáo 6 tháng đầu năm 2026 trước ngày 18/06/2026.")
 
 
@@ -510,7 +510,7 @@ def test_every_sheet_prints_on_a4_in_times_new_roman(book: Any) -> None:
             assert ws.print_title_rows, ws.title
             assert ws.freeze_panes, ws.title
     wide = book["NV 1.2"]  # 18 columns: printed across pages, unit columns repeated
-    assert wide.page_setup.scale == render.WIDE_SCALE
+    assert wide.page_setup.scale == looks.WIDE_SCALE
     assert wide.print_title_cols == "$A:$D"
     assert book["Theo dõi"].sheet_properties.pageSetUpPr.fitToPage
 
@@ -537,7 +537,7 @@ def test_sheet_names_are_made_valid_and_unique(sample_catalog: Catalog, tmp_path
 
 
 def test_tracking_lines_align_columns_and_count_statuses(consolidated: Consolidated) -> None:
-    lines = render.tracking_lines(consolidated)
+    lines = tracktable.tracking_lines(consolidated)
     assert lines[0].split()[:4] == ["STT", "Mã", "Tên", "đơn"]
     assert len(lines) == 2 + len(UNITS) + 1
     start = lines[0].index("Tình trạng")
