@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dvxl import periods, rules
-from dvxl.findings import ERROR, Finding, make
+from dvxl.findings import ERROR, Code, Finding, make
 from dvxl.form import (
     CELL_MAP,
     COL_CODE,
@@ -282,6 +282,14 @@ def unit_in_name(path: Path, catalog: Catalog) -> tuple[Unit, str] | None:
     return None
 
 
+#: The finding codes :func:`identify` can emit (frictionless' ``Errors`` of a check).
+IDENTITY_EMITS = (
+    Code.OTHER_DIRECTIVE, Code.UNIT_UNKNOWN, Code.UNIT_UNIDENTIFIED, Code.METADATA_LOST,
+    Code.UNIT_WITHOUT_TASKS, Code.WRONG_PERIOD, Code.CATALOG_CHANGED, Code.TEMPLATE_OLDER,
+    Code.TEMPLATE_NEWER, Code.OTHER_UNITS_TEMPLATE,
+)
+
+
 def identify(
     book: Book, catalog: Catalog, period: Period | None, checked: Checked
 ) -> Period | None:
@@ -296,7 +304,8 @@ def identify(
     ident = checked.identity
     add = checked.findings.append
     if meta and meta.get(KEY_DIRECTIVE, "") != catalog.directive.code:
-        add(make("I011", file, value=meta.get(KEY_DIRECTIVE, ""), expected=catalog.directive.code))
+        add(make(Code.OTHER_DIRECTIVE, file, value=meta.get(KEY_DIRECTIVE, ""),
+                 expected=catalog.directive.code))
         return None
     if meta:
         ident.by = "metadata"
@@ -306,37 +315,38 @@ def identify(
         code = meta.get(KEY_UNIT, "")
         unit = _index(catalog).by_code.get(code)
         if unit is None:
-            add(make("I003", file, value=code, unit=code))
+            add(make(Code.UNIT_UNKNOWN, file, value=code, unit=code))
             return None
     else:
         unit, source = _from_content(book, catalog)
         if unit is None:
-            add(make("I002", file))
+            add(make(Code.UNIT_UNIDENTIFIED, file))
             return None
         ident.by = "content"
         ident.period = period.code if period else ""
-        add(make("I001", file, unit=unit.code, value=source))
+        add(make(Code.METADATA_LOST, file, unit=unit.code, value=source))
     ident.unit = unit
     if not _index(catalog).tasks(unit):
-        add(make("I004", file, unit=unit.code))
+        add(make(Code.UNIT_WITHOUT_TASKS, file, unit=unit.code))
         return None
     if period is None:
         period = periods.known(catalog, ident.period)
         if period is None:
             return None
     if ident.period != period.code:
-        add(make("I005", file, unit=unit.code, value=ident.period, expected=period.code))
+        add(make(Code.WRONG_PERIOD, file, unit=unit.code, value=ident.period, expected=period.code))
         return None
     if meta:
         current = str(catalog.settings.template_version)
         if ident.fingerprint != _index(catalog).fingerprint:
-            add(make("I008", file, unit=unit.code, value=ident.version, expected=current))
+            add(make(Code.CATALOG_CHANGED, file, unit=unit.code, value=ident.version,
+                     expected=current))
             return None
         if ident.version != current:
             older = _int(ident.version) < catalog.settings.template_version
             add(
                 make(
-                    "I006" if older else "I007",
+                    Code.TEMPLATE_OLDER if older else Code.TEMPLATE_NEWER,
                     file,
                     unit=unit.code,
                     value=ident.version,
@@ -346,7 +356,8 @@ def identify(
         named = (unit_in_name(book.path, catalog) or (None, ""))[0]
         if named is not None and named.code != unit.code:
             where = f"{book.path.parent.name}/{book.path.name}"
-            add(make("I010", file, unit=unit.code, value=where, expected=named.code))
+            add(make(Code.OTHER_UNITS_TEMPLATE, file, unit=unit.code, value=where,
+                     expected=named.code))
     return period
 
 
@@ -358,6 +369,12 @@ def _int(text: str) -> int:
 
 
 # Structure --------------------------------------------------------------------
+
+
+#: The finding codes of the structure checks (:func:`locate` and :func:`check_book`).
+STRUCTURE_EMITS = (
+    Code.SHEET_MISSING, Code.SHEET_UNPROTECTED, Code.ROWS_MOVED, Code.PRINTED_TEXT_EDITED,
+)
 
 
 def locate(sheet: Sheet, form: _Form, file: str, unit: str) -> tuple[dict[str, int], list[Finding]]:
@@ -395,7 +412,7 @@ def locate(sheet: Sheet, form: _Form, file: str, unit: str) -> tuple[dict[str, i
         shown = _text(sheet.value(r.row, COL_CODE))
         findings.append(
             make(
-                "S002",
+                Code.ROWS_MOVED,
                 file,
                 unit=unit,
                 sheet=FORM,
@@ -478,6 +495,15 @@ def _bounds(lo: float | None, hi: float | None) -> str:
     return f"không lớn hơn {_num(hi or 0)}"
 
 
+#: The finding codes of the cell checks (:class:`_CellChecker`, identity cells included).
+CELL_EMITS = (
+    Code.REQUIRED_EMPTY, Code.WRONG_TYPE, Code.OUT_OF_RANGE, Code.NOT_IN_LIST,
+    Code.DATE_OUTSIDE_PERIOD, Code.DOCUMENT_NUMBER_FORMAT, Code.FORMULA, Code.NOT_INTEGER,
+    Code.NUMBER_AS_TEXT, Code.DATE_AS_TEXT, Code.DECOMPOSED_TEXT, Code.EXTRA_SPACES,
+    Code.LEGACY_ENCODING, Code.REPORT_DATE_LATE,
+)
+
+
 class _CellChecker:
     def __init__(self, catalog: Catalog, unit: Unit, period: Period, book: Book) -> None:
         self.catalog = catalog
@@ -490,7 +516,7 @@ class _CellChecker:
 
     def add(
         self,
-        code: str,
+        code: Code,
         cell: str,
         ind: Indicator | None,
         task: Task | None,
@@ -522,7 +548,7 @@ class _CellChecker:
         # ASCII text is NFC already, and holds none of the _LEGACY characters.
         if not value.isascii() and not unicodedata.is_normalized("NFC", value):
             value = unicodedata.normalize("NFC", value)
-            self.add("W103", cell, ind, task, value=value)
+            self.add(Code.DECOMPOSED_TEXT, cell, ind, task, value=value)
         if value.isprintable():
             # No line breaks nor other control characters: one line, which the general
             # case below would strip alone.
@@ -530,20 +556,20 @@ class _CellChecker:
         else:
             stripped = "\n".join(line.strip() for line in value.strip().splitlines())
         if stripped != value and value.strip():
-            self.add("W104", cell, ind, task, value=value)
+            self.add(Code.EXTRA_SPACES, cell, ind, task, value=value)
         if not stripped.isascii() and len(_LEGACY.findall(stripped)) >= 2:
-            self.add("W105", cell, ind, task, value=stripped[:60])
+            self.add(Code.LEGACY_ENCODING, cell, ind, task, value=stripped[:60])
         return stripped
 
     def value(self, raw: Any, cell: str, ind: Indicator, task: Task) -> Any:
         """The typed value of one indicator cell, or None (with findings) when unusable."""
         if cell in self.formulas:
-            self.add("C007", cell, ind, task)
+            self.add(Code.FORMULA, cell, ind, task)
         if isinstance(raw, str):  # (text() leaves anything else as it is)
             raw = self.text(raw, cell, ind, task)
         if raw in ("", None):
             if ind.required:
-                self.add("C001", cell, ind, task)
+                self.add(Code.REQUIRED_EMPTY, cell, ind, task)
             return None
         kind = ind.type
         if kind in ("integer", "decimal", "score"):
@@ -552,7 +578,7 @@ class _CellChecker:
             day = self.date(raw, cell, ind, task)
             if day is not None and not self.period.start <= day <= self.period.end:
                 self.add(
-                    "C005",
+                    Code.DATE_OUTSIDE_PERIOD,
                     cell,
                     ind,
                     task,
@@ -567,14 +593,21 @@ class _CellChecker:
             option = folded.get(_fold(str(raw)))  # the first option that folds the same
             if option is not None:
                 return option
-            self.add("C004", cell, ind, task, value=_text(raw), expected="; ".join(allowed))
+            self.add(
+                Code.NOT_IN_LIST, cell, ind, task, value=_text(raw), expected="; ".join(allowed)
+            )
             return None
         text = _text(raw) if not isinstance(raw, str) else raw
         if kind == "doclist":
             for line in (ln.strip() for ln in text.splitlines()):
                 if line and not DOCUMENT.search(line):
                     self.add(
-                        "C006", cell, ind, task, value=line, expected="«45-KH/HU ngày 12/3/2020»"
+                        Code.DOCUMENT_NUMBER_FORMAT,
+                        cell,
+                        ind,
+                        task,
+                        value=line,
+                        expected="«45-KH/HU ngày 12/3/2020»",
                     )
         return text
 
@@ -582,25 +615,27 @@ class _CellChecker:
         if type(raw) is float:  # a typed number, by far the most common: the branch below
             number = raw
         elif isinstance(raw, bool | dt.date):
-            self.add("C002", cell, ind, task, value=_text(raw), expected="một số")
+            self.add(Code.WRONG_TYPE, cell, ind, task, value=_text(raw), expected="một số")
             return None
         elif isinstance(raw, int | float):
             number = float(raw)
         else:
             parsed = parse_number(str(raw))
             if parsed is None:
-                self.add("C002", cell, ind, task, value=str(raw), expected="một số")
+                self.add(Code.WRONG_TYPE, cell, ind, task, value=str(raw), expected="một số")
                 return None
             number = parsed
-            self.add("W101", cell, ind, task, value=str(raw), expected=_num(number))
+            self.add(Code.NUMBER_AS_TEXT, cell, ind, task, value=str(raw), expected=_num(number))
         if ind.type == "integer" and not number.is_integer():
-            self.add("C008", cell, ind, task, value=_num(number))
+            self.add(Code.NOT_INTEGER, cell, ind, task, value=_num(number))
             return None
         lo, hi = ind.minimum, ind.maximum
         if ind.type == "score":
             lo, hi = 0, self.index.points(self.unit.rating_group, task.code) or 0
         if (lo is not None and number < lo) or (hi is not None and number > hi):
-            self.add("C003", cell, ind, task, value=_num(number), expected=_bounds(lo, hi))
+            self.add(
+                Code.OUT_OF_RANGE, cell, ind, task, value=_num(number), expected=_bounds(lo, hi)
+            )
             return None
         return number
 
@@ -614,7 +649,7 @@ class _CellChecker:
         day = parse_date(str(raw)) if isinstance(raw, str) else None
         if day is None:
             self.add(
-                "C002",
+                Code.WRONG_TYPE,
                 cell,
                 ind,
                 task,
@@ -623,7 +658,15 @@ class _CellChecker:
                 label=label,
             )
             return None
-        self.add("W102", cell, ind, task, value=str(raw), expected=format_date(day), label=label)
+        self.add(
+            Code.DATE_AS_TEXT,
+            cell,
+            ind,
+            task,
+            value=str(raw),
+            expected=format_date(day),
+            label=label,
+        )
         return day
 
 
@@ -640,10 +683,10 @@ def check_book(book: Book, catalog: Catalog, period: Period | None) -> Checked:
     file = book.path.name
     sheet = book.sheets.get(FORM)
     if sheet is None:
-        checked.findings.append(make("S001", file, unit=unit.code, expected=FORM))
+        checked.findings.append(make(Code.SHEET_MISSING, file, unit=unit.code, expected=FORM))
         return checked
     if book.protected.get(FORM) is False:
-        checked.findings.append(make("S004", file, unit=unit.code, sheet=FORM))
+        checked.findings.append(make(Code.SHEET_UNPROTECTED, file, unit=unit.code, sheet=FORM))
     index = _index(catalog)
     form = index.form(unit)
     found, moved = locate(sheet, form, file, unit.code)
@@ -671,7 +714,7 @@ def check_book(book: Book, catalog: Catalog, period: Period | None) -> Checked:
             if label != item.printed:
                 checked.findings.append(
                     make(
-                        "S003",
+                        Code.PRINTED_TEXT_EDITED,
                         file,
                         unit=unit.code,
                         sheet=FORM,
@@ -706,7 +749,7 @@ def _identity_value(checker: _CellChecker, code: str, raw: Any, cell: str) -> An
     required = _IDENTITY_REQUIRED[code]
     if raw in ("", None):
         if required:
-            checker.add("C001", cell, None, None, indicator=code, label=label)
+            checker.add(Code.REQUIRED_EMPTY, cell, None, None, indicator=code, label=label)
         return None
     if code != "NGAY_BC":
         return _text(raw)
@@ -714,7 +757,7 @@ def _identity_value(checker: _CellChecker, code: str, raw: Any, cell: str) -> An
     p = checker.period
     if day is not None and day < p.start:
         checker.add(
-            "C005",
+            Code.DATE_OUTSIDE_PERIOD,
             cell,
             None,
             None,
@@ -726,7 +769,7 @@ def _identity_value(checker: _CellChecker, code: str, raw: Any, cell: str) -> An
         return None
     if day is not None and day > p.deadline + dt.timedelta(days=60):
         checker.add(
-            "W106",
+            Code.REPORT_DATE_LATE,
             cell,
             None,
             None,
@@ -736,6 +779,10 @@ def _identity_value(checker: _CellChecker, code: str, raw: Any, cell: str) -> An
             expected=format_date(p.deadline),
         )
     return day
+
+
+#: The finding codes of the catalog's rules.
+RULE_EMITS = (Code.RULE_FAILED, Code.RULE_TO_REVIEW)
 
 
 def _check_rules(
@@ -764,7 +811,7 @@ def _check_rules(
             first = involved[0] if involved else ""
             findings.append(
                 make(
-                    "R001" if rule.severity == ERROR else "R002",
+                    Code.RULE_FAILED if rule.severity == ERROR else Code.RULE_TO_REVIEW,
                     file,
                     unit=unit.code,
                     sheet=FORM,
@@ -791,3 +838,7 @@ def _shown(value: Any) -> str:
         return format_date(value)
     text = str(value).replace("\n", " / ")
     return text if len(text) <= 40 else text[:39] + "…"
+
+
+#: Every finding code this module can emit.
+EMITS = IDENTITY_EMITS + STRUCTURE_EMITS + CELL_EMITS + RULE_EMITS

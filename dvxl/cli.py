@@ -11,16 +11,17 @@ from __future__ import annotations
 import sys
 import tempfile
 import traceback
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import click
 
-from dvxl import __version__, periods, render, report, workspace
+from dvxl import __version__, periods, report, taskbooks, tracktable, workspace
 from dvxl.errors import DvxlError, UsageError
+from dvxl.merge import count_tracks
 from dvxl.schema import parse_value
+from dvxl.statuses import tally
 
 DEMO_PERIOD = "2026-6T"
 
@@ -261,21 +262,19 @@ def merge(inbox: Path | None, period: str | None, root: Path) -> None:
 def _echo_merge(result: workspace.Merge) -> None:
     batch = result.validation.batch
     click.echo(periods.label(batch.period))
-    counts = ", ".join(f"{n} {status.lower()}" for status, n in batch.counts().items())
-    click.echo(f"Kiểm tra {len(batch.files)} tệp kỳ {batch.period.code}: {counts}")
+    click.echo(f"Kiểm tra {len(batch.files)} tệp kỳ {batch.period.code}: {tally(batch.counts())}")
     click.echo(f"   Sổ kết quả kiểm tra: {result.validation.workbook}")
     if result.validation.marked:
         click.echo(f"   {len(result.validation.marked)} bản đánh dấu lỗi gửi trả đơn vị: "
                    f"{result.validation.marked[0].parent}")
     click.echo(f"Tiếp nhận: {len(result.intake.new)} tệp mới, {len(result.intake.known)} tệp "
                "đã có trong sổ (lưu trong archive/, ghi trong ledger.sqlite)")
-    tracks = Counter(t.status for t in result.consolidated.tracking)
-    click.echo("Theo dõi: " + ", ".join(f"{n} {s.lower()}" for s, n in tracks.items()))
+    click.echo("Theo dõi: " + tally(count_tracks(result.consolidated.tracking)))
     for problem in result.problems:
         click.echo(f"Cảnh báo: {problem}", err=True)
     click.echo(f"Sổ tổng hợp kỳ: {result.workbook}")
-    tasks = render.tasks_folder(result.workbook)
-    if tasks.is_dir() and any(tasks.glob(f"{render.TASK_FILE_PREFIX}*.xlsx")):
+    tasks = taskbooks.tasks_folder(result.workbook)
+    if tasks.is_dir() and any(tasks.glob(f"{taskbooks.TASK_FILE_PREFIX}*.xlsx")):
         click.echo(f"   Mỗi nhiệm vụ một sổ riêng (danh sách đơn vị lớn): {tasks}")
 
 
@@ -287,7 +286,7 @@ def status(period: str | None, root: Path) -> None:
     """Bảng theo dõi: đơn vị nào đã nộp, đúng hạn, muộn, không hợp lệ, chưa nộp."""
     consolidated = workspace.status(workspace.Workspace(root), period)
     click.echo(periods.label(consolidated.period))
-    for line in render.tracking_lines(consolidated):
+    for line in tracktable.tracking_lines(consolidated):
         click.echo(line)
 
 

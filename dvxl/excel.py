@@ -70,8 +70,9 @@ from python_calamine import CalamineWorkbook
 
 from dvxl import atomic, master, periods, render, report, workspace
 from dvxl.errors import DvxlError, UsageError
-from dvxl.merge import TRACK_STATUSES
+from dvxl.merge import Track, count_tracks
 from dvxl.schema import TABLES, parse_value
+from dvxl.statuses import tally
 from dvxl.vba import BUTTONS, XLWINGS_VERSION
 
 #: Workbook-level names of the cover sheet's input cells (created by the master writer).
@@ -139,7 +140,7 @@ def _tong_hop(book: Any, choice: Choice) -> list[str]:
     app.status_bar = "dvxl: đang chép các trang kết quả vào sổ…"
     placed = place_results(book, result.workbook)
     batch = result.validation.batch
-    counts = ", ".join(f"{n} {status.lower()}" for status, n in batch.counts().items())
+    counts = tally(batch.counts())
     lines = [
         f"Kỳ {batch.period.code} ({batch.period.name}).",
         f"Kiểm tra {len(batch.files)} tệp trong {batch.inbox}"
@@ -246,10 +247,8 @@ def _open_document(path: Path) -> bool:
     return True
 
 
-def _tracking_line(tracking: Collection[Any]) -> str:
-    counts = {status: sum(1 for t in tracking if t.status == status) for status in TRACK_STATUSES}
-    shown = ", ".join(f"{n} {status.lower()}" for status, n in counts.items() if n)
-    return f"Theo dõi {len(tracking)} đơn vị: {shown}."
+def _tracking_line(tracking: Collection[Track]) -> str:
+    return f"Theo dõi {len(tracking)} đơn vị: {tally(count_tracks(tracking))}."
 
 
 # Running one button ----------------------------------------------------------------------------

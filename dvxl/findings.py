@@ -1,23 +1,78 @@
 """Findings: what is wrong (or was mended) in a returned file, as data.
 
-Every finding has a stable code from :data:`CODES` — a code is API: it is never
-reused or renumbered — a severity (an *error* blocks the merge of that file, a
-*warning* does not), where it is (file, unit, sheet, cell, task, indicator),
-the value found, what was expected, and a Vietnamese message rendered from the
-one template of its code.
+Every finding has a stable code, a member of :class:`Code` — a code is API: it is never
+reused or renumbered, and is the same string in every output — a severity (an *error*
+blocks the merge of that file, a *warning* does not), where it is (file, unit, sheet,
+cell, task, indicator), the value found, what was expected, and a Vietnamese message
+rendered from the one template of its code (:data:`CODES`).
+
+Code that makes or compares a finding names its code (``Code.OUT_OF_RANGE``), never
+writes the string (``"C003"``): a wrong name is an error mypy reports, a wrong string
+was a ``KeyError`` at run time. Each module that makes findings declares the codes it
+can emit in ``EMITS`` (frictionless' ``Errors = [...]`` on a check); the tests hold
+every declaration and every code to the table here.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
 ERROR, WARNING = "error", "warning"
 SEVERITY_LABELS = {ERROR: "Lỗi", WARNING: "Cảnh báo"}
 
 
+class Code(StrEnum):
+    """Every finding code: the name says what it means, the value is the stable code."""
+
+    NOT_SPREADSHEET = "F001"
+    EMPTY_FILE = "F002"
+    CORRUPT_FILE = "F003"
+    PASSWORD = "F004"
+    TOO_LARGE = "F005"
+    UNPACKS_TOO_LARGE = "F006"
+    XML_ENTITIES = "F007"
+    LOCK_FILE = "F008"
+    NOT_A_RETURN = "F009"
+    MAIL_WITHOUT_SPREADSHEET = "M001"
+    METADATA_LOST = "I001"
+    UNIT_UNIDENTIFIED = "I002"
+    UNIT_UNKNOWN = "I003"
+    UNIT_WITHOUT_TASKS = "I004"
+    WRONG_PERIOD = "I005"
+    TEMPLATE_OLDER = "I006"
+    TEMPLATE_NEWER = "I007"
+    CATALOG_CHANGED = "I008"
+    SEVERAL_FILES = "I009"
+    OTHER_UNITS_TEMPLATE = "I010"
+    OTHER_DIRECTIVE = "I011"
+    SHEET_MISSING = "S001"
+    ROWS_MOVED = "S002"
+    PRINTED_TEXT_EDITED = "S003"
+    SHEET_UNPROTECTED = "S004"
+    REQUIRED_EMPTY = "C001"
+    WRONG_TYPE = "C002"
+    OUT_OF_RANGE = "C003"
+    NOT_IN_LIST = "C004"
+    DATE_OUTSIDE_PERIOD = "C005"
+    DOCUMENT_NUMBER_FORMAT = "C006"
+    FORMULA = "C007"
+    NOT_INTEGER = "C008"
+    NUMBER_AS_TEXT = "W101"
+    DATE_AS_TEXT = "W102"
+    DECOMPOSED_TEXT = "W103"
+    EXTRA_SPACES = "W104"
+    LEGACY_ENCODING = "W105"
+    REPORT_DATE_LATE = "W106"
+    RULE_FAILED = "R001"
+    RULE_TO_REVIEW = "R002"
+
+
 @dataclass(frozen=True)
-class Code:
+class CodeSpec:
+    """What a code means: its severity, the check level it belongs to, title and message."""
+
     code: str
     severity: str
     level: str  # file | identity | structure | cell | rule
@@ -25,14 +80,14 @@ class Code:
     template: str  # str.format template over the finding's fields and extras
 
 
-def _c(code: str, severity: str, level: str, title: str, template: str) -> Code:
-    return Code(code, severity, level, title, template)
+def _c(code: Code, severity: str, level: str, title: str, template: str) -> CodeSpec:
+    return CodeSpec(code.value, severity, level, title, template)
 
 
 _CODES = (
     # File level: can the file be read at all, safely?
     _c(
-        "F001",
+        Code.NOT_SPREADSHEET,
         ERROR,
         "file",
         "Không phải tệp bảng tính",
@@ -40,10 +95,14 @@ _CODES = (
         "đã điền (.xlsx, .xls hoặc .ods).",
     ),
     _c(
-        "F002", ERROR, "file", "Tệp rỗng", "Tệp rỗng (0 byte). Hãy lưu lại mẫu báo cáo rồi gửi lại."
+        Code.EMPTY_FILE,
+        ERROR,
+        "file",
+        "Tệp rỗng",
+        "Tệp rỗng (0 byte). Hãy lưu lại mẫu báo cáo rồi gửi lại.",
     ),
     _c(
-        "F003",
+        Code.CORRUPT_FILE,
         ERROR,
         "file",
         "Tệp hỏng hoặc không đầy đủ",
@@ -51,7 +110,7 @@ _CODES = (
         "máy đơn vị, lưu lại và gửi lại.",
     ),
     _c(
-        "F004",
+        Code.PASSWORD,
         ERROR,
         "file",
         "Tệp có mật khẩu",
@@ -59,7 +118,7 @@ _CODES = (
         "sổ làm việc) rồi gửi lại.",
     ),
     _c(
-        "F005",
+        Code.TOO_LARGE,
         ERROR,
         "file",
         "Tệp quá lớn",
@@ -67,7 +126,7 @@ _CODES = (
         "hãy xóa hình ảnh, dữ liệu dán thêm rồi gửi lại.",
     ),
     _c(
-        "F006",
+        Code.UNPACKS_TOO_LARGE,
         ERROR,
         "file",
         "Tệp nén bất thường",
@@ -75,7 +134,7 @@ _CODES = (
         "đọc. Hãy gửi lại đúng mẫu báo cáo.",
     ),
     _c(
-        "F007",
+        Code.XML_ENTITIES,
         ERROR,
         "file",
         "Tệp chứa khai báo XML nguy hiểm",
@@ -83,14 +142,14 @@ _CODES = (
         "được đọc vì lý do an toàn. Hãy gửi lại đúng mẫu báo cáo.",
     ),
     _c(
-        "F008",
+        Code.LOCK_FILE,
         WARNING,
         "file",
         "Tệp tạm của Excel",
         "Đây là tệp tạm Excel tạo ra khi đang mở một tệp (tên bắt đầu bằng ~$); đã bỏ qua.",
     ),
     _c(
-        "F009",
+        Code.NOT_A_RETURN,
         WARNING,
         "file",
         "Không phải tệp báo cáo",
@@ -99,7 +158,7 @@ _CODES = (
     ),
     # A saved e-mail in the inbox (dvxl.mail): its spreadsheets are the returns.
     _c(
-        "M001",
+        Code.MAIL_WITHOUT_SPREADSHEET,
         ERROR,
         "file",
         "Thư không kèm bảng tính",
@@ -108,7 +167,7 @@ _CODES = (
     ),
     # Identity: whose report is this, for what, from which template?
     _c(
-        "I001",
+        Code.METADATA_LOST,
         WARNING,
         "identity",
         "Mất trang thông tin mẫu",
@@ -116,7 +175,7 @@ _CODES = (
         "Lần sau hãy điền trực tiếp vào mẫu được gửi, không chép sang tệp mới.",
     ),
     _c(
-        "I002",
+        Code.UNIT_UNIDENTIFIED,
         ERROR,
         "identity",
         "Không nhận diện được đơn vị",
@@ -124,21 +183,21 @@ _CODES = (
         "đúng mẫu báo cáo dvxl đã gửi cho đơn vị.",
     ),
     _c(
-        "I003",
+        Code.UNIT_UNKNOWN,
         ERROR,
         "identity",
         "Đơn vị không có trong danh sách",
         "Mã đơn vị «{value}» không có trong danh sách đơn vị của sổ tổng hợp.",
     ),
     _c(
-        "I004",
+        Code.UNIT_WITHOUT_TASKS,
         ERROR,
         "identity",
         "Đơn vị không được giao nhiệm vụ",
         "Đơn vị «{unit}» không được văn bản này giao nhiệm vụ nào.",
     ),
     _c(
-        "I005",
+        Code.WRONG_PERIOD,
         ERROR,
         "identity",
         "Sai kỳ báo cáo",
@@ -146,7 +205,7 @@ _CODES = (
         "{expected}.",
     ),
     _c(
-        "I006",
+        Code.TEMPLATE_OLDER,
         WARNING,
         "identity",
         "Mẫu phiên bản cũ",
@@ -154,7 +213,7 @@ _CODES = (
         "không đổi nên vẫn được nhận. Lần sau hãy dùng mẫu mới.",
     ),
     _c(
-        "I007",
+        Code.TEMPLATE_NEWER,
         ERROR,
         "identity",
         "Mẫu phiên bản mới hơn sổ tổng hợp",
@@ -162,7 +221,7 @@ _CODES = (
         "kiểm tra lại sổ tổng hợp đang dùng.",
     ),
     _c(
-        "I008",
+        Code.CATALOG_CHANGED,
         ERROR,
         "identity",
         "Danh mục đã thay đổi",
@@ -170,7 +229,7 @@ _CODES = (
         "hiện nay {expected}). Hãy điền lại vào mẫu mới được gửi.",
     ),
     _c(
-        "I009",
+        Code.SEVERAL_FILES,
         WARNING,
         "identity",
         "Đơn vị gửi nhiều tệp",
@@ -178,7 +237,7 @@ _CODES = (
         "được lưu nhưng không tổng hợp.",
     ),
     _c(
-        "I010",
+        Code.OTHER_UNITS_TEMPLATE,
         ERROR,
         "identity",
         "Điền nhầm mẫu của đơn vị khác",
@@ -186,7 +245,7 @@ _CODES = (
         "«{unit}». Mỗi đơn vị phải điền đúng mẫu của mình.",
     ),
     _c(
-        "I011",
+        Code.OTHER_DIRECTIVE,
         ERROR,
         "identity",
         "Mẫu của văn bản khác",
@@ -194,14 +253,14 @@ _CODES = (
     ),
     # Structure: is the form as it was sent?
     _c(
-        "S001",
+        Code.SHEET_MISSING,
         ERROR,
         "structure",
         "Thiếu trang tính",
         "Không tìm thấy trang tính «{expected}» (bị xóa hoặc đổi tên). Hãy điền lại vào mẫu gốc.",
     ),
     _c(
-        "S002",
+        Code.ROWS_MOVED,
         ERROR,
         "structure",
         "Dòng bị chèn, xóa hoặc di chuyển",
@@ -209,7 +268,7 @@ _CODES = (
         "hoặc di chuyển. Hãy điền lại vào mẫu gốc, không thêm bớt dòng.",
     ),
     _c(
-        "S003",
+        Code.PRINTED_TEXT_EDITED,
         WARNING,
         "structure",
         "Nội dung khóa bị sửa",
@@ -217,7 +276,7 @@ _CODES = (
         "Không sửa các ô in sẵn.",
     ),
     _c(
-        "S004",
+        Code.SHEET_UNPROTECTED,
         WARNING,
         "structure",
         "Trang tính đã bị bỏ khóa",
@@ -225,24 +284,28 @@ _CODES = (
     ),
     # Cells: is each value what the indicator asks for?
     _c(
-        "C001",
+        Code.REQUIRED_EMPTY,
         ERROR,
         "cell",
         "Bỏ trống ô bắt buộc",
         "Chưa nhập «{label}» (ô {cell}). Chỉ tiêu này bắt buộc; nếu không có thì nhập 0.",
     ),
     _c(
-        "C002",
+        Code.WRONG_TYPE,
         ERROR,
         "cell",
         "Sai kiểu dữ liệu",
         "«{label}» (ô {cell}) cần {expected}, nhưng đang là «{value}».",
     ),
     _c(
-        "C003", ERROR, "cell", "Ngoài giới hạn", "«{label}» (ô {cell}) là {value}, phải {expected}."
+        Code.OUT_OF_RANGE,
+        ERROR,
+        "cell",
+        "Ngoài giới hạn",
+        "«{label}» (ô {cell}) là {value}, phải {expected}.",
     ),
     _c(
-        "C004",
+        Code.NOT_IN_LIST,
         ERROR,
         "cell",
         "Không có trong danh sách chọn",
@@ -250,14 +313,14 @@ _CODES = (
         "{expected}.",
     ),
     _c(
-        "C005",
+        Code.DATE_OUTSIDE_PERIOD,
         ERROR,
         "cell",
         "Ngày ngoài kỳ báo cáo",
         "«{label}» (ô {cell}) là ngày {value}, phải {expected}.",
     ),
     _c(
-        "C006",
+        Code.DOCUMENT_NUMBER_FORMAT,
         ERROR,
         "cell",
         "Số, ký hiệu văn bản sai mẫu",
@@ -265,7 +328,7 @@ _CODES = (
         "{expected}.",
     ),
     _c(
-        "C007",
+        Code.FORMULA,
         ERROR,
         "cell",
         "Công thức thay cho giá trị",
@@ -273,7 +336,7 @@ _CODES = (
         "không dùng công thức.",
     ),
     _c(
-        "C008",
+        Code.NOT_INTEGER,
         ERROR,
         "cell",
         "Cần số nguyên",
@@ -281,35 +344,35 @@ _CODES = (
     ),
     # Forgiving reads: accepted, but the unit should know.
     _c(
-        "W101",
+        Code.NUMBER_AS_TEXT,
         WARNING,
         "cell",
         "Số được nhập dạng chữ",
         "«{label}» (ô {cell}): «{value}» được nhập dạng chữ, đã hiểu là {expected}.",
     ),
     _c(
-        "W102",
+        Code.DATE_AS_TEXT,
         WARNING,
         "cell",
         "Ngày được nhập dạng chữ",
         "«{label}» (ô {cell}): «{value}» được nhập dạng chữ, đã hiểu là ngày {expected}.",
     ),
     _c(
-        "W103",
+        Code.DECOMPOSED_TEXT,
         WARNING,
         "cell",
         "Chữ tiếng Việt tổ hợp",
         "«{label}» (ô {cell}) dùng dấu tiếng Việt dạng tổ hợp; đã chuẩn hóa (NFC).",
     ),
     _c(
-        "W104",
+        Code.EXTRA_SPACES,
         WARNING,
         "cell",
         "Khoảng trắng thừa",
         "«{label}» (ô {cell}) có khoảng trắng thừa ở đầu hoặc cuối; đã bỏ.",
     ),
     _c(
-        "W105",
+        Code.LEGACY_ENCODING,
         WARNING,
         "cell",
         "Phông chữ cũ (TCVN3/VNI)",
@@ -317,7 +380,7 @@ _CODES = (
         "Unicode.",
     ),
     _c(
-        "W106",
+        Code.REPORT_DATE_LATE,
         WARNING,
         "cell",
         "Ngày lập báo cáo bất thường",
@@ -326,14 +389,14 @@ _CODES = (
     ),
     # Cross-field rules of the catalog.
     _c(
-        "R001",
+        Code.RULE_FAILED,
         ERROR,
         "rule",
         "Vi phạm quy tắc kiểm tra",
         "Nhiệm vụ {task}: {note} (đang nhập: {value})",
     ),
     _c(
-        "R002",
+        Code.RULE_TO_REVIEW,
         WARNING,
         "rule",
         "Cần xem lại theo quy tắc kiểm tra",
@@ -341,14 +404,14 @@ _CODES = (
     ),
 )
 
-CODES: dict[str, Code] = {c.code: c for c in _CODES}
+CODES: dict[str, CodeSpec] = {c.code: c for c in _CODES}
 
 
 @dataclass(frozen=True)
 class Finding:
     """One thing found in one file."""
 
-    code: str
+    code: str  # a Code's value, as plain text ("C003")
     severity: str
     file: str
     message: str
@@ -372,7 +435,7 @@ class _Blank(dict[str, str]):
         return ""
 
 
-def make(code: str, file: str, **fields: Any) -> Finding:
+def make(code: Code, file: str, **fields: Any) -> Finding:
     """Build a finding of ``code``; the message comes from the code's template.
 
     ``fields`` are Finding fields plus extras the template uses (``label``, ``note``).
@@ -386,4 +449,4 @@ def make(code: str, file: str, **fields: Any) -> Finding:
     context = _Blank(values)
     context.setdefault("label", values.get("indicator", ""))
     message = spec.template.format_map(context)
-    return Finding(code=code, severity=severity, file=file, message=message, **known)
+    return Finding(code=spec.code, severity=severity, file=file, message=message, **known)

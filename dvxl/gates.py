@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dvxl.findings import Code
+
+#: The finding codes this module can emit (frictionless' ``Errors``).
+EMITS = (Code.UNPACKS_TOO_LARGE,)
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -27,7 +32,7 @@ class Refused(Exception):
     """A file-level finding that ends the read (control flow inside the reader: it never
     escapes :func:`dvxl.reader.read_book`)."""
 
-    def __init__(self, code: str, **fields: str) -> None:
+    def __init__(self, code: Code, **fields: str) -> None:
         super().__init__(code, fields)
         self.code = code
         self.fields = fields
@@ -36,7 +41,7 @@ class Refused(Exception):
 def check_area(cells: int, limits: Limits, sheet: str = "") -> None:
     """The dense grid python-calamine will build (``cells``) must stay within the limits."""
     if cells > limits.max_cells:
-        raise Refused("F006", sheet=sheet, value=f"{count(cells)} ô",
+        raise Refused(Code.UNPACKS_TOO_LARGE, sheet=sheet, value=f"{count(cells)} ô",
                        expected=f"{count(limits.max_cells)} ô")
 
 

@@ -16,11 +16,12 @@ The ledger's schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`)::
     messages (sha256 TEXT PRIMARY KEY REFERENCES files, name, sender, subject,
               received, received_from)
 
-Times are stored as ISO 8601 text with microseconds (so text order is time
-order); ``archived`` is where the archive keeps the content, relative to the
-workspace with "/" separators: ``archive/<pack>.zip/<sha256><suffix>`` for a
-member of a pack, ``archive/ab/<sha256><suffix>`` for a file of its own (a large
-file, or any file archived before packs).
+``status`` holds the file's :class:`~dvxl.statuses.FileStatus` by its Vietnamese label
+(«Hợp lệ»), as the first ledgers did; it is read back into the status. Times are stored
+as ISO 8601 text with microseconds (so text order is time order); ``archived`` is where
+the archive keeps the content, relative to the workspace with "/" separators:
+``archive/<pack>.zip/<sha256><suffix>`` for a member of a pack, ``archive/ab/<sha256><suffix>``
+for a file of its own (a large file, or any file archived before packs).
 
 ``received`` is when the office received the file and ``received_from`` where that
 time comes from (:mod:`dvxl.receipt_time`: ``received``/``sent`` for an e-mail's,
@@ -50,7 +51,8 @@ from dvxl.archive import ARCHIVE_DIR
 from dvxl.errors import DvxlError
 from dvxl.mail import MailInfo
 from dvxl.receipt_time import FILE
-from dvxl.validate import IGNORED, BatchReport, FileReport, file_sha256
+from dvxl.statuses import FileStatus
+from dvxl.validate import BatchReport, FileReport, file_sha256
 
 LEDGER_NAME = "ledger.sqlite"
 SCHEMA_VERSION = 2
@@ -125,7 +127,7 @@ class Receipt:
     period: str
     received: dt.datetime  # when the office received it (see received_from)
     recorded: dt.datetime  # when dvxl first recorded it
-    status: str  # validate.FileReport.status at recording time
+    status: FileStatus  # validate.FileReport.status at recording time
     errors: int
     warnings: int
     findings: list[dict[str, Any]] = field(default_factory=list)  # Finding.as_dict()
@@ -137,7 +139,10 @@ class Receipt:
     def mergeable(self) -> bool:
         """Identified, and without errors (superseding is decided over the whole ledger)."""
         return (
-            bool(self.unit) and self.errors == 0 and self.status != "Bỏ qua" and bool(self.format)
+            bool(self.unit)
+            and self.errors == 0
+            and self.status is not FileStatus.IGNORED
+            and bool(self.format)
         )
 
 
@@ -452,7 +457,7 @@ class Ledger:
                         period,
                         received,
                         recorded,
-                        report.status,
+                        report.status.label,  # the ledger keeps the label (schema 1)
                         report.errors,
                         report.warnings,
                         findings_json,
@@ -576,7 +581,7 @@ def _receipt(row: sqlite3.Row, values: dict[str, Any] | None = None) -> Receipt:
         period=row["period"],
         received=dt.datetime.fromisoformat(row["received"]),
         recorded=dt.datetime.fromisoformat(row["recorded"]),
-        status=row["status"],
+        status=_status(row["status"]),
         errors=row["errors"],
         warnings=row["warnings"],
         findings=json.loads(row["findings_json"]),
@@ -584,6 +589,14 @@ def _receipt(row: sqlite3.Row, values: dict[str, Any] | None = None) -> Receipt:
         received_from=row["received_from"],
         message=row["message"] or "",
     )
+
+
+def _status(stored: str) -> FileStatus:
+    """A receipt's status from the text the ledger keeps: its Vietnamese label."""
+    try:
+        return FileStatus.from_label(stored)
+    except KeyError:
+        raise LedgerError(f"Sổ ghi nhận có trạng thái tệp không rõ: «{stored}».") from None
 
 
 # --- taking a batch in -------------------------------------------------------------------
@@ -598,7 +611,8 @@ def intake(root: Path, batch: BatchReport) -> IntakeResult:
     """
     period = batch.period.code
     result = IntakeResult(new=[], known=[])
-    files = [report for report in batch.files if report.status != IGNORED]  # not submissions
+    files = [report for report in batch.files
+             if report.status is not FileStatus.IGNORED]  # not submissions
     with Ledger(root / LEDGER_NAME) as ledger:
         shas = [r.sha256 for r in files] + [r.mail.sha256 for r in files if r.mail is not None]
         recorded = ledger.archived_all(list(dict.fromkeys(shas)))

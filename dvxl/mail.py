@@ -43,10 +43,13 @@ from email.message import Message as EmailMessage
 from pathlib import Path, PurePath
 from typing import Any
 
-from dvxl.findings import Finding, make
+from dvxl.findings import Code, Finding, make
 from dvxl.gates import Limits, Refused, count, human
 from dvxl.ole import Ole
 from dvxl.receipt_time import RECEIVED, SENT, local_naive
+
+#: The finding codes reading a message can give (F-codes of the reader's own gates).
+EMITS = (Code.EMPTY_FILE, Code.CORRUPT_FILE, Code.TOO_LARGE, Code.UNPACKS_TOO_LARGE)
 
 EML, MSG = "eml", "msg"
 FORMATS = (EML, MSG)
@@ -158,7 +161,7 @@ def read_message(path: Path, limits: Limits, kind: str = "") -> MailResult:
         what = "thư Outlook (.msg)" if kind == MSG else "thư điện tử"
         text = " ".join(str(exc).split())[:120]
         reason = f"{what} hỏng: {type(exc).__name__}" + (f": {text}" if text else "")
-        result = MailResult(None, [make("F003", path.name, value=reason)])
+        result = MailResult(None, [make(Code.CORRUPT_FILE, path.name, value=reason)])
     if loaded:
         result.sha256 = hashlib.sha256(loaded[0]).hexdigest()
     return result
@@ -169,18 +172,18 @@ def _load(path: Path, limits: Limits) -> bytes:
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
-            raise Refused("F003", value="không phải tệp thông thường")
+            raise Refused(Code.CORRUPT_FILE, value="không phải tệp thông thường")
         too_big = {"expected": human(limits.max_file_bytes)}
         if info.st_size > limits.max_file_bytes:
-            raise Refused("F005", value=human(info.st_size), **too_big)
+            raise Refused(Code.TOO_LARGE, value=human(info.st_size), **too_big)
         with path.open("rb") as handle:
             data = handle.read(limits.max_file_bytes + 1)
     except OSError as exc:
-        raise Refused("F003", value=f"không mở được tệp: {exc.strerror or exc}") from exc
+        raise Refused(Code.CORRUPT_FILE, value=f"không mở được tệp: {exc.strerror or exc}") from exc
     if not data:
-        raise Refused("F002")
+        raise Refused(Code.EMPTY_FILE)
     if len(data) > limits.max_file_bytes:
-        raise Refused("F005", value=f"hơn {too_big['expected']}", **too_big)
+        raise Refused(Code.TOO_LARGE, value=f"hơn {too_big['expected']}", **too_big)
     return data
 
 
@@ -200,7 +203,8 @@ class _Collect:
     def count(self) -> None:
         self.parts += 1
         if self.parts > self.limits.max_parts:
-            raise Refused("F006", value=f"hơn {count(self.limits.max_parts)} phần (thư điện tử)",
+            raise Refused(Code.UNPACKS_TOO_LARGE,
+                          value=f"hơn {count(self.limits.max_parts)} phần (thư điện tử)",
                           expected=f"{count(self.limits.max_parts)} phần")
 
     def consider(self, raw_name: str | None, data: bytes, content_type: str, inline: bool,
@@ -308,7 +312,8 @@ def safe_name(raw: str, fmt: str, index: int) -> str:
 def _parse_eml(data: bytes) -> EmailMessage:
     message = email.message_from_bytes(data, policy=email.policy.default)
     if not any(key.lower() in _HEADERS for key in message):
-        raise Refused("F003", value="thư điện tử không có phần đầu thư (From, Date, Subject…)")
+        raise Refused(Code.CORRUPT_FILE,
+                      value="thư điện tử không có phần đầu thư (From, Date, Subject…)")
     return message
 
 

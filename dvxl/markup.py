@@ -41,18 +41,17 @@ import re
 import warnings
 import weakref
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from copy import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dvxl import atomic, markxml, printing, template
+from dvxl import atomic, markxml, printing, processes, template
 from dvxl.findings import CODES, ERROR, SEVERITY_LABELS, Finding
 from dvxl.form import FORM, IDENTITY, FormRow, form_rows
 from dvxl.model import Catalog, Period, Unit
-from dvxl.validate import BatchReport, FileReport, frozen_heap, start_collecting, worker_count
+from dvxl.validate import BatchReport, FileReport
 
 if TYPE_CHECKING:
     from openpyxl.styles import PatternFill
@@ -100,7 +99,7 @@ def write_marked_copies(
 
     Originals are never modified. Each copy is made in a temporary file and moved to its
     name once every copy is made. Many copies are made by ``workers`` processes (default
-    :func:`dvxl.validate.worker_count`), each holding one unit's workbook at a time.
+    :func:`dvxl.processes.worker_count`), each holding one unit's workbook at a time.
 
     ``folder`` then holds this run's copies only: a copy an earlier run made for a file
     that has since been corrected (or left the inbox) is removed, so that the office never
@@ -119,7 +118,8 @@ def write_marked_copies(
     job = _Job(catalog, batch.period, folder)
     made: list[tuple[Path, str]] = []
     try:
-        made = _make_all(reports, job, workers if workers is not None else worker_count())
+        made = _make_all(reports, job,
+                         workers if workers is not None else processes.worker_count())
         paths = []
         for report, (temp, suffix) in zip(reports, made, strict=True):
             path = folder / names.take(report, suffix)
@@ -180,7 +180,6 @@ _worker_job: _Job | None = None
 def _start_worker(job: _Job) -> None:
     global _worker_job
     _worker_job = job
-    start_collecting()
 
 
 def _make_chunk(reports: list[FileReport]) -> list[tuple[Path, str]]:
@@ -197,15 +196,14 @@ def _make_all(reports: list[FileReport], job: _Job, workers: int) -> list[tuple[
     if workers > 1 and len(reports) >= POOL_MIN_COPIES:
         chunks = [(i, reports[i : i + CHUNK]) for i in range(0, len(reports), CHUNK)]
         try:
-            with frozen_heap(), ProcessPoolExecutor(workers, initializer=_start_worker,
-                                                    initargs=(job,)) as pool:
+            with processes.frozen_heap(), processes.pool(workers, _start_worker, (job,)) as pool:
                 futures = [(i, pool.submit(_make_chunk, chunk)) for i, chunk in chunks]
                 for i, future in futures:
                     try:
                         made.update(enumerate(future.result(), i))
                     except BrokenProcessPool:
                         continue
-        except (OSError, ImportError, NotImplementedError):
+        except processes.START_ERRORS:
             pass
         except BaseException:
             for temp, _ in made.values():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,12 +24,7 @@ from dvxl.intake import Receipt
 from dvxl.model import Catalog, Period, Unit
 from dvxl.receipt_time import FILE, FROM_MAIL, LABELS, TYPED, TypedReceipt
 from dvxl.score import Accepted, Assessment, Evaluation, evaluate
-
-ON_TIME = "Đúng hạn"
-LATE = "Nộp muộn"
-INVALID = "Không hợp lệ"
-MISSING = "Chưa nộp"
-TRACK_STATUSES = (ON_TIME, LATE, INVALID, MISSING)
+from dvxl.statuses import TrackStatus
 
 
 @dataclass
@@ -50,7 +46,7 @@ class Track:
     """One row of the tracking sheet: where a unit stands for the period."""
 
     unit: Unit
-    status: str  # ON_TIME | LATE | INVALID | MISSING
+    status: TrackStatus
     days_late: int
     files: int  # receipts from this unit for the period
     last_received: dt.datetime | None
@@ -62,7 +58,7 @@ class Track:
 
     @property
     def needs_reminder(self) -> bool:
-        return self.status in (INVALID, MISSING)
+        return self.status in (TrackStatus.INVALID, TrackStatus.MISSING)
 
     @property
     def received_label(self) -> str:
@@ -112,10 +108,6 @@ class Consolidated:
     changes: list[Change]
     evaluation: Evaluation
     groups: list[GroupCount]
-
-
-def _days_late(received: dt.datetime, period: Period) -> int:
-    return max(0, (received.date() - period.deadline).days)
 
 
 def consolidate(
@@ -191,8 +183,8 @@ def unused_typed(typed: list[TypedReceipt], receipts: list[Receipt]) -> list[str
 def _track(unit: Unit, own: list[Receipt], accepted: Submission | None, period: Period) -> Track:
     last = own[-1] if own else None
     if accepted is not None:
-        days = _days_late(accepted.received, period)
-        status = LATE if days else ON_TIME
+        days = period.days_late(accepted.received)
+        status = TrackStatus.LATE if days else TrackStatus.ON_TIME
         note = f"Nộp muộn {days} ngày" if days else ""
         if last is not None and last.sha256 != accepted.sha256 and not last.mergeable:
             note = (note + "; " if note else "") + (
@@ -200,14 +192,14 @@ def _track(unit: Unit, own: list[Receipt], accepted: Submission | None, period: 
         return Track(unit, status, days, len(own), accepted.received, accepted.name, 0, note,
                      accepted.received_from)
     if last is None:
-        return Track(unit, MISSING, 0, 0, None, "", 0, "Chưa nộp báo cáo")
+        return Track(unit, TrackStatus.MISSING, 0, 0, None, "", 0, "Chưa nộp báo cáo")
     codes = Counter(f["code"] for f in last.findings if f.get("severity") == "error")
     shown = ", ".join(f"{code} ×{n}" if n > 1 else code for code, n in sorted(codes.items()))
     note = f"Tệp «{last.name}» còn {last.errors} lỗi ({shown}): cần sửa và gửi lại"
     if not last.unit or not last.format:
         note = f"Tệp «{last.name}» không đọc được: cần gửi lại đúng mẫu"
-    return Track(unit, INVALID, _days_late(last.received, period), len(own), last.received,
-                 last.name, last.errors, note, last.received_from)
+    return Track(unit, TrackStatus.INVALID, period.days_late(last.received), len(own),
+                 last.received, last.name, last.errors, note, last.received_from)
 
 
 def _changes(unit: str, old: Receipt, new: Receipt) -> list[Change]:
@@ -222,10 +214,23 @@ def _group_counts(catalog: Catalog, tracking: list[Track]) -> list[GroupCount]:
         tracks = [t for t in tracking if t.unit.rating_group == group.code]
         if not tracks:
             continue
-        count = Counter(t.status for t in tracks)
+        count = count_tracks(tracks)
+        on_time, late = count[TrackStatus.ON_TIME], count[TrackStatus.LATE]
         rows.append(GroupCount(
             group.code, group.name, len(tracks),
             received=sum(1 for t in tracks if t.files),
-            valid=count[ON_TIME] + count[LATE], on_time=count[ON_TIME], late=count[LATE],
-            invalid=count[INVALID], missing=count[MISSING]))
+            valid=on_time + late, on_time=on_time, late=late,
+            invalid=count[TrackStatus.INVALID], missing=count[TrackStatus.MISSING]))
     return rows
+
+
+def count_tracks(tracking: Iterable[Track]) -> dict[TrackStatus, int]:
+    """Units per tracking status: every status, in :class:`TrackStatus` order, 0 when none.
+
+    The one count of tracking statuses: the figures by group here, the period workbook,
+    the terminal table, the command line and the Excel button show it.
+    """
+    counts = dict.fromkeys(TrackStatus, 0)
+    for track in tracking:
+        counts[track.status] += 1
+    return counts

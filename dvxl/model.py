@@ -153,6 +153,14 @@ class Period:
     end: dt.date
     deadline: dt.date
 
+    def days_late(self, received: dt.datetime) -> int:
+        """Whole days after the deadline that ``received`` falls on; 0 on or before it.
+
+        The one definition of "late": tracking (on time / late by N days) and the
+        evaluation's ``so_ngay_tre`` both use it.
+        """
+        return max(0, (received.date() - self.deadline).days)
+
 
 @dataclass(frozen=True)
 class RubricItem:

@@ -15,7 +15,11 @@ import sys
 from array import array
 from collections.abc import Callable, Iterator
 
+from dvxl.findings import Code
 from dvxl.gates import Limits, Refused, check_area
+
+#: The finding codes this module can emit (besides :func:`dvxl.gates.check_area`'s).
+EMITS = (Code.CORRUPT_FILE, Code.PASSWORD)
 
 _ENDOFCHAIN, _DIFSECT, _RESERVED = 0xFFFFFFFE, 0xFFFFFFFC, 0xFFFFFFFA
 _XLS_CELLS = {0x0006, 0x00BD, 0x00FD, 0x0203, 0x0204, 0x0205, 0x027E}  # what calamine reads
@@ -23,7 +27,7 @@ _BOUNDSHEET, _DIMENSIONS, _EOF, _FILEPASS, _MULRK = 0x85, 0x200, 0x0A, 0x2F, 0xB
 
 
 def _broken_xls(what: str) -> Refused:
-    return Refused("F003", value=f"cấu trúc tệp Excel 97-2003 hỏng ({what})")
+    return Refused(Code.CORRUPT_FILE, value=f"cấu trúc tệp Excel 97-2003 hỏng ({what})")
 
 
 class Ole:
@@ -119,7 +123,7 @@ def check_biff(stream: bytes, limits: Limits) -> None:
         if kind == _FILEPASS:
             # python-calamine's from_path raises PasswordError here, but from_filelike hides
             # it behind "Cannot detect file format".
-            raise Refused("F004")
+            raise Refused(Code.PASSWORD)
         if kind == _BOUNDSHEET and len(body) >= 4:
             sheets.append(struct.unpack_from("<I", body)[0])
         elif kind == _EOF:

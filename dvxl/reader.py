@@ -33,7 +33,7 @@ from typing import Any
 import python_calamine
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
-from dvxl.findings import Finding, make
+from dvxl.findings import Code, Finding, make
 from dvxl.gates import Limits, Refused, check_area, human
 from dvxl.ole import Ole, check_biff
 from dvxl.sheetscan import Scan, scan_ods, scan_xlsx
@@ -51,6 +51,14 @@ __all__ = [
 ]
 
 VISIBLE, HIDDEN, VERY_HIDDEN = "visible", "hidden", "veryhidden"
+
+#: The finding codes this module can emit itself; the modules it looks into first declare
+#: theirs (:data:`dvxl.ole.EMITS`, :data:`dvxl.zipparts.EMITS`, :data:`dvxl.sheetscan.EMITS`,
+#: :data:`dvxl.gates.EMITS`).
+EMITS = (
+    Code.NOT_SPREADSHEET, Code.EMPTY_FILE, Code.CORRUPT_FILE, Code.PASSWORD, Code.TOO_LARGE,
+    Code.LOCK_FILE, Code.NOT_A_RETURN,
+)
 
 
 @dataclass
@@ -125,13 +133,13 @@ def _read_safely(
     except Refused as refused:
         return ReadResult(None, [make(refused.code, path.name, **refused.fields)])
     except Exception as exc:  # whatever a parser throws at a broken file
-        return ReadResult(None, [make("F003", path.name, value=_reason(exc))])
+        return ReadResult(None, [make(Code.CORRUPT_FILE, path.name, value=_reason(exc))])
     except BaseException as exc:
         # A Rust panic inside python-calamine surfaces as pyo3's PanicException, which
         # derives from BaseException; it is the file's fault, not a reason to stop.
         if type(exc).__name__ != "PanicException":
             raise
-        return ReadResult(None, [make("F003", path.name, value=_reason(exc))])
+        return ReadResult(None, [make(Code.CORRUPT_FILE, path.name, value=_reason(exc))])
 
 
 # --- gates -------------------------------------------------------------------------------
@@ -142,18 +150,18 @@ def _read(
     given: bytes | None = None,
 ) -> Book:
     if path.name.startswith("~$"):
-        raise Refused("F008")
+        raise Refused(Code.LOCK_FILE)
     if given is None:  # an e-mail's attachment is a spreadsheet by its content already
         kind = not_a_return(path.name)
         if kind:
-            raise Refused("F009", value=kind)
+            raise Refused(Code.NOT_A_RETURN, value=kind)
     data = _load(path, limits) if given is None else _given(given, limits)
     loaded.append(data)
     if data.startswith(LOCAL_HEADER):
         return _read_zip(path, data, limits, wanted)
     if data.startswith(_OLE):
         return _read_ole(path, data, limits, wanted)
-    raise Refused("F001", value=_looks_like(data))
+    raise Refused(Code.NOT_SPREADSHEET, value=_looks_like(data))
 
 
 def _load(path: Path, limits: Limits) -> bytes:
@@ -161,32 +169,32 @@ def _load(path: Path, limits: Limits) -> bytes:
     try:
         info = path.stat()
     except OSError as exc:
-        raise Refused("F003", value=f"không mở được tệp: {exc.strerror or exc}") from exc
+        raise Refused(Code.CORRUPT_FILE, value=f"không mở được tệp: {exc.strerror or exc}") from exc
     if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
-        raise Refused("F003", value="không phải tệp thông thường")
+        raise Refused(Code.CORRUPT_FILE, value="không phải tệp thông thường")
     if info.st_size == 0:
-        raise Refused("F002")
+        raise Refused(Code.EMPTY_FILE)
     too_big = {"expected": human(limits.max_file_bytes)}
     if info.st_size > limits.max_file_bytes:
-        raise Refused("F005", value=human(info.st_size), **too_big)
+        raise Refused(Code.TOO_LARGE, value=human(info.st_size), **too_big)
     try:  # on Windows, a file Excel holds open cannot even be read
         with path.open("rb") as handle:
             data = handle.read(limits.max_file_bytes + 1)
     except OSError as exc:
-        raise Refused("F003", value=f"không mở được tệp: {exc.strerror or exc}") from exc
+        raise Refused(Code.CORRUPT_FILE, value=f"không mở được tệp: {exc.strerror or exc}") from exc
     if not data:
-        raise Refused("F002")
+        raise Refused(Code.EMPTY_FILE)
     if len(data) > limits.max_file_bytes:  # grew while we looked
-        raise Refused("F005", value=f"hơn {too_big['expected']}", **too_big)
+        raise Refused(Code.TOO_LARGE, value=f"hơn {too_big['expected']}", **too_big)
     return data
 
 
 def _given(data: bytes, limits: Limits) -> bytes:
     """Bytes handed over instead of a file, through the same size gates as a file."""
     if not data:
-        raise Refused("F002")
+        raise Refused(Code.EMPTY_FILE)
     if len(data) > limits.max_file_bytes:
-        raise Refused("F005", value=human(len(data)), expected=human(limits.max_file_bytes))
+        raise Refused(Code.TOO_LARGE, value=human(len(data)), expected=human(limits.max_file_bytes))
     return data
 
 
@@ -252,12 +260,12 @@ def _looks_like(data: bytes) -> str:
 def _read_ole(path: Path, data: bytes, limits: Limits, wanted: frozenset[str] | None) -> Book:
     ole = Ole(data)
     if {"EncryptionInfo", "EncryptedPackage"} & ole.names:
-        raise Refused("F004")  # what Excel's "Encrypt with Password" saves
+        raise Refused(Code.PASSWORD)  # what Excel's "Encrypt with Password" saves
     name = next((n for n in ("Workbook", "Book") if n in ole.names), "")
     if not name:
         if "WordDocument" in ole.names:
-            raise Refused("F001", value="văn bản Word .doc")
-        raise Refused("F001", value="tài liệu Office không phải bảng tính")
+            raise Refused(Code.NOT_SPREADSHEET, value="văn bản Word .doc")
+        raise Refused(Code.NOT_SPREADSHEET, value="tài liệu Office không phải bảng tính")
     check_biff(ole.stream(name), limits)
     return _calamine(path, "xls", data, limits, {}, wanted)
 
@@ -269,7 +277,9 @@ def _read_zip(path: Path, data: bytes, limits: Limits, wanted: frozenset[str] | 
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
-        raise Refused("F003", value="cấu trúc nén (zip) hỏng hoặc tệp bị cắt cụt") from exc
+        raise Refused(
+            Code.CORRUPT_FILE, value="cấu trúc nén (zip) hỏng hoặc tệp bị cắt cụt"
+        ) from exc
     with archive:
         infos = archive.infolist()
         names = {info.filename for info in infos}
@@ -278,7 +288,7 @@ def _read_zip(path: Path, data: bytes, limits: Limits, wanted: frozenset[str] | 
         parts = Parts(archive, inflate_all(data, infos))
         if fmt == "ods":
             if b"encryption-data" in parts.get("META-INF/manifest.xml"):
-                raise Refused("F004")  # an ODF package saved with a password
+                raise Refused(Code.PASSWORD)  # an ODF package saved with a password
             scans = scan_ods(parts, limits)
         else:
             macros = b"macroEnabled" in parts.get("[Content_Types].xml")
@@ -305,7 +315,7 @@ def _calamine(path: Path, fmt: str, data: bytes, limits: Limits,
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except python_calamine.PasswordError as exc:
-        raise Refused("F004") from exc
+        raise Refused(Code.PASSWORD) from exc
     sheets: dict[str, Sheet] = {}
     total = 0
     with workbook:

@@ -1,14 +1,16 @@
-"""Render the consolidated period: the print-ready workbook and the terminal tracking table.
+"""The consolidated period workbook: what the secretariat reads and prints.
 
-The workbook (:func:`write_consolidated`) shows one :class:`~dvxl.merge.Consolidated`
-and decides nothing. Its sheets, in the order the secretariat reads them:
+:func:`write_consolidated` shows one :class:`~dvxl.merge.Consolidated` and decides
+nothing. Its sheets, in the order the secretariat reads them:
 
 * ``Tổng hợp`` — reporting figures and classification counts by rating group;
 * ``Theo dõi`` — where every addressed unit stands (DHIS2's expected / on time / late);
-* ``Đôn đốc`` — the units to chase, each with a ready-to-send sentence;
+* ``Đôn đốc`` — the units to chase, each with a ready-to-send sentence
+  (:mod:`dvxl.reminders`);
 * ``Đánh giá`` — scores, levels and ranks, counts per level, two charts;
 * ``Thay đổi`` — what resubmissions changed;
-* ``NV 1.1`` … — one sheet per task, a row per unit it is addressed to;
+* ``NV 1.1`` … — one sheet per task, a row per unit it is addressed to
+  (:mod:`dvxl.taskbooks`);
 * one sheet per unit, named by its code.
 
 That is for up to :data:`UNIT_SHEETS_MAX` addressed units. A larger roster (a province
@@ -17,47 +19,55 @@ with its communes, a national round) gets instead, in the period workbook, one s
 filtered, so that one unit is still shown or printed by filtering its code (a workbook of
 thousands of sheets can be neither navigated nor printed, and takes minutes to write);
 the evaluation refers to its totals, and leaves out its bar chart of every unit's total.
-Each task's sheet goes to a workbook of its own, ``nhiem-vu/NV-1.1.xlsx`` beside the
-period workbook (the department following a task gets that file), written by worker
-processes while the period workbook is written. Both are written row by row
+Each task's sheet goes to a workbook of its own beside the period workbook, written by
+worker processes meanwhile (:mod:`dvxl.taskbooks`). Both are written row by row
 (XlsxWriter's ``constant_memory``), so memory stays flat however many units there are.
 
 Every total, rate and count is a formula stored with the value Python computed
 for it (a file never opened by Excel has no results otherwise); the tests
 recalculate the workbook in LibreOffice and compare. Every text that came from
-a unit or the catalog is written with ``write_string``, so "=..." stays text.
+a unit or the catalog is written with ``write_string``, so "=..." stays text
+(:mod:`dvxl.looks`: the formats and tables of every period output).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
-import multiprocessing
-import multiprocessing.context
-import pickle
-import re
-import sys
-import unicodedata
-from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xlsxwriter.utility import xl_col_to_name, xl_range, xl_rowcol_to_cell
+from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
 
-from dvxl import printing
+from dvxl import printing, reminders, taskbooks
 from dvxl.form import IDENTITY
-from dvxl.merge import INVALID, LATE, MISSING, ON_TIME, TRACK_STATUSES, Consolidated, Track
+from dvxl.looks import (
+    TOTAL_LABEL,
+    VALUE_WIDTHS,
+    YES,
+    Cell,
+    Col,
+    Looks,
+    abs_range,
+    countifs,
+    criterion,
+    fit_height,
+    period_line,
+    put,
+    quote,
+    stamp,
+    sum_formula,
+    unique_sheet_name,
+    workbook_properties,
+)
+from dvxl.merge import Consolidated, count_tracks
 from dvxl.model import NUMERIC_TYPES, Indicator, Task, Unit
-from dvxl.rawrows import Formula as _Formula
-from dvxl.rawrows import RawRows
+from dvxl.rawrows import Formula
 from dvxl.receipt_time import TYPED
-from dvxl.report import AMBER, GREEN, RED
 from dvxl.score import TaskScore, UnitScore
-from dvxl.validate import start_collecting, worker_count
+from dvxl.statuses import TrackStatus
+from dvxl.taskbooks import TASK_SHEET_PREFIX
 
 SUMMARY_SHEET = "Tổng hợp"
 TRACKING_SHEET = "Theo dõi"
@@ -65,42 +75,15 @@ REMINDER_SHEET = "Đôn đốc"
 EVALUATION_SHEET = "Đánh giá"
 CHANGES_SHEET = "Thay đổi"
 FIXED_SHEETS = (SUMMARY_SHEET, TRACKING_SHEET, REMINDER_SHEET, EVALUATION_SHEET, CHANGES_SHEET)
-TASK_SHEET_PREFIX = "NV "
 UNITS_SHEET = "Theo đơn vị"
 #: Up to this many addressed units each gets a sheet of its own; above, one long sheet.
 UNIT_SHEETS_MAX = 100
-TOTAL_LABEL = "Tổng cộng"
-STATUS_COLOURS = {ON_TIME: GREEN, LATE: AMBER, INVALID: RED, MISSING: RED}
-YES = "Có"
-
-MAX_ROW_HEIGHT = 409.0  # Excel's limit, in points
-#: Table rows of constant_memory sheets written as XML directly (dvxl.rawrows); tests turn
-#: it off to compare with what XlsxWriter writes itself.
-RAW_ROWS = True
-# About 84 characters of column width fit across A4 landscape within the margins of
-# Hướng dẫn 36 at 100 % (Times New Roman 12; measured on LibreOffice's PDF). A table that
-# would print below MIN_FIT_SCALE when fitted to one page width prints at WIDE_SCALE
-# across pages instead, its key columns repeated on each.
-PAGE_CHARS = 84
-MIN_FIT_SCALE = 50
-WIDE_SCALE = 60
-SHEET_NAME_MAX = 31
 CHART_WIDTH = 900  # pixels
 PIE_HEIGHT = 360
 DEFAULT_ROW_PX = 21  # printing.WORKBOOK_OPTIONS["default_row_height"]
-_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
-# Column widths (characters) of an indicator's value, by indicator type.
-_WIDTHS = {"integer": 11, "decimal": 11, "score": 9, "date": 11, "choice": 14,
-           "text": 20, "doclist": 24, "longtext": 32}
-_UNIT_WIDTHS = {**_WIDTHS, "integer": 9, "doclist": 22, "longtext": 28}
-
-
-@dataclass(frozen=True)
-class _Col:
-    title: str
-    width: float
-    wrap: bool = False
+# Column widths (characters) of an indicator's value on a unit's sheet, by indicator type.
+_UNIT_WIDTHS = {**VALUE_WIDTHS, "integer": 9, "doclist": 22, "longtext": 28}
 
 
 @dataclass(frozen=True)
@@ -114,254 +97,21 @@ class _Counts:
     total_col: int
 
 
-Cell = tuple[Any, Any]  # (value, cell format)
-
-
-# Public API -------------------------------------------------------------------------------------
-
-
 def write_consolidated(c: Consolidated, path: Path) -> None:
     """Write the period workbook for ``c`` to ``path`` (atomically: temp file, then rename).
 
     For a large roster (more than :data:`UNIT_SHEETS_MAX` units) each task's sheet is a
-    workbook of its own in :func:`tasks_folder` (a million cells at national scale,
-    three quarters of the whole), written by worker processes while this one writes
-    ``path``.
+    workbook of its own in :func:`dvxl.taskbooks.tasks_folder`, written by worker
+    processes while this one writes ``path``.
     """
-    folder = tasks_folder(path)
+    folder = taskbooks.tasks_folder(path)
     if len(c.catalog.addressed_units()) <= UNIT_SHEETS_MAX:
         printing.write_workbook(path, lambda wb: _Writer(wb, c).build())
-        _remove_stale(folder, set())
+        taskbooks.remove_stale(folder, set())
         return
-    folder.mkdir(parents=True, exist_ok=True)
-    jobs = [(data, folder / f"{TASK_FILE_PREFIX}{data.task.code}.xlsx")
-            for data in _task_inputs(c)]
-    jobs.sort(key=lambda job: -len(job[0].rows) * len(job[0].indicators))  # largest first
-    _remove_stale(folder, {target for _, target in jobs})
-    properties = _properties(c, "")
-    pending = _start_tasks(jobs, properties)
+    books = taskbooks.start(c, folder)
     printing.write_workbook(path, lambda wb: _Writer(wb, c).build(with_tasks=False))
-    _finish_tasks(pending, jobs, properties)
-
-
-#: A large roster's task workbooks: ``nhiem-vu/NV-1.1.xlsx`` beside the period workbook.
-TASKS_FOLDER = "nhiem-vu"
-TASK_FILE_PREFIX = "NV-"
-
-
-def tasks_folder(path: Path) -> Path:
-    """Where a large roster's task workbooks go, beside the period workbook ``path``."""
-    return path.parent / TASKS_FOLDER
-
-
-def _remove_stale(folder: Path, kept: set[Path]) -> None:
-    """Task workbooks of an earlier run that this one does not write (other tasks, or a
-    roster now small enough for one workbook): they would show out-of-date figures."""
-    if folder.is_dir():
-        for stale in folder.glob(f"{TASK_FILE_PREFIX}*.xlsx"):
-            if stale not in kept:
-                stale.unlink(missing_ok=True)
-
-
-def _properties(c: Consolidated, title: str) -> dict[str, Any]:
-    return {
-        "title": title or f"Tổng hợp báo cáo — {c.period.name}",
-        "subject": printing.directive_title(c.catalog.directive),
-        "author": "dvxl",
-        "comments": "Tạo bởi dvxl; số liệu lấy từ các báo cáo hợp lệ đã nhận.",
-        # The same data gives the same bytes: a re-run must change nothing (issue #4).
-        "created": c.generated,
-    }
-
-
-def _write_task(data: _TaskInput, path: Path, properties: dict[str, Any]) -> None:
-    """A task's workbook: its one sheet, written row by row."""
-
-    def fill(workbook: Any) -> None:
-        workbook.constant_memory = True  # see _Writer.build
-        # Put together in memory (printing.WORKBOOK_OPTIONS) only while its XML is small.
-        workbook.in_memory = len(data.rows) * (len(data.indicators) + 6) <= IN_MEMORY_CELLS
-        workbook.set_properties(
-            {**properties, "title": f"Nhiệm vụ {data.task.code} — {data.period_name}"})
-        sheet = workbook.add_worksheet(_sheet_name(TASK_SHEET_PREFIX + data.task.code, set()))
-        _Looks(workbook).write_task(sheet, data)
-
-    printing.write_workbook(path, fill)
-
-
-def _task_inputs(c: Consolidated) -> list[_TaskInput]:
-    """Every task addressed to some unit, as the data of its sheet."""
-    tracks = {t.unit.code: t for t in c.tracking}
-    by_groups: dict[tuple[str, ...], tuple[Task, ...]] = {}
-    units = c.catalog.addressed_units()
-    for unit in units:
-        if unit.groups not in by_groups:
-            by_groups[unit.groups] = c.catalog.tasks_for(unit)
-    inputs = []
-    for task in c.catalog.tasks:
-        addressed = [u for u in units if task in by_groups[u.groups]]
-        if addressed:
-            inputs.append(_task_input(c, task, addressed, tracks))
-    return inputs
-
-
-def _task_input(c: Consolidated, task: Task, units: list[Unit],
-                tracks: dict[str, Track]) -> _TaskInput:
-    """What a task's sheet shows, as plain data (small enough to send to a worker)."""
-    inds = c.catalog.indicators_for(task)
-    keys = [f"{task.code}.{ind.code}" for ind in inds]
-    rows = []
-    for unit in units:
-        sub = c.submissions.get(unit.code)
-        track = tracks.get(unit.code)
-        values = sub.values if sub else {}
-        rows.append((unit.code, unit.name, track.status if track else MISSING,
-                     tuple(values.get(key) for key in keys), sub.name if sub else "",
-                     sub.received if sub else ""))
-    return _TaskInput(task, inds, c.period.name, _period_line(c), rows)
-
-
-def _period_line(c: Consolidated) -> str:
-    p = c.period
-    fmt = printing.format_date
-    return (f"Kỳ báo cáo {p.code}: số liệu từ ngày {fmt(p.start)} đến ngày {fmt(p.end)}; "
-            f"hạn gửi ngày {fmt(p.deadline)}. Tổng hợp lúc {_stamp(c.generated)}.")
-
-
-def _start_tasks(
-    jobs: list[tuple[_TaskInput, Path]], properties: dict[str, Any]
-) -> tuple[ProcessPoolExecutor, list[Future[None]]] | None:
-    """The task workbooks, given to worker processes; None where there are none to have.
-
-    One process fewer than the CPUs: this one writes the period workbook meanwhile, then
-    takes the jobs the workers have not started (:func:`_finish_tasks`).
-    """
-    workers = worker_count() - 1
-    if workers < 1 or not jobs:
-        return None
-    try:
-        pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=_fresh_context(),
-                                   initializer=start_collecting)
-        return pool, [pool.submit(_write_task, data, target, properties) for data, target in jobs]
-    except (OSError, ImportError, NotImplementedError):
-        return None
-
-
-def _fresh_context() -> multiprocessing.context.BaseContext:
-    """How to start the task workers: forked while this process is small, else afresh.
-
-    A forked worker shares its parent's memory, but each object its allocator places
-    next to an inherited one turns a shared page into a copy: forked from a merge holding
-    10,000 reports, a worker took 250 MB of its own; started afresh, 90 MB. Forking is
-    kept for smaller merges, where it saves the fresh start (a few tenths of a second).
-    """
-    default = multiprocessing.get_start_method()
-    if default == "fork" and not process_is_large():
-        return multiprocessing.get_context("fork")
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("forkserver")
-    return multiprocessing.get_context(default)
-
-
-#: A task workbook of more cells than this is put together on disk, not in memory.
-IN_MEMORY_CELLS = 100_000
-
-#: Above this peak size of this process, task workers start afresh (see _fresh_context).
-FORK_MAX_MB = 256
-
-
-def process_is_large() -> bool:
-    """Whether this process has grown past :data:`FORK_MAX_MB` (a national-scale merge)."""
-    return _peak_mb() >= FORK_MAX_MB
-
-
-def _peak_mb() -> float:
-    try:
-        import resource
-    except ImportError:  # Windows: no fork either
-        return 0.0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1 << 20 if sys.platform == "darwin" else 1 << 10)  # bytes on macOS
-
-
-def _finish_tasks(
-    pending: tuple[ProcessPoolExecutor, list[Future[None]]] | None,
-    jobs: list[tuple[_TaskInput, Path]],
-    properties: dict[str, Any],
-) -> None:
-    """Write, here, the jobs the workers have not started (the smallest, from the end of the
-    list, while the workers go on from its start), wait for the workers, and write here
-    whatever a worker failed to."""
-    if pending is None:
-        for data, target in jobs:
-            _write_task(data, target, properties)
-        return
-    pool, futures = pending
-    with pool:
-        for (data, target), future in reversed(list(zip(jobs, futures, strict=True))):
-            if not future.cancel():  # started: the workers have the rest
-                break
-            _write_task(data, target, properties)
-        for (data, target), future in zip(jobs, futures, strict=True):
-            if future.cancelled():
-                continue
-            try:
-                future.result()
-            except (BrokenProcessPool, OSError, pickle.PicklingError):
-                _write_task(data, target, properties)
-
-
-def tracking_lines(c: Consolidated) -> list[str]:
-    """The tracking table as aligned text lines for the terminal, counts per status last."""
-    header = ("STT", "Mã", "Tên đơn vị", "Nhóm", "Tình trạng", "Muộn", "Số tệp",
-              "Lần gửi cuối", "Nguồn", "Ghi chú")
-    right = {0, 5, 6}
-    rows = [
-        (
-            str(i), t.unit.code, _clip(t.unit.name, 40), t.unit.rating_group,
-            t.status, str(t.days_late) if t.days_late else "", str(t.files),
-            _stamp(t.last_received) if t.last_received else "", _clip(t.received_label, 30),
-            t.note,
-        )
-        for i, t in enumerate(c.tracking, 1)
-    ]
-    table = [tuple(_nfc(v) for v in row) for row in [header, *rows]]
-    widths = [max(_width(row[col]) for row in table) for col in range(len(header))]
-
-    def line(row: Sequence[str]) -> str:
-        cells = []
-        for col, text in enumerate(row):
-            pad = " " * (widths[col] - _width(text))
-            cells.append(pad + text if col in right else text + pad)
-        return "  ".join(cells).rstrip()
-
-    lines = [line(table[0]), line(["-" * w for w in widths])]
-    lines += [line(row) for row in table[1:]]
-    counts = _status_counts(c.tracking)
-    shown = " · ".join(f"{status}: {counts[status]}" for status in TRACK_STATUSES)
-    lines.append(f"{shown} · Tổng số: {len(c.tracking)} đơn vị")
-    return lines
-
-
-def reminder_text(c: Consolidated, track: Track) -> str:
-    """The sentence to send a unit that has not sent a valid return (Vietnamese)."""
-    p = c.period
-    name = track.unit.name
-    deadline = printing.format_date(p.deadline)
-    overdue = c.generated.date() > p.deadline
-    if track.status == MISSING:
-        if overdue:
-            return (f"Đến ngày {printing.format_date(c.generated)}, {name} chưa gửi báo cáo "
-                    f"{p.name} (hạn gửi ngày {deadline}). Đề nghị {name} khẩn trương gửi "
-                    "báo cáo.")
-        return f"Đề nghị {name} gửi báo cáo {p.name} trước ngày {deadline}."
-    when = "khẩn trương gửi lại" if overdue else f"gửi lại trước ngày {deadline}"
-    sent = f" gửi ngày {printing.format_date(track.last_received)}" if track.last_received else ""
-    if track.errors:
-        return (f"Đề nghị {name} sửa {track.errors} lỗi trong tệp «{track.last_name}»{sent} "
-                f"theo bảng kết quả kiểm tra kèm theo và {when}.")
-    return (f"Tệp «{track.last_name}»{sent} không đọc được hoặc không đúng mẫu báo cáo "
-            f"{p.name}. Đề nghị {name} nhập báo cáo vào đúng mẫu đã gửi và {when}.")
+    books.finish()
 
 
 def indicator_label(c: Consolidated, key: str) -> str:
@@ -381,175 +131,7 @@ def indicator_label(c: Consolidated, key: str) -> str:
 # The workbook ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _TaskInput:
-    """What a task's sheet shows, as plain data: a worker process writes it from this alone."""
-
-    task: Task
-    indicators: tuple[Indicator, ...]
-    period_name: str
-    period_line: str
-    # per unit: code, name, status, the indicators' values, accepted file, when received
-    rows: list[tuple[str, str, str, tuple[Any, ...], str, Any]]
-
-
-class _Looks:
-    """The cell formats of a workbook and the writing of headings and tables with them."""
-
-    def __init__(self, workbook: Any) -> None:
-        self.wb = workbook
-        s = self.s = printing.Styles(workbook)
-        top = {"border": 1, "valign": "top"}
-        self.text = s.cell
-        self.center = s.make(**top, align="center")
-        self.integer = s.make(**top, num_format="#,##0")
-        self.general = s.make(**top, num_format="General")
-        self.date = s.make(**top, num_format="dd/mm/yyyy", align="left")
-        self.stamp = s.make(**top, num_format="dd/mm/yyyy hh:mm", align="left")
-        self.pct = s.make(**top, num_format="0.0%")
-        self.empty = s.make(**top, text_wrap=True, italic=True, font_color="#595959")
-        # A receipt time the secretariat corrected by hand stands out from those dvxl read.
-        self.corrected = s.make(**top, text_wrap=True, bold=True, italic=True,
-                                font_color="#1F4E79")
-        bold = {**top, "bold": True}
-        self.total_text = s.make(**bold, text_wrap=True)
-        self.total_integer = s.make(**bold, num_format="#,##0")
-        self.total_general = s.make(**bold, num_format="General")
-        self.total_pct = s.make(**bold, num_format="0.0%")
-        self.status = {k: s.make(**top, text_wrap=True, **v) for k, v in STATUS_COLOURS.items()}
-        self.label = s.make(bold=True, valign="top")
-        self.title = s.make(bold=True, font_size=14, text_wrap=True, valign="top")
-        self.note = s.make(italic=True, font_color="#595959", text_wrap=True, valign="top")
-
-    def _heading(self, sheet: Any, lines: Sequence[tuple[str, Any]],
-                 cols: Sequence[_Col]) -> None:
-        """Title lines across the table's first printed page, wrapped, rows sized to them."""
-        capacity = _page_chars(cols)
-        ncols, width = 0, 0.0
-        while ncols < len(cols) and (ncols == 0 or width + cols[ncols].width <= capacity):
-            width += cols[ncols].width
-            ncols += 1
-        for r, (text, fmt) in enumerate(lines):
-            if ncols > 1:
-                sheet.merge_range(r, 0, r, ncols - 1, "", fmt)
-            sheet.write_string(r, 0, text, fmt)
-            size = 14 if fmt is self.title else 12
-            sheet.set_row(r, printing.row_height(text, width, size))
-
-    def _table(self, sheet: Any, header: int, cols: Sequence[_Col], rows: list[list[Cell]],
-               *, footer: list[Cell] | None = None, key_cols: int = 0,
-               only: bool = True) -> int:
-        """Header, rows and an optional totals row (not filtered); print-ready.
-
-        The only table of its sheet also gets frozen panes, a filter and its header
-        repeated on every printed page. Returns the sheet row after the table.
-        """
-        _page(sheet, cols, header if only else None, key_cols)
-        for col, spec in enumerate(cols):
-            sheet.set_column(col, col, spec.width)
-            sheet.write_string(header, col, spec.title, self.s.header)
-        sheet.set_row(header, _height((c.title, c.width) for c in cols))
-        r = header + 1
-        # The inner loop of every table: 1.5 million cells at national scale, so text and
-        # numbers are written here directly; anything else goes through _put.
-        wrapped = [c.width if c.wrap else 0.0 for c in cols]
-        write_string, write_number, write_blank = (
-            sheet.write_string, sheet.write_number, sheet.write_blank)
-        raw = RawRows(sheet, len(cols)) if RAW_ROWS and RawRows.usable(sheet) else None
-        for index, cells in enumerate([*rows, *([footer] if footer else [])]):
-            height = printing.LINE_HEIGHT  # as tall as the longest wrapped text needs
-            for (value, _), width in zip(cells, wrapped, strict=False):
-                if width and value and type(value) is str:
-                    height = max(height, _row_height(value, width))
-            height = min(height, MAX_ROW_HEIGHT)
-            if raw is not None and index < len(rows) and raw.write(r, cells, height):
-                r += 1
-                continue
-            for col, (value, fmt) in enumerate(cells):
-                kind = type(value)
-                if kind is str:
-                    if value:
-                        write_string(r, col, value, fmt)
-                    else:
-                        write_blank(r, col, None, fmt)
-                elif (kind is float or kind is int) and math.isfinite(value):
-                    write_number(r, col, value, fmt)
-                else:
-                    _put(sheet, r, col, value, fmt)
-            sheet.set_row(r, height)
-            r += 1
-        if only:
-            sheet.freeze_panes(header + 1, key_cols)
-            sheet.autofilter(header, 0, header + max(len(rows), 1), len(cols) - 1)
-        return r
-
-    def _status_cell(self, status: str) -> Cell:
-        return status, self.status.get(status, self.text)
-
-    def _value_cell(self, ind: Indicator | None, value: Any) -> Cell:
-        """A reported value as the right kind of cell: numbers, dates and text as such."""
-        kind = type(value)  # the usual kinds first: 700,000 cells at national scale
-        if kind is str:
-            return value, self.text
-        if kind is float or kind is int:
-            integer = ind is not None and ind.type == "integer"
-            return value, self.integer if integer else self.general
-        if isinstance(value, bool):
-            return (YES if value else "Không"), self.text
-        if isinstance(value, int | float):
-            integer = ind is not None and ind.type == "integer"
-            return value, self.integer if integer else self.general
-        if isinstance(value, dt.datetime):
-            return value, self.stamp
-        if isinstance(value, dt.date):
-            return value, self.date
-        if value is None:
-            return "", self.text
-        return str(value), self.text
-
-
-    def write_task(self, sheet: Any, data: _TaskInput) -> None:
-        """A task's sheet: a row per unit it is addressed to, every indicator, totals."""
-        task, inds = data.task, data.indicators
-        cols = [_Col("STT", 6), _Col("Mã đơn vị", 11), _Col("Tên đơn vị", 30, True),
-                _Col("Tình trạng nộp", 13, True)]
-        cols += [_Col(f"{i.label}\n({i.unit})" if i.unit else i.label, _WIDTHS.get(i.type, 16),
-                      i.type not in NUMERIC_TYPES) for i in inds]
-        cols += [_Col("Tệp nguồn", 26, True), _Col("Thời gian nhận", 16)]
-        received = sum(1 for row in data.rows if row[4])
-        self._heading(sheet, [
-            (f"NHIỆM VỤ {task.code}: {task.title.upper()}", self.title),
-            (f"{data.period_name}: {len(data.rows)} đơn vị được giao, {received} đơn vị có báo "
-             f"cáo hợp lệ. {data.period_line}", self.note),
-        ], cols)
-        header = 3
-        first, last = header + 1, header + len(data.rows)
-        rows: list[list[Cell]] = []
-        for i, (code, name, status, values, source, when) in enumerate(data.rows, 1):
-            row: list[Cell] = [(i, self.center), (code, self.text), (name, self.text),
-                               self._status_cell(status)]
-            row += [self._value_cell(ind, value) for ind, value in zip(inds, values, strict=True)]
-            row += [(source, self.text), (when, self.stamp)]
-            rows.append(row)
-        footer: list[Cell] | None = None
-        if rows:
-            footer = [("", self.total_text), ("", self.total_text), (TOTAL_LABEL, self.total_text),
-                      ("", self.total_text)]
-            for col, ind in enumerate(inds, 4):
-                if ind.type in NUMERIC_TYPES:
-                    fmt = self.total_integer if ind.type == "integer" else self.total_general
-                    footer.append((_sum_formula(first, last, col, [r[col][0] for r in rows]), fmt))
-                else:
-                    footer.append(("", self.total_text))
-            footer += [("", self.total_text)] * 2
-        else:
-            rows = [[("", self.text), ("", self.text),
-                     ("Không có đơn vị nào được giao nhiệm vụ này.", self.empty),
-                     *[("", self.text)] * (len(cols) - 3)]]
-        self._table(sheet, header, cols, rows, footer=footer, key_cols=4)
-
-
-class _Writer(_Looks):
+class _Writer(Looks):
     def __init__(self, workbook: Any, c: Consolidated) -> None:
         super().__init__(workbook)
         self.c = c
@@ -577,18 +159,19 @@ class _Writer(_Looks):
             # XML of «Theo đơn vị» alone is hundreds of megabytes at 10,000 units.
             self.wb.constant_memory = True
             self.wb.in_memory = False
-        self.wb.set_properties(_properties(c, ""))
+        self.wb.set_properties(workbook_properties(c, ""))
         taken: set[str] = set()
-        fixed = {name: self.wb.add_worksheet(_sheet_name(name, taken)) for name in FIXED_SHEETS}
+        add = self.wb.add_worksheet
+        fixed = {name: add(unique_sheet_name(name, taken)) for name in FIXED_SHEETS}
         tasks = [t for t in self.catalog.tasks if self._units_for(t)] if with_tasks else []
-        task_sheets = [(t, self.wb.add_worksheet(_sheet_name(TASK_SHEET_PREFIX + t.code, taken)))
+        task_sheets = [(t, add(unique_sheet_name(TASK_SHEET_PREFIX + t.code, taken)))
                        for t in tasks]
         if not self.large:
-            unit_sheets = [(u, self.wb.add_worksheet(_sheet_name(u.code, taken)))
+            unit_sheets = [(u, self.wb.add_worksheet(unique_sheet_name(u.code, taken)))
                            for u in self.units]
         else:
             unit_sheets = []
-            units_sheet = self.wb.add_worksheet(_sheet_name(UNITS_SHEET, taken))
+            units_sheet = self.wb.add_worksheet(unique_sheet_name(UNITS_SHEET, taken))
         self._summary(fixed[SUMMARY_SHEET])
         self._tracking(fixed[TRACKING_SHEET])
         self._reminders(fixed[REMINDER_SHEET])
@@ -610,17 +193,17 @@ class _Writer(_Looks):
     # Shared pieces ------------------------------------------------------------------------------
 
     def _period_line(self) -> str:
-        return _period_line(self.c)
+        return period_line(self.c)
 
     # Tổng hợp -----------------------------------------------------------------------------------
 
     def _summary(self, sheet: Any) -> None:
         c, s = self.c, self.s
-        cols = [_Col("STT", 6), _Col("Nhóm", 40, True)] + [
-            _Col(title, 11) for title in (
-                "Số đơn vị phải báo cáo", "Đã nộp", "Hợp lệ", "Đúng hạn", "Nộp muộn",
-                "Không hợp lệ", "Chưa nộp", "Tỷ lệ nộp", "Tỷ lệ đúng hạn")]
-        self._heading(sheet, [
+        cols = [Col("STT", 6), Col("Nhóm", 40, True)] + [
+            Col(title, 11) for title in (
+                "Số đơn vị phải báo cáo", "Đã nộp", "Hợp lệ", *(s.label for s in TrackStatus),
+                "Tỷ lệ nộp", "Tỷ lệ đúng hạn")]
+        self.heading(sheet, [
             (f"TỔNG HỢP BÁO CÁO {c.period.name.upper()}", self.title),
             (f"Thực hiện {printing.directive_title(self.catalog.directive)}.", self.note),
             (self._period_line(), self.note),
@@ -639,7 +222,7 @@ class _Writer(_Looks):
         footer: list[Cell] | None = None
         if rows:
             total = last + 1
-            sums = [_sum_formula(first, last, col, [row[col][0] for row in rows])
+            sums = [sum_formula(first, last, col, [row[col][0] for row in rows])
                     for col in range(2, 9)]
             footer = [("", self.total_text), (TOTAL_LABEL, self.total_text),
                       *[(f, self.total_integer) for f in sums],
@@ -648,16 +231,16 @@ class _Writer(_Looks):
         else:
             rows.append([("", self.text), ("Chưa có đơn vị nào được giao nhiệm vụ.", self.empty),
                          *[("", self.text)] * 9])
-        r = self._table(sheet, header, cols, rows, footer=footer, only=False)
+        r = self.table(sheet, header, cols, rows, footer=footer, only=False)
         self._level_counts(sheet, r + 1)
 
     def _rates(self, r: int, expected: float, received: float, on_time: float,
                fmt: Any) -> list[Cell]:
         exp, rec, ont = (xl_rowcol_to_cell(r, col) for col in (2, 3, 5))
         return [
-            (_Formula(f"=IF({exp}=0,0,{rec}/{exp})", 0 if expected == 0 else received / expected),
+            (Formula(f"=IF({exp}=0,0,{rec}/{exp})", 0 if expected == 0 else received / expected),
              fmt),
-            (_Formula(f"=IF({exp}=0,0,{ont}/{exp})", 0 if expected == 0 else on_time / expected),
+            (Formula(f"=IF({exp}=0,0,{ont}/{exp})", 0 if expected == 0 else on_time / expected),
              fmt),
         ]
 
@@ -681,7 +264,7 @@ class _Writer(_Looks):
         for col, title in enumerate(titles):
             sheet.write_string(header, col, title, s.header)
         widths = [6, 40] + [11] * (len(titles) - 2)
-        sheet.set_row(header, _height(zip(titles, widths, strict=True)))
+        sheet.set_row(header, fit_height(zip(titles, widths, strict=True)))
         for col in range(11, len(widths)):  # beyond the first table's columns
             sheet.set_column(col, col, widths[col])
         order = [g.code for g in self.catalog.groups if g.code in self.c.evaluation.counts]
@@ -691,101 +274,101 @@ class _Writer(_Looks):
         for i, code in enumerate(order):
             r = first + i
             counts = [self.c.evaluation.counts[code].get(name, 0) for name in levels]
-            _put(sheet, r, 0, i + 1, self.center)
-            _put(sheet, r, 1, self.group_names.get(code, code), self.text)
+            put(sheet, r, 0, i + 1, self.center)
+            put(sheet, r, 1, self.group_names.get(code, code), self.text)
             for col, n in enumerate(counts, 2):
-                _put(sheet, r, col, n, self.integer)
+                put(sheet, r, col, n, self.integer)
                 cached[col].append(n)
             cached[end + 1].append(sum(counts))
-            row_sum = _Formula(f"=SUM({xl_rowcol_to_cell(r, 2)}:{xl_rowcol_to_cell(r, end)})",
-                               sum(counts))
-            _put(sheet, r, end + 1, row_sum, self.total_integer)
-            sheet.set_row(r, _height([(self.group_names.get(code, code), 40)]))
+            row_sum = Formula(f"=SUM({xl_rowcol_to_cell(r, 2)}:{xl_rowcol_to_cell(r, end)})",
+                              sum(counts))
+            put(sheet, r, end + 1, row_sum, self.total_integer)
+            sheet.set_row(r, fit_height([(self.group_names.get(code, code), 40)]))
         if not order:
             sheet.write_string(first, 1, "Chưa có kết quả xếp loại.", self.empty)
             return
         last = first + len(order) - 1
         total = last + 1
-        _put(sheet, total, 0, "", self.total_text)
-        _put(sheet, total, 1, TOTAL_LABEL, self.total_text)
+        put(sheet, total, 0, "", self.total_text)
+        put(sheet, total, 1, TOTAL_LABEL, self.total_text)
         for col, values in cached.items():
-            _put(sheet, total, col, _sum_formula(first, last, col, values), self.total_integer)
+            put(sheet, total, col, sum_formula(first, last, col, values), self.total_integer)
 
     # Theo dõi -----------------------------------------------------------------------------------
 
     def _tracking(self, sheet: Any) -> None:
         c, s = self.c, self.s
-        # Within one landscape page (_too_wide): 166 characters of 168.
-        cols = [_Col("STT", 5), _Col("Mã", 10), _Col("Tên đơn vị", 22, True),
-                _Col("Nhóm", 16, True), _Col("Tình trạng", 12, True), _Col("Số ngày muộn", 7),
-                _Col("Số tệp đã gửi", 7), _Col("Lần gửi cuối", 15),
-                _Col("Nguồn thời điểm nhận", 14, True), _Col("Tệp", 18, True),
-                _Col("Còn thiếu", 22, True), _Col("Thư điện tử", 18, True)]
-        self._heading(sheet, [
+        # Within one landscape page (looks._too_wide): 166 characters of 168.
+        cols = [Col("STT", 5), Col("Mã", 10), Col("Tên đơn vị", 22, True),
+                Col("Nhóm", 16, True), Col("Tình trạng", 12, True), Col("Số ngày muộn", 7),
+                Col("Số tệp đã gửi", 7), Col("Lần gửi cuối", 15),
+                Col("Nguồn thời điểm nhận", 14, True), Col("Tệp", 18, True),
+                Col("Còn thiếu", 22, True), Col("Thư điện tử", 18, True)]
+        self.heading(sheet, [
             (f"THEO DÕI TÌNH HÌNH GỬI BÁO CÁO {c.period.name.upper()}", self.title),
             (self._period_line(), self.note),
             ("Màu: xanh — đúng hạn; vàng — nộp muộn; đỏ — không hợp lệ hoặc chưa nộp.", self.note),
         ], cols)
-        counts = _status_counts(c.tracking)
+        counts = count_tracks(c.tracking)
         top = 4
-        header = top + len(TRACK_STATUSES) + 3
+        header = top + len(TrackStatus) + 3
         first, last = header + 1, header + max(len(c.tracking), 1)
-        status_range = _abs_range(first, last, 4)
+        status_range = abs_range(first, last, 4)
         sheet.write_string(top, 2, "Tình trạng", s.header)
         sheet.write_string(top, 3, "Số đơn vị", s.header)
-        for i, status in enumerate(TRACK_STATUSES, 1):
-            _put(sheet, top + i, 2, status, self.status[status])
-            criterion = _criterion(status)
-            _put(sheet, top + i, 3, _Formula(f"=COUNTIF({status_range},{criterion})",
-                                             counts[status]), self.integer)
-        total = top + len(TRACK_STATUSES) + 1
-        _put(sheet, total, 2, "Tổng số đơn vị", self.total_text)
-        _put(sheet, total, 3, _sum_formula(top + 1, total - 1, 3, list(counts.values())),
-             self.total_integer)
+        for i, (status, n) in enumerate(counts.items(), 1):
+            put(sheet, top + i, 2, status.label, self.status[status])
+            matching = criterion(status.label)
+            put(sheet, top + i, 3, Formula(f"=COUNTIF({status_range},{matching})", n),
+                self.integer)
+        total = top + len(TrackStatus) + 1
+        put(sheet, total, 2, "Tổng số đơn vị", self.total_text)
+        put(sheet, total, 3, sum_formula(top + 1, total - 1, 3, list(counts.values())),
+            self.total_integer)
         rows: list[list[Cell]] = []
         for i, t in enumerate(c.tracking, 1):
             rows.append([
                 (i, self.center), (t.unit.code, self.text), (t.unit.name, self.text),
                 (self.group_names.get(t.unit.rating_group, t.unit.rating_group), self.text),
-                self._status_cell(t.status),
+                self.status_cell(t.status),
                 (t.days_late or "", self.integer), (t.files, self.integer),
                 (t.last_received, self.stamp),
                 (t.received_label, self.corrected if t.received_from == TYPED else self.text),
                 (t.last_name, self.text), (t.note, self.text), (t.unit.email, self.text),
             ])
-        self._table(sheet, header, cols, rows, key_cols=3)
+        self.table(sheet, header, cols, rows, key_cols=3)
 
     # Đôn đốc ------------------------------------------------------------------------------------
 
     def _reminders(self, sheet: Any) -> None:
         c = self.c
-        cols = [_Col("STT", 6), _Col("Đơn vị", 32, True), _Col("Thư điện tử", 28, True),
-                _Col("Tình trạng", 13, True), _Col("Nội dung nhắc", 72, True)]
-        self._heading(sheet, [
+        cols = [Col("STT", 6), Col("Đơn vị", 32, True), Col("Thư điện tử", 28, True),
+                Col("Tình trạng", 13, True), Col("Nội dung nhắc", 72, True)]
+        self.heading(sheet, [
             (f"DANH SÁCH ĐƠN VỊ CẦN ĐÔN ĐỐC — {c.period.name.upper()}", self.title),
             (self._period_line(), self.note),
         ], cols)
         due = [t for t in c.tracking if t.needs_reminder]
         rows: list[list[Cell]] = [
             [(i, self.center), (t.unit.name, self.text), (t.unit.email, self.text),
-             self._status_cell(t.status), (reminder_text(c, t), self.text)]
+             self.status_cell(t.status), (reminders.reminder_text(c, t), self.text)]
             for i, t in enumerate(due, 1)
         ]
         if not rows:
             rows = [[("", self.text), ("Tất cả đơn vị đã gửi báo cáo hợp lệ; không cần đôn đốc.",
                                        self.empty), *[("", self.text)] * 3]]
-        self._table(sheet, 3, cols, rows, key_cols=0)
+        self.table(sheet, 3, cols, rows, key_cols=0)
 
     # Đánh giá -----------------------------------------------------------------------------------
 
     def _evaluation(self, sheet: Any) -> None:
         c = self.c
-        cols = [_Col("STT", 6), _Col("Mã", 11), _Col("Tên đơn vị", 30, True),
-                _Col("Nhóm", 26, True), _Col("Điểm tự chấm", 9), _Col("Điểm thẩm định", 10),
-                _Col("Tổng điểm", 9), _Col("Xếp loại", 22, True),
-                _Col("Hạ mức do giới hạn tỷ lệ", 10), _Col("Xếp hạng trong nhóm", 9),
-                _Col("Số ngày muộn", 8)]
-        self._heading(sheet, [
+        cols = [Col("STT", 6), Col("Mã", 11), Col("Tên đơn vị", 30, True),
+                Col("Nhóm", 26, True), Col("Điểm tự chấm", 9), Col("Điểm thẩm định", 10),
+                Col("Tổng điểm", 9), Col("Xếp loại", 22, True),
+                Col("Hạ mức do giới hạn tỷ lệ", 10), Col("Xếp hạng trong nhóm", 9),
+                Col("Số ngày muộn", 8)]
+        self.heading(sheet, [
             (f"KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI {c.period.name.upper()}", self.title),
             (self._period_line(), self.note),
             ("Tổng điểm lấy điểm thẩm định ở nhiệm vụ đã thẩm định, điểm tự chấm ở nhiệm vụ "
@@ -810,7 +393,7 @@ class _Writer(_Looks):
                 (score.rank if score and score.rank is not None else "", self.center),
                 (score.days_late if score and score.days_late else "", self.integer),
             ])
-        end = self._table(sheet, header, cols, rows, key_cols=3)
+        end = self.table(sheet, header, cols, rows, key_cols=3)
         first, last = header + 1, header + max(len(rows), 1)
         counts = self._evaluation_counts(sheet, end + 1, first, last, table,
                                          [col.width for col in cols])
@@ -822,7 +405,7 @@ class _Writer(_Looks):
             return "", self.general
         sheet_name, cell, value = self.total_cells[unit.code]
         if math.isclose(value, score.total, rel_tol=0, abs_tol=1e-9):
-            return _Formula(f"={_quote(sheet_name)}!{cell}", value), self.general
+            return Formula(f"={quote(sheet_name)}!{cell}", value), self.general
         # The evaluation decided a total that is not the sum of the decided task scores: show
         # the total that decided the level rather than a formula that would disagree with it.
         return score.total, self.general
@@ -846,34 +429,34 @@ class _Writer(_Looks):
         for col, name in zip(level_cols, levels, strict=True):
             sheet.write_string(header, col, name, s.header)
         sheet.write_string(header, total_col, "Tổng số", s.header)
-        sheet.set_row(header, _height((name, widths[col])
-                                      for col, name in zip(level_cols, levels, strict=True)))
-        group_range, level_range = _abs_range(first, last, 3), _abs_range(first, last, 7)
+        sheet.set_row(header, fit_height((name, widths[col])
+                                         for col, name in zip(level_cols, levels, strict=True)))
+        group_range, level_range = abs_range(first, last, 3), abs_range(first, last, 7)
         group_width = sum(widths[1:4])
         cached: dict[int, list[int]] = {col: [] for col in [*level_cols, total_col]}
         for i, group in enumerate(groups, 1):
             r = header + i
-            _put(sheet, r, 0, i, self.center)
+            put(sheet, r, 0, i, self.center)
             sheet.merge_range(r, 1, r, 3, "", self.text)
-            _put(sheet, r, 1, group, self.text)
-            sheet.set_row(r, _height([(group, group_width)]))
+            put(sheet, r, 1, group, self.text)
+            sheet.set_row(r, fit_height([(group, group_width)]))
             for col, level in zip(level_cols, levels, strict=True):
                 n = sum(1 for g, lv in table if _same(g, group) and _same(lv, level))
-                text = _countifs([(group_range, group), (level_range, level)], header, r, col)
-                _put(sheet, r, col, _Formula(text, n), self.integer)
+                text = countifs([(group_range, group), (level_range, level)], header, r, col)
+                put(sheet, r, col, Formula(text, n), self.integer)
                 cached[col].append(n)
             n = sum(1 for g, _ in table if _same(g, group))
             cached[total_col].append(n)
             row_range = xl_range(r, level_cols[0], r, level_cols[-1])
-            _put(sheet, r, total_col, _Formula(f"=SUM({row_range})", n), self.total_integer)
+            put(sheet, r, total_col, Formula(f"=SUM({row_range})", n), self.total_integer)
         total = header + len(groups) + 1
-        _put(sheet, total, 0, "", self.total_text)
+        put(sheet, total, 0, "", self.total_text)
         sheet.merge_range(total, 1, total, 3, "", self.total_text)
-        _put(sheet, total, 1, "Tất cả đơn vị", self.total_text)
+        put(sheet, total, 1, "Tất cả đơn vị", self.total_text)
         for col in [*level_cols, total_col]:
-            formula = (_sum_formula(header + 1, header + len(groups), col, cached[col])
-                       if groups else _Formula("=0", 0))
-            _put(sheet, total, col, formula, self.total_integer)
+            formula = (sum_formula(header + 1, header + len(groups), col, cached[col])
+                       if groups else Formula("=0", 0))
+            put(sheet, total, col, formula, self.total_integer)
         return _Counts(header, level_cols[0], level_cols[-1], total, total_col)
 
     def _charts(self, sheet: Any, counts: _Counts, first: int, last: int, n: int,
@@ -931,10 +514,10 @@ class _Writer(_Looks):
 
     def _changes(self, sheet: Any) -> None:
         c = self.c
-        cols = [_Col("STT", 6), _Col("Mã", 10), _Col("Đơn vị", 24, True),
-                _Col("Chỉ tiêu", 36, True), _Col("Giá trị cũ", 20, True),
-                _Col("Giá trị mới", 20, True), _Col("Tệp cũ", 22, True), _Col("Tệp mới", 22, True)]
-        self._heading(sheet, [
+        cols = [Col("STT", 6), Col("Mã", 10), Col("Đơn vị", 24, True),
+                Col("Chỉ tiêu", 36, True), Col("Giá trị cũ", 20, True),
+                Col("Giá trị mới", 20, True), Col("Tệp cũ", 22, True), Col("Tệp mới", 22, True)]
+        self.heading(sheet, [
             (f"SỐ LIỆU THAY ĐỔI KHI ĐƠN VỊ GỬI LẠI BÁO CÁO — {c.period.name.upper()}", self.title),
             ("So sánh báo cáo hợp lệ đang dùng với báo cáo hợp lệ gửi trước đó của cùng đơn vị.",
              self.note),
@@ -955,27 +538,28 @@ class _Writer(_Looks):
             rows = [[("", self.text), ("", self.text),
                      ("Không có số liệu nào thay đổi do gửi lại báo cáo trong kỳ này.",
                       self.empty), *[("", self.text)] * 5]]
-        self._table(sheet, 3, cols, rows, key_cols=0)
+        self.table(sheet, 3, cols, rows, key_cols=0)
 
     def _changed(self, ind: Indicator | None, value: Any) -> Cell:
         if value is None or value == "":
             return "(để trống)", self.empty
-        return self._value_cell(ind, value)
+        return self.value_cell(ind, value)
 
     # One sheet per task -------------------------------------------------------------------------
 
     def _task_sheet(self, sheet: Any, task: Task) -> None:
-        self.write_task(sheet, _task_input(self.c, task, self._units_for(task), self.tracks))
+        data = taskbooks.task_input(self.c, task, self._units_for(task), self.tracks)
+        taskbooks.write_sheet(self, sheet, data)
 
     # One sheet per unit -------------------------------------------------------------------------
 
-    def _unit_columns(self) -> list[_Col]:
+    def _unit_columns(self) -> list[Col]:
         """The columns of a unit's task rows, from «Nhiệm vụ» to «Điểm tính»."""
-        cols = [_Col("Nhiệm vụ", 26, True)]
-        cols += [_Col(i.label, _UNIT_WIDTHS.get(i.type, 16), i.type not in NUMERIC_TYPES)
+        cols = [Col("Nhiệm vụ", 26, True)]
+        cols += [Col(i.label, _UNIT_WIDTHS.get(i.type, 16), i.type not in NUMERIC_TYPES)
                  for i in self.common]
-        cols += [_Col("Các chỉ tiêu khác", 34, True), _Col("Điểm tối đa", 8),
-                 _Col("Điểm tự chấm", 8), _Col("Điểm thẩm định", 9), _Col("Điểm tính", 8)]
+        cols += [Col("Các chỉ tiêu khác", 34, True), Col("Điểm tối đa", 8),
+                 Col("Điểm tự chấm", 8), Col("Điểm thẩm định", 9), Col("Điểm tính", 8)]
         return cols
 
     def _unit_rows(self, unit: Unit) -> list[list[Cell]]:
@@ -988,7 +572,7 @@ class _Writer(_Looks):
         for task in self.unit_tasks[unit.code]:
             ts = by_task.get(task.code) or self._fallback_score(unit, task, values)
             row: list[Cell] = [(f"{task.code}. {task.title}", self.text)]
-            row += [self._value_cell(i, values.get(f"{task.code}.{i.code}")) for i in self.common]
+            row += [self.value_cell(i, values.get(f"{task.code}.{i.code}")) for i in self.common]
             row.append((self._other_values(task, values), self.text))
             row += [(_number(ts.points), self.general), (_number(ts.self_score), self.general),
                     (_number(ts.assessed), self.general), (_number(ts.decided), self.general)]
@@ -1001,13 +585,13 @@ class _Writer(_Looks):
         track = self.tracks.get(unit.code)
         score = self.scores.get(unit.code)
         cols = self._unit_columns()
-        self._heading(sheet, [
+        self.heading(sheet, [
             (unit.name.upper(), self.title),
             (f"Mã đơn vị {unit.code}; báo cáo {c.period.name}. {self._period_line()}", self.note),
         ], cols)
-        status = track.status if track else MISSING
+        status = track.status if track else TrackStatus.MISSING
         facts: list[tuple[str, Cell]] = [
-            ("Tình trạng nộp", self._status_cell(status)),
+            ("Tình trạng nộp", self.status_cell(status)),
             ("Tệp nguồn", (sub.name if sub else "", self.text)),  # the accepted return only
             ("Thời gian nhận", (sub.received if sub else "", self.stamp)),
             ("Nguồn thời điểm nhận", (track.received_label if track else "", self.text)),
@@ -1018,9 +602,9 @@ class _Writer(_Looks):
         for r, (label, (value, fmt)) in enumerate(facts, 2):
             sheet.write_string(r, 0, label, self.label)
             sheet.merge_range(r, 1, r, 3, "", fmt)
-            _put(sheet, r, 1, value, fmt)
+            put(sheet, r, 1, value, fmt)
             if isinstance(value, str):
-                sheet.set_row(r, _height([(value, sum(col.width for col in cols[1:4]))]))
+                sheet.set_row(r, fit_height([(value, sum(col.width for col in cols[1:4]))]))
         header = 2 + len(facts) + 1
         rows = self._unit_rows(unit)
         first, last = header + 1, header + len(rows)
@@ -1028,12 +612,12 @@ class _Writer(_Looks):
         footer: list[Cell] = [(TOTAL_LABEL, self.total_text)]
         footer += [("", self.total_text)] * (len(cols) - 5)
         for col in score_cols:
-            footer.append((_sum_formula(first, last, col, [r[col][0] for r in rows]),
+            footer.append((sum_formula(first, last, col, [r[col][0] for r in rows]),
                            self.total_general))
         decided = footer[-1][0]
         self.total_cells[unit.code] = (sheet.get_name(), xl_rowcol_to_cell(last + 1, len(cols) - 1),
                                        decided.value)
-        self._table(sheet, header, cols, rows, footer=footer, key_cols=1)
+        self.table(sheet, header, cols, rows, footer=footer, key_cols=1)
 
     # All units on one sheet (a large roster) ---------------------------------------------------
 
@@ -1046,11 +630,11 @@ class _Writer(_Looks):
         """
         c = self.c
         tasks = [t for t in self.catalog.tasks if self._units_for(t)]
-        cols = [_Col("STT", 6), _Col("Mã đơn vị", 11), _Col("Tên đơn vị", 26, True),
-                _Col("Nhóm", 18, True), _Col("Tình trạng nộp", 13, True)]
-        cols += [_Col(f"{TASK_SHEET_PREFIX}{t.code}", 7) for t in tasks]
-        cols += [_Col("Tổng điểm", 9), _Col("Xếp loại", 18, True)]
-        self._heading(sheet, [
+        cols = [Col("STT", 6), Col("Mã đơn vị", 11), Col("Tên đơn vị", 26, True),
+                Col("Nhóm", 18, True), Col("Tình trạng nộp", 13, True)]
+        cols += [Col(f"{TASK_SHEET_PREFIX}{t.code}", 7) for t in tasks]
+        cols += [Col("Tổng điểm", 9), Col("Xếp loại", 18, True)]
+        self.heading(sheet, [
             (f"ĐIỂM THEO ĐƠN VỊ VÀ NHIỆM VỤ — {c.period.name.upper()}", self.title),
             (f"{len(self.units)} đơn vị. Mỗi ô là điểm tính của nhiệm vụ (điểm thẩm định nếu "
              "đã thẩm định, nếu chưa thì điểm tự chấm); ô trống: nhiệm vụ không giao cho đơn "
@@ -1074,17 +658,17 @@ class _Writer(_Looks):
             row: list[Cell] = [
                 (i, self.center), (unit.code, self.text), (unit.name, self.text),
                 (self.group_names.get(unit.rating_group, unit.rating_group), self.text),
-                self._status_cell(track.status if track else MISSING),
+                self.status_cell(track.status if track else TrackStatus.MISSING),
             ]
             row += [(_number(decided.get(t.code)), self.general) for t in tasks]
-            total = _Formula(f"=SUM({xl_rowcol_to_cell(r, first_task)}:"
-                             f"{xl_rowcol_to_cell(r, total_col - 1)})",
-                             math.fsum(v for v in decided.values() if v is not None))
+            total = Formula(f"=SUM({xl_rowcol_to_cell(r, first_task)}:"
+                            f"{xl_rowcol_to_cell(r, total_col - 1)})",
+                            math.fsum(v for v in decided.values() if v is not None))
             row += [(total, self.total_general), (_level(score, self.not_rated), self.text)]
             self.total_cells[unit.code] = (sheet.get_name(), xl_rowcol_to_cell(r, total_col),
                                            total.value)
             rows.append(row)
-        self._table(sheet, header, cols, rows, key_cols=3)
+        self.table(sheet, header, cols, rows, key_cols=3)
 
     def _common_columns(self) -> list[Indicator]:
         """Indicators every task carries, in form order, except the self-score (a score column)."""
@@ -1117,118 +701,6 @@ class _Writer(_Looks):
 # Helpers ------------------------------------------------------------------------------------------
 
 
-def _sheet_name(wanted: str, taken: set[str]) -> str:
-    """A valid, unique (case-insensitively) sheet name of at most 31 characters."""
-    base = _BAD_SHEET_CHARS.sub("_", unicodedata.normalize("NFC", wanted)).strip()
-    base = base[:SHEET_NAME_MAX].strip("'") or "Trang"
-    if base.casefold() == "history":  # reserved by Excel
-        base += "_"
-    name, n = base, 2
-    while name.casefold() in taken:
-        suffix = f" ({n})"
-        name = base[: SHEET_NAME_MAX - len(suffix)].rstrip("'") + suffix
-        n += 1
-    taken.add(name.casefold())
-    return name
-
-
-def _quote(sheet: str) -> str:
-    return "'" + sheet.replace("'", "''") + "'"
-
-
-def _abs_range(first: int, last: int, col: int) -> str:
-    letter = xl_col_to_name(col)
-    return f"${letter}${first + 1}:${letter}${last + 1}"
-
-
-def _sum_formula(first: int, last: int, col: int, values: Sequence[Any]) -> _Formula:
-    """=SUM over one column's rows, with the sum of its numbers (SUM ignores text and blanks)."""
-    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
-    numbers += [v.value for v in values if isinstance(v, _Formula)]
-    value: float = sum(numbers) if all(isinstance(v, int) for v in numbers) else math.fsum(numbers)
-    top, bottom = xl_rowcol_to_cell(first, col), xl_rowcol_to_cell(last, col)
-    return _Formula(f"=SUM({top}:{bottom})", value)
-
-
-def _criterion(text: str) -> str:
-    """A COUNTIF criterion matching exactly ``text``: "=" first, wildcards escaped."""
-    escaped = re.sub(r"([~*?])", r"~\1", text).replace('"', '""')
-    return f'"={escaped}"'
-
-
-def _countifs(pairs: list[tuple[str, str]], header: int, r: int, col: int) -> str:
-    """COUNTIFS over (range, exact text) pairs.
-
-    Excel refuses text constants over 255 characters in a formula; then the same count is
-    made with SUMPRODUCT comparing against the row and column heading cells.
-    """
-    if all(len(text) < 250 for _, text in pairs):
-        return "=COUNTIFS(" + ",".join(f"{rng},{_criterion(text)}" for rng, text in pairs) + ")"
-    heads = [f"${xl_col_to_name(1)}{r + 1}", f"{xl_col_to_name(col)}${header + 1}"]
-    terms = "*".join(f"({rng}={head})" for (rng, _), head in zip(pairs, heads, strict=True))
-    return f"=SUMPRODUCT({terms})"
-
-
-def _put(sheet: Any, row: int, col: int, value: Any, fmt: Any) -> None:
-    """One cell by Python type; text always as a string, never as a formula."""
-    if type(value) is str:  # most cells: decided first
-        if value:
-            sheet.write_string(row, col, value, fmt)
-        else:
-            sheet.write_blank(row, col, None, fmt)
-    elif isinstance(value, _Formula):
-        sheet.write_formula(row, col, value.text, fmt, value.value)
-    elif isinstance(value, bool):
-        sheet.write_string(row, col, YES if value else "Không", fmt)
-    elif isinstance(value, int | float):
-        if math.isfinite(value):
-            sheet.write_number(row, col, value, fmt)
-        else:
-            sheet.write_string(row, col, str(value), fmt)
-    elif isinstance(value, dt.datetime):
-        sheet.write_datetime(row, col, value.replace(tzinfo=None), fmt)  # local wall time
-    elif isinstance(value, dt.date):
-        sheet.write_datetime(row, col, value, fmt)
-    elif value is None or value == "":
-        sheet.write_blank(row, col, None, fmt)
-    else:
-        sheet.write_string(row, col, str(value), fmt)
-
-
-def _page(sheet: Any, cols: Sequence[_Col], header: int | None, key_cols: int) -> None:
-    """A4 landscape per Hướng dẫn 36; a table too wide for one page prints across pages."""
-    printing.setup_page(sheet, landscape=True, header_rows=header)
-    if _too_wide(cols):
-        sheet.set_print_scale(WIDE_SCALE)  # turns fit-to-width off
-        if key_cols:
-            sheet.repeat_columns(0, key_cols - 1)
-        sheet.print_across()
-
-
-def _too_wide(cols: Sequence[_Col]) -> bool:
-    return sum(col.width for col in cols) * MIN_FIT_SCALE > PAGE_CHARS * 100
-
-
-def _page_chars(cols: Sequence[_Col]) -> float:
-    """Characters of column width on one printed page of a table with these columns."""
-    if _too_wide(cols):
-        return PAGE_CHARS * 100 / WIDE_SCALE
-    return sum(col.width for col in cols)
-
-
-def _height(texts: Any) -> float:
-    """Row height for wrapped (text, width) pairs: the tallest, within Excel's limit."""
-    height = printing.LINE_HEIGHT
-    for text, width in texts:
-        if text:
-            height = max(height, _row_height(str(text), width))
-    return min(height, MAX_ROW_HEIGHT)
-
-
-# Unit names and task titles recur on every sheet: each height is worked out once.
-_row_height = functools.lru_cache(maxsize=1 << 14)(printing.row_height)
-
-
 def _level(score: UnitScore | None, not_rated: str) -> str:
     """The level's name; «not rated» for a unit without one."""
     return (score.level if score else "") or not_rated
@@ -1257,37 +729,12 @@ def _text_value(value: Any) -> str:
             return f"{int(value):,}".replace(",", ".")
         return f"{value:,}".replace(",", " ").replace(".", ",").replace(" ", ".")
     if isinstance(value, dt.datetime):
-        return _stamp(value)
+        return stamp(value)
     if isinstance(value, dt.date):
         return printing.format_date(value)
     return str(value)
 
 
-def _stamp(moment: dt.datetime) -> str:
-    return moment.strftime("%d/%m/%Y %H:%M")
-
-
-def _status_counts(tracking: Sequence[Track]) -> dict[str, int]:
-    counts = dict.fromkeys(TRACK_STATUSES, 0)
-    for t in tracking:
-        counts[t.status] = counts.get(t.status, 0) + 1
-    return counts
-
-
 def _same(a: str, b: str) -> bool:
     """Text equality as COUNTIFS sees it (case-insensitive)."""
     return a.casefold() == b.casefold()
-
-
-def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
-
-
-def _width(text: str) -> int:
-    """Terminal columns ``text`` takes: combining marks none, wide characters two."""
-    return sum(0 if unicodedata.combining(ch) else
-               2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -17,16 +17,8 @@ from typing import Any
 
 from dvxl import atomic, printing, receipt_time
 from dvxl.findings import CODES, ERROR, SEVERITY_LABELS, WARNING, Finding
-from dvxl.validate import (
-    ERRORS,
-    IGNORED,
-    SUPERSEDED,
-    UNREADABLE,
-    VALID,
-    WARNINGS,
-    BatchReport,
-    FileReport,
-)
+from dvxl.statuses import FileStatus
+from dvxl.validate import BatchReport, FileReport
 
 SCHEMA = "dvxl-validation/1"
 
@@ -34,11 +26,8 @@ SUMMARY_SHEET = "Tổng hợp"
 DETAIL_SHEET = "Chi tiết"
 CODES_SHEET = "Mã lỗi"
 
-#: Every file status, in the order the workbook, the JSON counts and the console list them.
-STATUSES = (VALID, WARNINGS, ERRORS, UNREADABLE, SUPERSEDED, IGNORED)
-
 IDENTIFIED_BY = {"metadata": "Trang thông tin mẫu", "content": "Nội dung tệp",
-                 "sender": "Địa chỉ người gửi thư"}
+                 "sender": "Địa chỉ người gửi thư", "name": "Tên tệp hoặc thư mục"}
 LEVEL_LABELS = {
     "file": "Tệp",
     "identity": "Nhận diện",
@@ -53,12 +42,12 @@ AMBER = {"bg_color": "#FFEB9C", "font_color": "#9C5700"}
 GREEN = {"bg_color": "#C6EFCE", "font_color": "#006100"}
 GREY = {"bg_color": "#EDEDED", "font_color": "#595959"}
 STATUS_COLOURS = {
-    VALID: GREEN,
-    WARNINGS: AMBER,
-    ERRORS: RED,
-    UNREADABLE: RED,
-    SUPERSEDED: GREY,
-    IGNORED: GREY,
+    FileStatus.VALID: GREEN,
+    FileStatus.WARNINGS: AMBER,
+    FileStatus.ERRORS: RED,
+    FileStatus.UNREADABLE: RED,
+    FileStatus.SUPERSEDED: GREY,
+    FileStatus.IGNORED: GREY,
 }
 SEVERITY_COLOURS = {ERROR: RED, WARNING: AMBER}
 
@@ -156,10 +145,10 @@ class _Writer:
         row = 4
         sheet.write_string(row, 1, "Trạng thái", s.header)
         sheet.write_string(row, 2, "Số tệp", s.header)
-        for status in STATUSES:
+        for status, n in counts.items():
             row += 1
-            sheet.write_string(row, 1, status, self.status[status])
-            sheet.write_number(row, 2, counts.get(status, 0), self.number)
+            sheet.write_string(row, 1, status.label, self.status[status])
+            sheet.write_number(row, 2, n, self.number)
         row += 1
         sheet.write_string(row, 1, "Tổng cộng", s.make(border=1, bold=True))
         sheet.write_number(row, 2, len(batch.files), s.make(border=1, bold=True))
@@ -178,7 +167,7 @@ class _Writer:
             (report.unit, self.cell),
             (report.unit_name, self.cell),
             (report.format, self.center),
-            (report.status, self.status[report.status]),
+            (report.status.label, self.status[report.status]),
             (report.errors, self.number),
             (report.warnings, self.number),
             (IDENTIFIED_BY.get(report.identified_by, report.identified_by), self.cell),
@@ -293,7 +282,7 @@ def _stamp(moment: dt.datetime) -> str:
 
 def _mergeable(batch: BatchReport) -> tuple[int, int]:
     """(files usable for the merge, files that count): Excel's own temp files do not count."""
-    considered = [f for f in batch.files if f.status != IGNORED]
+    considered = [f for f in batch.files if f.status is not FileStatus.IGNORED]
     return sum(1 for f in considered if f.mergeable), len(considered)
 
 
@@ -317,7 +306,8 @@ def as_json(batch: BatchReport) -> dict[str, Any]:
         "started": _iso(batch.started),
         "finished": _iso(batch.finished),
         "valid": batch.valid,
-        "counts": {status: counts.get(status, 0) for status in STATUSES},
+        "counts": {status.label: n for status, n in counts.items()},
+        "counts_by_code": {status.value: n for status, n in counts.items()},
         "files": [_file_json(report) for report in batch.files],
     }
 
@@ -334,7 +324,8 @@ def _file_json(report: FileReport) -> dict[str, Any]:
         "period": report.period,
         "identified_by": report.identified_by,
         "template_version": report.template_version,
-        "status": report.status,
+        "status": report.status.label,
+        "status_code": report.status.value,
         "errors": report.errors,
         "warnings": report.warnings,
         "superseded_by": report.superseded_by,
@@ -367,7 +358,14 @@ def write_json(batch: BatchReport, path: Path) -> None:
 
 # Console --------------------------------------------------------------------------------------
 
-MARKS = {VALID: "✓", WARNINGS: "!", ERRORS: "✗", UNREADABLE: "✗", SUPERSEDED: "↷", IGNORED: "·"}
+MARKS = {
+    FileStatus.VALID: "✓",
+    FileStatus.WARNINGS: "!",
+    FileStatus.ERRORS: "✗",
+    FileStatus.UNREADABLE: "✗",
+    FileStatus.SUPERSEDED: "↷",
+    FileStatus.IGNORED: "·",
+}
 
 
 def summary_lines(batch: BatchReport) -> list[str]:
@@ -375,7 +373,7 @@ def summary_lines(batch: BatchReport) -> list[str]:
     lines = [_file_line(report) for report in batch.files]
     counts = batch.counts()
     lines.append(f"Tổng số tệp: {len(batch.files)}")
-    lines += [f"  {status}: {counts[status]}" for status in STATUSES if counts.get(status)]
+    lines += [f"  {status.label}: {n}" for status, n in counts.items() if n]
     usable, considered = _mergeable(batch)
     lines.append(f"Hợp lệ để tổng hợp: {usable}/{considered}")
     return lines
@@ -384,15 +382,15 @@ def summary_lines(batch: BatchReport) -> list[str]:
 def _file_line(report: FileReport) -> str:
     status = report.status
     tally = _tally(report.errors, report.warnings)
-    if status == VALID:
+    if status is FileStatus.VALID:
         detail = "hợp lệ"
-    elif status == WARNINGS:
+    elif status is FileStatus.WARNINGS:
         detail = f"hợp lệ, {tally}"
-    elif status == ERRORS:
+    elif status is FileStatus.ERRORS:
         detail = tally
-    elif status == SUPERSEDED:
+    elif status is FileStatus.SUPERSEDED:
         detail = f"bị thay thế bởi {report.superseded_by} ({tally})"
-    elif status == UNREADABLE:
+    elif status is FileStatus.UNREADABLE:
         detail = f"không đọc được ({tally})"
     else:
         detail = "bỏ qua (tệp tạm của Excel)"

@@ -155,7 +155,7 @@ def _score_unit(
         return result
 
     total = sum(t.decided or 0.0 for t in tasks)
-    days_late = max(0, (ret.received.date() - period.deadline).days)
+    days_late = period.days_late(ret.received)
     result.total = total
     result.rated = True
     result.days_late = days_late

@@ -10,8 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.parsers import expat
 
+from dvxl.findings import Code
 from dvxl.gates import Limits, Refused, check_area
 from dvxl.zipparts import Parts
+
+#: The finding codes this module can emit (besides :func:`dvxl.gates.check_area`'s).
+EMITS = (Code.CORRUPT_FILE,)
 
 _MAX_ROWS, _MAX_COLS = 1_048_576, 16_384
 _REF = re.compile(r"([A-Za-z]{1,3})([0-9]{1,7})")
@@ -50,7 +54,7 @@ def scan_xlsx(
     workbook = ET.fromstring(parts.read("xl/workbook.xml"))
     rels_name = "xl/_rels/workbook.xml.rels"
     if rels_name not in names:
-        raise Refused("F003", value=f"thiếu phần {rels_name}")
+        raise Refused(Code.CORRUPT_FILE, value=f"thiếu phần {rels_name}")
     targets = {
         rel.get("Id", ""): rel.get("Target", "")
         for rel in ET.fromstring(parts.read(rels_name))
@@ -68,7 +72,7 @@ def scan_xlsx(
         part = target[1:] if target.startswith("/xl/") else target
         part = part if part.startswith("xl/") else f"xl/{part}"
         if not target or part not in names:
-            raise Refused("F003", value=f"thiếu phần của trang «{sheet}»")
+            raise Refused(Code.CORRUPT_FILE, value=f"thiếu phần của trang «{sheet}»")
         if wanted is not None and sheet not in wanted:
             continue  # calamine will not read it either
         scan = scans[sheet] = Scan(sheet, limits)

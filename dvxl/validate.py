@@ -4,8 +4,8 @@ A bad file never stops the batch: whatever goes wrong with one file becomes
 its finding and the next file is read. Files are only read, never moved,
 renamed or modified.
 
-A large inbox is checked by a pool of worker processes (one per CPU, or
-``DVXL_WORKERS``; ``DVXL_WORKERS=1`` checks in this process). Where no pool
+A large inbox is checked by a pool of worker processes (:mod:`dvxl.processes`: one per
+CPU, or ``DVXL_WORKERS``; ``DVXL_WORKERS=1`` checks in this process). Where no pool
 can start, the files are checked here; if a worker dies (a parser crashing the
 process on one file), the files not yet checked are checked one at a time in a
 worker of their own, so that the file that kills a worker gets its finding and
@@ -14,11 +14,8 @@ the rest of the batch is checked.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import hashlib
-import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,22 +23,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dvxl import mail, periods
+from dvxl import mail, periods, processes
 from dvxl.checks import check_book, read_metadata, unit_in_name
-from dvxl.findings import ERROR, WARNING, Finding, make
+from dvxl.findings import ERROR, WARNING, Code, Finding, make
 from dvxl.form import FORM, META
 from dvxl.mail import MailInfo
 from dvxl.model import Catalog, Period, Unit
 from dvxl.reader import Limits, ReadResult, read_book
 from dvxl.receipt_time import FILE
+from dvxl.statuses import FileStatus
 
-# File statuses, as the validation workbook and the console show them.
-VALID = "Hợp lệ"
-WARNINGS = "Có cảnh báo"
-ERRORS = "Có lỗi"
-UNREADABLE = "Không đọc được"
-SUPERSEDED = "Bị thay thế"
-IGNORED = "Bỏ qua"
+#: The finding codes this module can emit: the older files of a unit, and the file that
+#: killed a worker process.
+EMITS = (Code.SEVERAL_FILES, Code.CORRUPT_FILE, Code.MAIL_WITHOUT_SPREADSHEET)
 
 
 @dataclass
@@ -113,21 +107,21 @@ class FileReport:
         return bool(self.format)
 
     @property
-    def status(self) -> str:
-        if any(f.code in ("F008", "F009") for f in self.findings):
-            return IGNORED
+    def status(self) -> FileStatus:
+        if any(f.code in (Code.LOCK_FILE, Code.NOT_A_RETURN) for f in self.findings):
+            return FileStatus.IGNORED
         if not self.readable:
-            return UNREADABLE
+            return FileStatus.UNREADABLE
         if self.superseded_by:
-            return SUPERSEDED
+            return FileStatus.SUPERSEDED
         if self.errors:
-            return ERRORS
-        return WARNINGS if self.warnings else VALID
+            return FileStatus.ERRORS
+        return FileStatus.WARNINGS if self.warnings else FileStatus.VALID
 
     @property
     def mergeable(self) -> bool:
         """A file whose values go into the merge: identified, current, without errors."""
-        return self.status in (VALID, WARNINGS)
+        return self.status in (FileStatus.VALID, FileStatus.WARNINGS)
 
 
 @dataclass
@@ -142,10 +136,15 @@ class BatchReport:
     def valid(self) -> bool:
         return all(f.errors == 0 for f in self.files)
 
-    def counts(self) -> dict[str, int]:
-        result: dict[str, int] = {}
+    def counts(self) -> dict[FileStatus, int]:
+        """Files per status: every status, in :class:`FileStatus` order, 0 when none.
+
+        The one count of file statuses: the validation workbook, the JSON, the console
+        and the Excel button show it.
+        """
+        result = dict.fromkeys(FileStatus, 0)
         for report in self.files:
-            result[report.status] = result.get(report.status, 0) + 1
+            result[report.status] += 1
         return result
 
     @property
@@ -183,7 +182,7 @@ def check_path(
     report = check_file(path, inbox, catalog, period, limits)
     # Not a spreadsheet (F001), or a compound file the .xls walk finds broken (F003): a .msg
     # is a compound file too.
-    if report.readable or [f.code for f in report.findings] not in (["F001"], ["F003"]):
+    if report.readable or [f.code for f in report.findings] not in ([Code.NOT_SPREADSHEET], [Code.CORRUPT_FILE]):
         return [report]
     kind = _message_kind(path, limits)
     if not kind:
@@ -232,7 +231,8 @@ def _checked(
     report.findings += result.findings
     book = result.book
     if book is None:
-        if report.status != IGNORED:  # «HU07 (tải chưa xong).xlsx» is HU07's broken return
+        # «HU07 (tải chưa xong).xlsx» is HU07's broken return
+        if report.status is not FileStatus.IGNORED:
             named = unit_in_name(report.path, catalog)
             if named is not None:
                 report.unit, report.unit_name = named[0].code, named[0].name
@@ -291,7 +291,8 @@ def check_message(
             report.unit, report.unit_name, report.identified_by = unit.code, unit.name, "sender"
         others = ", ".join(message.others[:5]) + (", …" if len(message.others) > 5 else "")
         report.findings.append(make(
-            "M001", path.name, unit=report.unit, value=message.sender or "(không rõ người gửi)",
+            Code.MAIL_WITHOUT_SPREADSHEET, path.name, unit=report.unit,
+            value=message.sender or "(không rõ người gửi)",
             expected=message.subject or "(không có tiêu đề)",
             note=f" (chỉ có: {others})" if others else ""))
         return [report]
@@ -327,9 +328,8 @@ def settle_duplicates(reports: list[FileReport]) -> None:
         for report in group:
             if report is not newest:
                 report.superseded_by = newest.name
-                report.findings.append(
-                    make("I009", report.path.name, unit=report.unit, expected=newest.name)
-                )
+                report.findings.append(make(Code.SEVERAL_FILES, report.path.name,
+                                            unit=report.unit, expected=newest.name))
 
 
 def validate_inbox(
@@ -346,8 +346,8 @@ def validate_inbox(
     :class:`~dvxl.errors.UsageError` when they claim none or several); each file is
     checked against its own claim, and the few that claim none are checked again once the
     batch's period is known. ``workers`` processes check the files (default
-    :func:`worker_count`); a batch of fewer than :data:`POOL_MIN_FILES` files is checked
-    in this process.
+    :func:`dvxl.processes.worker_count`); a batch of fewer than :data:`POOL_MIN_FILES`
+    files is checked in this process.
     """
     limits = limits or Limits(max_file_bytes=int(catalog.settings.max_file_mb * 1024 * 1024))
     started = dt.datetime.now()
@@ -356,7 +356,7 @@ def validate_inbox(
     if progress is not None:
         iterator = progress(iterator)
     job = _Job(inbox, catalog, period, limits)
-    count = workers if workers is not None else worker_count()
+    count = workers if workers is not None else processes.worker_count()
     if count > 1 and len(paths) >= POOL_MIN_FILES:
         groups = _check_in_pool(paths, job, count, iterator)
     else:
@@ -388,8 +388,6 @@ def _unsettled(report: FileReport, catalog: Catalog) -> bool:
 
 # Worker processes -----------------------------------------------------------------------------
 
-#: The environment variable that sets the number of worker processes (1: none).
-WORKERS_ENV = "DVXL_WORKERS"
 #: Smaller batches are checked in this process: starting workers would cost more than it
 #: saves (on Windows each worker imports dvxl anew, most of a second).
 POOL_MIN_FILES = 100
@@ -397,55 +395,6 @@ POOL_MIN_FILES = 100
 #: both workers stay busy to the end and the progress bar moves.
 CHUNK_MAX = 48
 CHUNK_MIN = 4
-
-
-@contextlib.contextmanager
-def frozen_heap() -> Iterator[None]:
-    """Worker processes forked inside leave the objects they inherit alone.
-
-    A forked process shares its parent's memory until it writes to it, and the cyclic
-    garbage collector writes to every object it scans: frozen objects it does not scan
-    (without this, a worker forked from a merge holding 10,000 reports copied most of them).
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection in this process meanwhile (the state before is restored).
-
-    A merge builds millions of small objects — reports, receipts, table rows — none of
-    them in reference cycles, and the collector's passes over them free nothing: at
-    10,000 returns they took 3.9 s of the merge. Worker processes started meanwhile
-    collect as usual (:func:`start_collecting`), for the libraries they run.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def start_collecting() -> None:
-    """In a worker process forked while the collector was paused: collect again."""
-    gc.enable()
-
-
-def worker_count() -> int:
-    """``DVXL_WORKERS`` if set to a whole number, else the CPUs this process may use."""
-    text = os.environ.get(WORKERS_ENV, "").strip()
-    if text.isdigit():
-        return max(1, int(text))
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -467,7 +416,6 @@ _worker_job: _Job | None = None
 def _start_worker(job: _Job) -> None:
     global _worker_job
     _worker_job = job
-    start_collecting()
 
 
 def _check_chunk(paths: list[Path]) -> list[list[FileReport]]:
@@ -487,8 +435,7 @@ def _check_in_pool(
     found: dict[int, list[FileReport]] = {}
     pooled = True
     try:
-        with frozen_heap(), ProcessPoolExecutor(workers, initializer=_start_worker,
-                                                initargs=(job,)) as pool:
+        with processes.frozen_heap(), processes.pool(workers, _start_worker, (job,)) as pool:
             futures = [(start, chunk, pool.submit(_check_chunk, chunk)) for start, chunk in chunks]
             for start, chunk, future in futures:
                 try:
@@ -497,7 +444,7 @@ def _check_in_pool(
                     continue  # checked again below, one file at a time
                 found.update(zip(range(start, start + len(chunk)), checked, strict=True))
                 _advance(progress, len(chunk))
-    except (OSError, ImportError, NotImplementedError):  # no processes here: check in this one
+    except processes.START_ERRORS:  # no processes here: check in this one
         pooled = False
     missing = [i for i in range(len(paths)) if i not in found]
     if missing:
@@ -534,8 +481,8 @@ def _check_isolated(
         for i, path in enumerate(paths):
             if pooled and pool is None:
                 try:
-                    pool = ProcessPoolExecutor(1, initializer=_start_worker, initargs=(job,))
-                except (OSError, ImportError, NotImplementedError):
+                    pool = processes.pool(1, _start_worker, (job,))
+                except processes.START_ERRORS:
                     pooled = False
             if pool is None:
                 yield i, job.check(path)
@@ -546,7 +493,7 @@ def _check_isolated(
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = None
                 reports = [_crashed(path, job)]
-            except (OSError, ImportError, NotImplementedError):  # no process would start
+            except processes.START_ERRORS:  # no process would start
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool, pooled = None, False
                 reports = job.check(path)
@@ -570,7 +517,7 @@ def _crashed(path: Path, job: _Job) -> FileReport:
         size=size,
         sha256=sha256,
         modified=dt.datetime.fromtimestamp(modified),
-        findings=[make("F003", path.name, value=reason)],
+        findings=[make(Code.CORRUPT_FILE, path.name, value=reason)],
     )
 
 

@@ -15,18 +15,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import shutil
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import cast
 
 from dvxl import intake as intake_mod
-from dvxl import master, periods, render, report, template
+from dvxl import master, periods, processes, render, report, template
 from dvxl import merge as merge_mod
 from dvxl import validate as validate_mod
 from dvxl.catalog import build
@@ -151,7 +146,7 @@ def validate(
     progress: Callable[[Iterator[Path], int], Iterator[Path]] | None = None,
 ) -> Validation:
     """Validate the inbox and write the validation workbook, the JSON and marked-up copies."""
-    with validate_mod.collector_paused():
+    with processes.collector_paused():
         catalog = ws.load()
         batch = _check_inbox(ws, catalog, inbox, period, progress)
         return _write_validation(ws, catalog, batch, json_copy, output)
@@ -243,7 +238,7 @@ def merge(
     period workbook waits for that process: it, this process and the period workbook's
     workers together would hold more than 500 MB at 10,000 returns.
     """
-    with validate_mod.collector_paused():
+    with processes.collector_paused():
         catalog = ws.load()
         batch = _check_inbox(ws, catalog, inbox, period, progress)
         aside = _start_validation_aside(ws, catalog, batch)
@@ -251,7 +246,7 @@ def merge(
         try:
             result = intake_mod.intake(ws.root, batch)
             consolidated, problems = consolidate(ws, catalog, batch.period)
-            if aside is not None and render.process_is_large():
+            if aside is not None and processes.process_is_large():
                 waited = True
                 validation = _finish_validation_aside(aside, ws, catalog, batch)
             path = ws.outputs(batch.period.code) / f"tong-hop-{batch.period.code}.xlsx"
@@ -265,77 +260,37 @@ def merge(
 # The validation outputs of a merge, written by a forked process -----------------------------
 
 _Paths = tuple[Path, Path, list[Path]]
-_aside_job: tuple[Workspace, Catalog, BatchReport, Connection] | None = None
 
 
 def _start_validation_aside(
     ws: Workspace, catalog: Catalog, batch: BatchReport
-) -> tuple[BaseProcess, Connection] | None:
+) -> processes.Aside[_Paths] | None:
     """Start writing the validation outputs in a forked process; None where there is none.
 
-    Only where processes fork (Linux): the child inherits the batch instead of receiving it
-    pickled. A bare process and a pipe, not a pool: a pool's thread in this process would
-    make the forks that follow (the period workbook's workers) unsafe. Elsewhere the
-    outputs are written here, after the period workbook.
+    Only where processes fork (Linux, :func:`dvxl.processes.start_aside`): the child
+    inherits the batch instead of receiving it pickled. Elsewhere the outputs are written
+    here, after the period workbook.
     """
-    global _aside_job
-    if not sys.platform.startswith("linux") or validate_mod.worker_count() < 2:
-        return None
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    _aside_job = (ws, catalog, batch, sender)
-    try:
-        with validate_mod.frozen_heap():
-            process = context.Process(target=_write_validation_aside, daemon=True)
-            process.start()
-    except (OSError, ImportError, NotImplementedError):
-        receiver.close()
-        return None
-    finally:
-        _aside_job = None
-        sender.close()  # the child holds its own end: its exit closes the pipe
-    return process, receiver
 
-
-def _write_validation_aside() -> None:
-    """In the forked process: send the outputs' paths, or what stopped it, up the pipe."""
-    assert _aside_job is not None, "the process was started without its job"
-    validate_mod.start_collecting()
-    ws, catalog, batch, sender = _aside_job
-    answer: tuple[str, object]
-    try:
+    def write() -> _Paths:
         done = _write_validation(ws, catalog, batch, workers=1)
-        answer = ("done", (done.workbook, done.json, done.marked))
-    except BaseException as exc:  # raised again in the parent, where it is reported
-        answer = ("failed", exc)
-    try:
-        sender.send(answer)
-    except Exception:  # an exception that cannot be pickled: the parent writes them itself
-        sender.send(("failed", None))
-    sender.close()
+        return done.workbook, done.json, done.marked
+
+    return processes.start_aside(write)
 
 
 def _finish_validation_aside(
-    aside: tuple[BaseProcess, Connection] | None,
+    aside: processes.Aside[_Paths] | None,
     ws: Workspace,
     catalog: Catalog,
     batch: BatchReport,
 ) -> Validation:
-    """Wait for the forked process; write the outputs here if it could not."""
-    if aside is not None:
-        process, receiver = aside
-        try:
-            kind, payload = receiver.recv()
-        except (EOFError, OSError):  # the process died
-            kind, payload = "failed", None
-        finally:
-            receiver.close()
-            process.join()
-        if kind == "done":
-            workbook, json_path, marked = cast(_Paths, payload)
-            return Validation(batch, workbook, json_path, marked)
-        if isinstance(payload, BaseException):
-            raise payload
+    """Wait for the forked process; write the outputs here if it could not (what it
+    raised is raised here)."""
+    done = aside.wait() if aside is not None else None
+    if done is not None:
+        workbook, json_path, marked = done
+        return Validation(batch, workbook, json_path, marked)
     return _write_validation(ws, catalog, batch)
 
 

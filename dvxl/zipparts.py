@@ -12,7 +12,14 @@ from collections.abc import Iterator
 from typing import IO
 from xml.parsers import expat
 
+from dvxl.findings import Code
 from dvxl.gates import Limits, Refused, count, human
+
+#: The finding codes this module can emit.
+EMITS = (
+    Code.NOT_SPREADSHEET, Code.CORRUPT_FILE, Code.PASSWORD, Code.UNPACKS_TOO_LARGE,
+    Code.XML_ENTITIES,
+)
 
 #: How a zip package starts: the local header of its first part.
 LOCAL_HEADER = b"PK\x03\x04"
@@ -50,7 +57,8 @@ def check_shared_strings(parts: Parts, infos: list[zipfile.ZipInfo]) -> None:
             attributes = _root_attributes(handle)
         declared = next((v for k, v in attributes.items() if k.endswith("uniqueCount")), "")
         if declared.strip().isdigit() and int(declared) > info.file_size // 5 + 1:
-            raise Refused("F003", value=f"phần {info.filename} khai báo {declared} chuỗi")
+            raise Refused(Code.CORRUPT_FILE,
+                          value=f"phần {info.filename} khai báo {declared} chuỗi")
 
 
 def _root_attributes(handle: IO[bytes]) -> dict[str, str]:
@@ -95,24 +103,25 @@ def zip_format(archive: zipfile.ZipFile, names: set[str]) -> str:
         label = "văn bản OpenDocument .odt"
     else:
         label = "tệp nén zip"
-    raise Refused("F001", value=label)
+    raise Refused(Code.NOT_SPREADSHEET, value=label)
 
 
 def check_directory(infos: list[zipfile.ZipInfo], names: set[str], limits: Limits) -> None:
     """The zip directory's own claims: part count, declared sizes, ratio, no tricks."""
     if len(infos) > limits.max_parts:
-        raise Refused("F006", value=f"{count(len(infos))} phần",
+        raise Refused(Code.UNPACKS_TOO_LARGE, value=f"{count(len(infos))} phần",
                        expected=f"{count(limits.max_parts)} phần")
     if len(names) != len(infos):  # two parts of one name: which one would a reader take?
-        raise Refused("F003", value="tệp nén có hai phần trùng tên")
+        raise Refused(Code.CORRUPT_FILE, value="tệp nén có hai phần trùng tên")
     if any(info.flag_bits & 0x1 for info in infos):
-        raise Refused("F004")  # zip-level password on the parts
+        raise Refused(Code.PASSWORD)  # zip-level password on the parts
     unpacked = sum(info.file_size for info in infos)
     packed = sum(info.compress_size for info in infos)
     if unpacked > limits.max_unzipped_bytes:
-        raise Refused("F006", value=human(unpacked), expected=human(limits.max_unzipped_bytes))
+        raise Refused(Code.UNPACKS_TOO_LARGE, value=human(unpacked),
+                      expected=human(limits.max_unzipped_bytes))
     if unpacked > limits.max_ratio * max(packed, 1):
-        raise Refused("F006", value=f"gấp {count(unpacked // max(packed, 1))} lần",
+        raise Refused(Code.UNPACKS_TOO_LARGE, value=f"gấp {count(unpacked // max(packed, 1))} lần",
                        expected=f"gấp {count(int(limits.max_ratio))} lần")
 
 
@@ -151,7 +160,7 @@ def inflate_all(data: bytes, infos: list[zipfile.ZipInfo]) -> dict[str, bytes]:
             if xml_part:
                 window = tail + chunk
                 if _declares(window) and _DTD.search(window):
-                    raise Refused("F007", value=info.filename)
+                    raise Refused(Code.XML_ENTITIES, value=info.filename)
                 tail = window[-24:]
                 pieces.append(chunk)
         if xml_part:
@@ -178,11 +187,11 @@ def _raw(data: bytes, info: zipfile.ZipInfo) -> memoryview:
     name = info.filename
     local = data[info.header_offset : info.header_offset + 30]
     if len(local) < 30 or not local.startswith(LOCAL_HEADER):
-        raise Refused("F003", value=f"phần {name} hỏng")
+        raise Refused(Code.CORRUPT_FILE, value=f"phần {name} hỏng")
     start = info.header_offset + 30 + sum(struct.unpack_from("<HH", local, 26))
     raw = memoryview(data)[start : start + info.compress_size]
     if len(raw) < info.compress_size:
-        raise Refused("F003", value=f"phần {name} bị cắt cụt")
+        raise Refused(Code.CORRUPT_FILE, value=f"phần {name} bị cắt cụt")
     return raw
 
 
@@ -197,15 +206,16 @@ def _inflate_whole(data: bytes, info: zipfile.ZipInfo) -> bytes:
         try:
             whole = inflater.decompress(raw, info.file_size + 1)
         except zlib.error as exc:
-            raise Refused("F003", value=f"phần {name} hỏng (dữ liệu nén sai)") from exc
+            raise Refused(Code.CORRUPT_FILE, value=f"phần {name} hỏng (dữ liệu nén sai)") from exc
         if len(whole) > info.file_size:
-            raise Refused("F003", value=f"phần {name} giải nén ra nhiều hơn kích thước khai báo")
+            raise Refused(Code.CORRUPT_FILE,
+                          value=f"phần {name} giải nén ra nhiều hơn kích thước khai báo")
         if not inflater.eof:
-            raise Refused("F003", value=f"phần {name} bị cắt cụt")
+            raise Refused(Code.CORRUPT_FILE, value=f"phần {name} bị cắt cụt")
     else:
-        raise Refused("F003", value=f"phần {name} nén theo kiểu không hỗ trợ")
+        raise Refused(Code.CORRUPT_FILE, value=f"phần {name} nén theo kiểu không hỗ trợ")
     if len(whole) != info.file_size or zlib.crc32(whole) != info.CRC:
-        raise Refused("F003", value=f"phần {name} hỏng (sai kích thước hoặc CRC)")
+        raise Refused(Code.CORRUPT_FILE, value=f"phần {name} hỏng (sai kích thước hoặc CRC)")
     return whole
 
 
@@ -223,16 +233,17 @@ def _inflate(data: bytes, info: zipfile.ZipInfo) -> Iterator[bytes]:
     elif info.compress_type == zipfile.ZIP_DEFLATED:
         source = _deflated(raw, name)
     else:
-        raise Refused("F003", value=f"phần {name} nén theo kiểu không hỗ trợ")
+        raise Refused(Code.CORRUPT_FILE, value=f"phần {name} nén theo kiểu không hỗ trợ")
     size, crc = 0, 0
     for chunk in source:
         size += len(chunk)
         if size > info.file_size:  # a lying header or damaged data: stop here either way
-            raise Refused("F003", value=f"phần {name} giải nén ra nhiều hơn kích thước khai báo")
+            raise Refused(Code.CORRUPT_FILE,
+                          value=f"phần {name} giải nén ra nhiều hơn kích thước khai báo")
         crc = zlib.crc32(chunk, crc)
         yield chunk
     if size != info.file_size or crc != info.CRC:
-        raise Refused("F003", value=f"phần {name} hỏng (sai kích thước hoặc CRC)")
+        raise Refused(Code.CORRUPT_FILE, value=f"phần {name} hỏng (sai kích thước hoặc CRC)")
 
 
 def _deflated(raw: memoryview, name: str) -> Iterator[bytes]:
@@ -245,10 +256,10 @@ def _deflated(raw: memoryview, name: str) -> Iterator[bytes]:
             pending = raw[offset : offset + _CHUNK]
             offset += _CHUNK
         else:
-            raise Refused("F003", value=f"phần {name} bị cắt cụt")
+            raise Refused(Code.CORRUPT_FILE, value=f"phần {name} bị cắt cụt")
         try:
             chunk = inflater.decompress(pending, _CHUNK)
         except zlib.error as exc:
-            raise Refused("F003", value=f"phần {name} hỏng (dữ liệu nén sai)") from exc
+            raise Refused(Code.CORRUPT_FILE, value=f"phần {name} hỏng (dữ liệu nén sai)") from exc
         if chunk:
             yield chunk

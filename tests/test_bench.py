@@ -18,7 +18,8 @@ import openpyxl
 import pytest
 
 from bench import generate, run  # on the path through pytest's pythonpath = ["."]
-from dvxl import markup, periods, render, validate, workspace
+from dvxl import markup, periods, processes, render, taskbooks, validate, workspace
+from dvxl.statuses import FileStatus
 from dvxl.validate import BatchReport
 
 N = 20
@@ -54,7 +55,7 @@ def test_generator_makes_a_workspace_and_an_inbox_of_real_returns(
 
 def test_generated_returns_validate_with_the_planned_mistakes(corpus: generate.Corpus) -> None:
     batch = _validate(corpus, workers=1)
-    assert sum(1 for f in batch.files if f.status == validate.UNREADABLE) == 0
+    assert sum(1 for f in batch.files if f.status == FileStatus.UNREADABLE) == 0
     assert 0 < sum(1 for f in batch.files if f.errors) <= corpus.errors
     assert all(f.unit for f in batch.files)
 
@@ -107,12 +108,12 @@ def test_pool_gives_the_same_reports_as_one_process(
 
 
 def test_workers_env_one_checks_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(validate.WORKERS_ENV, "1")
-    assert validate.worker_count() == 1
-    monkeypatch.setenv(validate.WORKERS_ENV, "3")
-    assert validate.worker_count() == 3
-    monkeypatch.setenv(validate.WORKERS_ENV, "beaucoup")
-    assert validate.worker_count() >= 1
+    monkeypatch.setenv(processes.WORKERS_ENV, "1")
+    assert processes.worker_count() == 1
+    monkeypatch.setenv(processes.WORKERS_ENV, "3")
+    assert processes.worker_count() == 3
+    monkeypatch.setenv(processes.WORKERS_ENV, "beaucoup")
+    assert processes.worker_count() >= 1
 
 
 @pytest.mark.skipif(multiprocessing.get_start_method() != "fork",
@@ -139,7 +140,7 @@ def test_a_worker_that_dies_loses_only_its_file(
     by_name = {f.name: f for f in batch.files}
     crashed = by_name.pop(victim.relative_to(corpus.inbox).as_posix())
     assert [f.code for f in crashed.findings] == ["F003"]
-    assert crashed.status == validate.UNREADABLE and crashed.sha256
+    assert crashed.status == FileStatus.UNREADABLE and crashed.sha256
     others = [f for f in serial.files if f.name in by_name]
     assert _outcome(dataclasses.replace(serial, files=others)) == _outcome(
         dataclasses.replace(batch, files=[by_name[f.name] for f in others]))
@@ -209,7 +210,7 @@ def test_large_roster_gets_a_units_sheet_and_a_workbook_per_task(
     result = workspace.merge(ws, corpus.inbox, generate.PERIOD)
     book = openpyxl.load_workbook(result.workbook)
     assert render.UNITS_SHEET in book.sheetnames
-    assert not [n for n in book.sheetnames if n.startswith(render.TASK_SHEET_PREFIX)]
+    assert not [n for n in book.sheetnames if n.startswith(taskbooks.TASK_SHEET_PREFIX)]
     units = [u.code for u in result.consolidated.catalog.addressed_units()]
     assert not set(units) & set(book.sheetnames)  # no sheet per unit
     sheet = book[render.UNITS_SHEET]
@@ -220,15 +221,15 @@ def test_large_roster_gets_a_units_sheet_and_a_workbook_per_task(
     totals = [c.value for c in evaluation["G"] if isinstance(c.value, str)
               and c.value.startswith(f"='{render.UNITS_SHEET}'!")]
     assert totals  # the evaluation refers to the units sheet's totals
-    folder = render.tasks_folder(result.workbook)
+    folder = taskbooks.tasks_folder(result.workbook)
     tasks = [t.code for t in result.consolidated.catalog.tasks
              if any(t in result.consolidated.catalog.tasks_for(u)
                     for u in result.consolidated.catalog.addressed_units())]
     made = sorted(p.name for p in folder.glob("*.xlsx"))
-    assert made == sorted(f"{render.TASK_FILE_PREFIX}{code}.xlsx" for code in tasks)
-    task_book = openpyxl.load_workbook(folder / f"{render.TASK_FILE_PREFIX}{tasks[0]}.xlsx")
-    assert task_book.sheetnames == [f"{render.TASK_SHEET_PREFIX}{tasks[0]}"]
-    monkeypatch.setenv(validate.WORKERS_ENV, "1")  # the same without worker processes
+    assert made == sorted(f"{taskbooks.TASK_FILE_PREFIX}{code}.xlsx" for code in tasks)
+    task_book = openpyxl.load_workbook(folder / f"{taskbooks.TASK_FILE_PREFIX}{tasks[0]}.xlsx")
+    assert task_book.sheetnames == [f"{taskbooks.TASK_SHEET_PREFIX}{tasks[0]}"]
+    monkeypatch.setenv(processes.WORKERS_ENV, "1")  # the same without worker processes
     again = workspace.merge(ws, corpus.inbox, generate.PERIOD)
     assert sorted(p.name for p in folder.glob("*.xlsx")) == made
     assert again.workbook == result.workbook

@@ -38,7 +38,8 @@ from dvxl.intake import (
     loads_values,
 )
 from dvxl.model import Catalog, Period
-from dvxl.validate import IGNORED, BatchReport, FileReport, validate_inbox
+from dvxl.statuses import FileStatus
+from dvxl.validate import BatchReport, FileReport, validate_inbox
 
 from hostile import lock_file
 
@@ -95,7 +96,7 @@ def batch(returns: Returns) -> BatchReport:
 
 def submitted(batch: BatchReport) -> list[FileReport]:
     """The files of a batch that are submissions (Excel lock files are not)."""
-    return [f for f in batch.files if f.status != IGNORED]
+    return [f for f in batch.files if f.status is not FileStatus.IGNORED]
 
 
 def sha256(path: Path) -> str:
@@ -249,7 +250,7 @@ def test_a_run_stopped_halfway_leaves_no_pack_and_no_temporary_file(
 
 
 def test_lock_files_are_neither_archived_nor_recorded(returns: Returns, batch: BatchReport) -> None:
-    lock = next(f for f in batch.files if f.status == IGNORED)
+    lock = next(f for f in batch.files if f.status is FileStatus.IGNORED)
 
     result = intake(returns.root, batch)
 
@@ -277,7 +278,8 @@ def test_ledger_rows_equal_the_batch(returns: Returns, batch: BatchReport) -> No
     assert [(r.period, r.received) for r in rows] == [(PERIOD, f.modified) for f in files]
     assert [r.findings for r in rows] == [[x.as_dict() for x in f.findings] for f in files]
     assert all(before <= r.recorded <= after for r in rows)
-    counts = {status: n for status, n in batch.counts().items() if status != IGNORED}
+    counts = {status: n for status, n in batch.counts().items()
+              if status is not FileStatus.IGNORED and n}
     assert {s: sum(1 for r in rows if r.status == s) for s in counts} == counts
     # The demo holds every kind of file: valid, with warnings, with errors, superseded,
     # unreadable.
@@ -401,7 +403,7 @@ def test_inbox_is_untouched(returns: Returns) -> None:
 def test_renamed_copy_of_a_recorded_file_is_known(returns: Returns, batch: BatchReport) -> None:
     intake(returns.root, batch)
     rows = dump(returns.ledger)
-    original = next(f for f in submitted(batch) if f.status == "Hợp lệ")
+    original = next(f for f in submitted(batch) if f.status is FileStatus.VALID)
     copy = returns.inbox / "gui lai" / "Bao cao 6 thang (ban chinh thuc).xlsx"
     copy.parent.mkdir()
     shutil.copy2(original.path, copy)
@@ -418,7 +420,7 @@ def test_renamed_copy_of_a_recorded_file_is_known(returns: Returns, batch: Batch
 def test_same_content_twice_in_one_batch_is_one_receipt(
     returns: Returns, batch: BatchReport
 ) -> None:
-    original = next(f for f in submitted(batch) if f.status == "Hợp lệ")
+    original = next(f for f in submitted(batch) if f.status is FileStatus.VALID)
     shutil.copy2(original.path, returns.inbox / "zz ban sao.xlsx")
 
     result = intake(returns.root, returns.validate())
@@ -448,7 +450,7 @@ def test_same_file_in_another_period_is_a_new_receipt_of_the_same_archive(
 def test_file_changed_after_validation_is_skipped(
     returns: Returns, batch: BatchReport, change: str
 ) -> None:
-    target = next(f for f in submitted(batch) if f.status == "Hợp lệ")
+    target = next(f for f in submitted(batch) if f.status is FileStatus.VALID)
     if change == "modified":
         with target.path.open("ab") as handle:
             handle.write(b"saved again after validation")

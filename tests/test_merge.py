@@ -24,10 +24,12 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from dvxl import archive as archive_mod
-from dvxl import form, sample, workspace
+from dvxl import form, processes, sample, workspace
 from dvxl.errors import UsageError
 from dvxl.master import ASSESSMENT
-from dvxl.merge import INVALID, LATE, MISSING, ON_TIME
+from dvxl.merge import count_tracks
+from dvxl.model import Period
+from dvxl.statuses import TrackStatus
 
 PERIOD = "2026-6T"
 TASKS = ("1.1", "1.2", "1.3", "1.4")
@@ -83,8 +85,9 @@ def test_tracking_scores_levels_and_ranks(planted: workspace.Workspace) -> None:
     c = result.consolidated
     track = by_unit(c.tracking)
     assert {u: track[u].status for u in ("HU01", "HU02", "HU03", "HU04", "HU05", "HU06", "HU07")} \
-        == {"HU01": ON_TIME, "HU02": LATE, "HU03": ON_TIME, "HU04": INVALID, "HU05": ON_TIME,
-            "HU06": ON_TIME, "HU07": MISSING}
+        == {"HU01": TrackStatus.ON_TIME, "HU02": TrackStatus.LATE, "HU03": TrackStatus.ON_TIME,
+            "HU04": TrackStatus.INVALID, "HU05": TrackStatus.ON_TIME, "HU06": TrackStatus.ON_TIME,
+            "HU07": TrackStatus.MISSING}
     assert track["HU02"].days_late == 2
     assert track["HU04"].errors == 1 and "C004" in track["HU04"].note
     assert track["HU05"].files == 2
@@ -272,7 +275,7 @@ def test_a_large_merge_writes_the_period_workbook_after_the_outputs_aside(
 ) -> None:
     # At national scale three processes at once would hold too much memory.
     monkeypatch.setenv("DVXL_WORKERS", "2")
-    monkeypatch.setattr(workspace.render, "process_is_large", lambda: True)
+    monkeypatch.setattr(processes, "process_is_large", lambda: True)
     real = workspace.render.write_consolidated
     seen: list[bool] = []
 
@@ -285,3 +288,18 @@ def test_a_large_merge_writes_the_period_workbook_after_the_outputs_aside(
     assert seen == [True]
     assert result.validation.marked and all(p.is_file() for p in result.validation.marked)
     assert result.workbook.is_file()
+
+
+def test_late_counts_whole_days_after_the_deadline() -> None:
+    period = Period("2026-6T", "6 tháng đầu năm 2026", dt.date(2025, 12, 15), dt.date(2026, 6, 14),
+                    dt.date(2026, 6, 18))
+    assert [period.days_late(dt.datetime(2026, 6, day, hour)) for day, hour in
+            ((10, 9), (18, 23), (19, 0), (21, 16))] == [0, 0, 1, 3]
+
+
+def test_tracks_are_counted_by_every_status_in_order(planted: workspace.Workspace) -> None:
+    tracking = workspace.merge(planted, period=PERIOD).consolidated.tracking
+    counts = count_tracks(tracking)
+    assert list(counts) == list(TrackStatus)
+    assert counts == {s: sum(1 for t in tracking if t.status is s) for s in TrackStatus}
+    assert count_tracks([]) == dict.fromkeys(TrackStatus, 0)

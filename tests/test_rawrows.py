@@ -1,6 +1,6 @@
 """Rows written as sheet XML by dvxl.rawrows are the bytes XlsxWriter writes for them.
 
-Every table of a large roster's period outputs is written both ways (``render.RAW_ROWS``
+Every table of a large roster's period outputs is written both ways (``looks.RAW_ROWS``
 on and off) and the workbooks compared part by part; a table of awkward values (text to
 escape, control characters, whitespace, dates, formulas, values XlsxWriter treats in its
 own way) checks the cases one by one.
@@ -19,6 +19,7 @@ import xlsxwriter
 from python_calamine import CalamineWorkbook
 
 from dvxl import printing, rawrows, render
+from dvxl.looks import Col, Looks
 from dvxl.merge import Consolidated
 from dvxl.model import Catalog
 from dvxl.rawrows import Formula, RawRows
@@ -67,7 +68,7 @@ def awkward_rows(looks: Any) -> list[list[Any]]:
 
 def write(path: Path, raw: bool, monkeypatch: pytest.MonkeyPatch) -> int:
     """The awkward table in a constant_memory workbook; the number of rows written raw."""
-    monkeypatch.setattr(render, "RAW_ROWS", raw)
+    monkeypatch.setattr("dvxl.looks.RAW_ROWS", raw)
     written = 0
     real = RawRows.write
 
@@ -81,15 +82,15 @@ def write(path: Path, raw: bool, monkeypatch: pytest.MonkeyPatch) -> int:
     workbook = xlsxwriter.Workbook(str(path), printing.WORKBOOK_OPTIONS)
     workbook.constant_memory = True
     workbook.set_properties({"created": CREATED})
-    looks = render._Looks(workbook)
+    looks = Looks(workbook)
     sheet = workbook.add_worksheet("Bảng")
-    cols = [render._Col("STT", 6), render._Col("A", 20, True), render._Col("B", 12),
-            render._Col("C", 30, True)]
+    cols = [Col("STT", 6), Col("A", 20, True), Col("B", 12),
+            Col("C", 30, True)]
     rows = awkward_rows(looks)
     footer = [("", looks.total_text), ("Tổng", looks.total_text),
               (Formula(f"=SUM(C5:C{len(rows) + 4})", 1), looks.total_integer),
               ("", looks.total_text)]
-    looks._table(sheet, 3, cols, rows, footer=footer, key_cols=2)
+    looks.table(sheet, 3, cols, rows, footer=footer, key_cols=2)
     workbook.close()
     return written
 
@@ -100,7 +101,7 @@ def test_awkward_values_give_the_bytes_xlsxwriter_writes(
     raw = write(tmp_path / "raw.xlsx", True, monkeypatch)
     plain = write(tmp_path / "plain.xlsx", False, monkeypatch)
     assert plain == 0 and raw > 0
-    assert raw < len(awkward_rows(render._Looks(xlsxwriter.Workbook(str(tmp_path / "x.xlsx")))))
+    assert raw < len(awkward_rows(Looks(xlsxwriter.Workbook(str(tmp_path / "x.xlsx")))))
     assert parts(tmp_path / "raw.xlsx") == parts(tmp_path / "plain.xlsx")
 
 
@@ -117,7 +118,7 @@ def test_large_roster_outputs_are_the_same_bytes_either_way(
     monkeypatch.setenv("DVXL_WORKERS", "1")  # this process writes everything, as patched
     made = {}
     for raw in (True, False):
-        monkeypatch.setattr(render, "RAW_ROWS", raw)
+        monkeypatch.setattr("dvxl.looks.RAW_ROWS", raw)
         out = tmp_path / str(raw) / "tong-hop.xlsx"
         render.write_consolidated(sample_consolidated, out)
         made[raw] = {p.relative_to(out.parent).as_posix(): parts(p)

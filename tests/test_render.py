@@ -27,13 +27,8 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from dvxl import render, sample
+from dvxl import looks, reminders, render, sample, tracktable
 from dvxl.merge import (
-    INVALID,
-    LATE,
-    MISSING,
-    ON_TIME,
-    TRACK_STATUSES,
     Change,
     Consolidated,
     GroupCount,
@@ -42,8 +37,12 @@ from dvxl.merge import (
 )
 from dvxl.model import NUMERIC_TYPES, Catalog
 from dvxl.score import Evaluation, TaskScore, UnitScore
+from dvxl.statuses import TrackStatus
 
 from libreoffice import require_libreoffice
+
+# What the sheets and the terminal show for each tracking status.
+ON_TIME, LATE, INVALID, MISSING = (status.label for status in TrackStatus)
 
 PERIOD = "2026-6T"
 GENERATED = dt.datetime(2026, 6, 20, 10, 15)  # two days after the deadline (18/6)
@@ -90,14 +89,16 @@ def build(catalog: Catalog, *, changes: bool = True) -> Consolidated:
         code = unit.code
         if code in submissions:
             days = max(0, (times[code].date() - period.deadline).days)
-            tracking.append(Track(unit, LATE if days else ON_TIME, days, 2 if code == "MTTQ" else 1,
+            status = TrackStatus.LATE if days else TrackStatus.ON_TIME
+            tracking.append(Track(unit, status, days, 2 if code == "MTTQ" else 1,
                                   times[code], names[code], 0,
                                   f"Nộp muộn {days} ngày" if days else ""))
         elif code == "VPTU":
-            tracking.append(Track(unit, INVALID, 0, 1, received(16, 14), "BC VPTU.xlsx", 3,
-                                  vptu_note))
+            tracking.append(Track(unit, TrackStatus.INVALID, 0, 1, received(16, 14),
+                                  "BC VPTU.xlsx", 3, vptu_note))
         else:
-            tracking.append(Track(unit, MISSING, 0, 0, None, "", 0, "Chưa nộp báo cáo"))
+            tracking.append(Track(unit, TrackStatus.MISSING, 0, 0, None, "", 0,
+                                  "Chưa nộp báo cáo"))
     change_list = [Change("MTTQ", "1.1.HN_SO", 3, 5, f"BC {PERIOD} MTTQ (lan 1).xlsx",
                           names["MTTQ"])] if changes else []
     evaluation = evaluate(catalog, submissions, tracking)
@@ -145,9 +146,10 @@ def group_counts(catalog: Catalog, tracking: list[Track]) -> list[GroupCount]:
         tracks = [t for t in tracking if t.unit.rating_group == group.code]
         if tracks:
             n = Counter(t.status for t in tracks)
+            on_time, late = n[TrackStatus.ON_TIME], n[TrackStatus.LATE]
             rows.append(GroupCount(group.code, group.name, len(tracks),
-                                   sum(1 for t in tracks if t.files), n[ON_TIME] + n[LATE],
-                                   n[ON_TIME], n[LATE], n[INVALID], n[MISSING]))
+                                   sum(1 for t in tracks if t.files), on_time + late,
+                                   on_time, late, n[TrackStatus.INVALID], n[TrackStatus.MISSING]))
     return rows
 
 
@@ -378,7 +380,7 @@ def test_tracking_colours_statuses_and_counts_them(values: dict[str, Any], book:
              for i in range(len(recs))}
     assert fills == {"BCSUB": GREEN, "DDHDND": AMBER, "VPTU": RED, "MTTQ": GREEN, "HU01": RED,
                      "HU02": GREEN}
-    counts = {r[2]: r[3] for r in rows[:h] if r[2] in TRACK_STATUSES}
+    counts = {r[2]: r[3] for r in rows[:h] if r[2] in (ON_TIME, LATE, INVALID, MISSING)}
     assert counts == {ON_TIME: 3, LATE: 1, INVALID: 1, MISSING: 1}
     row = next(i for i, r in enumerate(rows) if r[2] == ON_TIME)
     rng = f"$E${h + 2}:$E${h + 1 + len(recs)}"
@@ -402,7 +404,7 @@ def test_reminders_only_for_missing_and_invalid(values: dict[str, Any],
 def test_reminder_before_the_deadline_names_it(consolidated: Consolidated) -> None:
     early = dataclasses.replace(consolidated, generated=dt.datetime(2026, 6, 15, 8, 0))
     hu01 = next(t for t in early.tracking if t.unit.code == "HU01")
-    assert render.reminder_text(early, hu01) == (
+    assert reminders.reminder_text(early, hu01) == (
         f"Đề nghị {hu01.unit.name} gửi báo cáo 6 tháng đầu năm 2026 trước ngày 18/06/2026.")
 
 
@@ -508,7 +510,7 @@ def test_every_sheet_prints_on_a4_in_times_new_roman(book: Any) -> None:
             assert ws.print_title_rows, ws.title
             assert ws.freeze_panes, ws.title
     wide = book["NV 1.2"]  # 18 columns: printed across pages, unit columns repeated
-    assert wide.page_setup.scale == render.WIDE_SCALE
+    assert wide.page_setup.scale == looks.WIDE_SCALE
     assert wide.print_title_cols == "$A:$D"
     assert book["Theo dõi"].sheet_properties.pageSetUpPr.fitToPage
 
@@ -535,12 +537,12 @@ def test_sheet_names_are_made_valid_and_unique(sample_catalog: Catalog, tmp_path
 
 
 def test_tracking_lines_align_columns_and_count_statuses(consolidated: Consolidated) -> None:
-    lines = render.tracking_lines(consolidated)
+    lines = tracktable.tracking_lines(consolidated)
     assert lines[0].split()[:4] == ["STT", "Mã", "Tên", "đơn"]
     assert len(lines) == 2 + len(UNITS) + 1
     start = lines[0].index("Tình trạng")
     for line, track in zip(lines[2:-1], consolidated.tracking, strict=True):
-        assert line[start:].startswith(track.status)
+        assert line[start:].startswith(track.status.label)
         assert track.unit.code in line
     assert lines[-1] == ("Đúng hạn: 3 · Nộp muộn: 1 · Không hợp lệ: 1 · Chưa nộp: 1 · "
                          "Tổng số: 6 đơn vị")

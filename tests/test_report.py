@@ -24,16 +24,8 @@ from dvxl import markup, markxml, report
 from dvxl.findings import CODES, Finding, make
 from dvxl.form import COL_VALUE, FORM, LISTS, META, FormRow, form_rows, template_name
 from dvxl.model import Catalog, Period, Unit
-from dvxl.validate import (
-    ERRORS,
-    IGNORED,
-    SUPERSEDED,
-    UNREADABLE,
-    VALID,
-    WARNINGS,
-    BatchReport,
-    FileReport,
-)
+from dvxl.statuses import FileStatus
+from dvxl.validate import BatchReport, FileReport
 from dvxl.workspace import Workspace
 
 from libreoffice import FillJob, Output, fill_and_save, require_libreoffice
@@ -168,8 +160,7 @@ def mixed(tmp_path: Path, period: Period) -> BatchReport:
 
 
 def test_statuses_of_the_mixed_batch_cover_every_status(mixed: BatchReport) -> None:
-    assert [f.status for f in mixed.files] == [VALID, WARNINGS, ERRORS, UNREADABLE, SUPERSEDED,
-                                               IGNORED]
+    assert [f.status for f in mixed.files] == list(FileStatus)
 
 
 def test_validation_workbook_lists_every_file_finding_and_code(
@@ -187,7 +178,7 @@ def test_validation_workbook_lists_every_file_finding_and_code(
     assert header == [c[0] for c in report.SUMMARY_COLUMNS]
     by = [dict(zip(header, r, strict=True)) for r in body]
     assert [r["Tệp"] for r in by] == [f.name for f in mixed.files]
-    assert [r["Trạng thái"] for r in by] == [f.status for f in mixed.files]
+    assert [r["Trạng thái"] for r in by] == [f.status.label for f in mixed.files]
     assert [r["Số lỗi"] for r in by] == [0, 0, 2, 1, 0, 0]
     assert [r["Số cảnh báo"] for r in by] == [0, 1, 1, 0, 1, 1]
     assert by[0]["Nhận diện"] == "Trang thông tin mẫu"
@@ -197,7 +188,8 @@ def test_validation_workbook_lists_every_file_finding_and_code(
     assert by[0]["SHA-256"] == mixed.files[0].sha256[:12]
     # The counts block above the table: one row per status, then the totals.
     counts = {r[1]: r[2] for r in summary.iter_rows(min_row=6, max_row=13, values_only=True)}
-    assert {s: counts[s] for s in report.STATUSES} == dict.fromkeys(report.STATUSES, 1)
+    labels = [s.label for s in FileStatus]
+    assert {s: counts[s] for s in labels} == dict.fromkeys(labels, 1)
     assert counts["Tổng cộng"] == 6
     assert counts["Hợp lệ để tổng hợp"] == "2/5"
 
@@ -242,8 +234,8 @@ def test_validation_workbook_colours_status_and_severity(
     colour = {}
     for row in book[report.SUMMARY_SHEET].iter_rows(min_row=16):
         colour[row[5].value] = row[5].fill.fgColor.rgb
-    assert colour[ERRORS] == colour[UNREADABLE] == "FFFFC7CE"
-    assert colour[WARNINGS] == "FFFFEB9C"
+    assert colour[FileStatus.ERRORS.label] == colour[FileStatus.UNREADABLE.label] == "FFFFC7CE"
+    assert colour[FileStatus.WARNINGS.label] == "FFFFEB9C"
     severity = {r[4].value: r[4].fill.fgColor.rgb for r in book[report.DETAIL_SHEET].iter_rows(
         min_row=5)}
     assert severity == {"Lỗi": "FFFFC7CE", "Cảnh báo": "FFFFEB9C"}
@@ -281,7 +273,7 @@ def test_json_report_follows_the_schema(mixed: BatchReport, tmp_path: Path) -> N
     assert "Có lỗi".encode() in raw  # UTF-8, not \u escapes
     data = json.loads(raw)
     assert list(data) == ["schema", "period", "inbox", "started", "finished", "valid", "counts",
-                          "files"]
+                          "counts_by_code", "files"]
     assert data["schema"] == "dvxl-validation/1"
     p = mixed.period
     assert data["period"] == {"code": p.code, "name": p.name, "start": p.start.isoformat(),
@@ -289,15 +281,18 @@ def test_json_report_follows_the_schema(mixed: BatchReport, tmp_path: Path) -> N
     assert data["inbox"] == str(mixed.inbox)
     assert dt.datetime.fromisoformat(data["started"]) == STARTED
     assert data["valid"] is False
-    assert data["counts"] == dict.fromkeys(report.STATUSES, 1)
+    assert data["counts"] == dict.fromkeys([s.label for s in FileStatus], 1)
+    assert data["counts_by_code"] == {"valid": 1, "warnings": 1, "errors": 1, "unreadable": 1,
+                                      "superseded": 1, "ignored": 1}
     files = data["files"]
     assert [f["name"] for f in files] == [f.name for f in mixed.files]
     bad = files[2]
     assert set(bad) == {"name", "size", "sha256", "modified", "format", "unit", "unit_name",
-                        "period", "identified_by", "template_version", "status", "errors",
-                        "warnings", "superseded_by", "findings", "received", "received_from",
-                        "message"}
-    assert (bad["status"], bad["errors"], bad["warnings"]) == (ERRORS, 2, 1)
+                        "period", "identified_by", "template_version", "status", "status_code",
+                        "errors", "warnings", "superseded_by", "findings", "received",
+                        "received_from", "message"}
+    assert (bad["status"], bad["errors"], bad["warnings"]) == ("Có lỗi", 2, 1)
+    assert [f["status_code"] for f in files] == [s.value for s in FileStatus]
     assert dt.datetime.fromisoformat(bad["modified"]) == dt.datetime(2026, 7, 14, 9, 5)
     assert bad["findings"] == [f.as_dict() for f in mixed.files[2].findings]
     assert bad["findings"][1]["value"] == FORMULA_TEXT
@@ -310,6 +305,7 @@ def test_json_report_of_a_clean_batch_is_valid(period: Period, tmp_path: Path) -
     assert data["valid"] is True
     assert data["files"] == []
     assert sum(data["counts"].values()) == 0
+    assert data["counts_by_code"] == dict.fromkeys([s.value for s in FileStatus], 0)
 
 
 def test_console_summary_lists_files_totals_and_mergeable(mixed: BatchReport) -> None:
@@ -321,12 +317,12 @@ def test_console_summary_lists_files_totals_and_mergeable(mixed: BatchReport) ->
         "↷ HU01 old.xlsx: bị thay thế bởi a/ok.xlsx (1 cảnh báo)",
         "· — ~$bad.xlsx: bỏ qua (tệp tạm của Excel)",
         "Tổng số tệp: 6",
-        f"  {VALID}: 1",
-        f"  {WARNINGS}: 1",
-        f"  {ERRORS}: 1",
-        f"  {UNREADABLE}: 1",
-        f"  {SUPERSEDED}: 1",
-        f"  {IGNORED}: 1",
+        "  Hợp lệ: 1",
+        "  Có cảnh báo: 1",
+        "  Có lỗi: 1",
+        "  Không đọc được: 1",
+        "  Bị thay thế: 1",
+        "  Bỏ qua: 1",
         "Hợp lệ để tổng hợp: 2/5",
     ]
 

@@ -25,8 +25,10 @@ from dvxl import sample, template, workspace
 from dvxl.findings import CODES
 from dvxl.form import FORM, META, form_rows, template_name
 from dvxl.model import Catalog
+from dvxl.processes import collector_paused
 from dvxl.reader import Limits
-from dvxl.validate import BatchReport, FileReport, collector_paused, validate_inbox
+from dvxl.statuses import FileStatus
+from dvxl.validate import BatchReport, FileReport, validate_inbox
 
 import mails
 from hostile import (
@@ -308,15 +310,16 @@ def test_unit_not_addressed(corpus: tuple[Corpus, BatchReport]) -> None:
 def test_statuses_and_merge_eligibility(corpus: tuple[Corpus, BatchReport]) -> None:
     _, batch = corpus
     by_name = {r.name: r for r in batch.files}
-    assert by_name["hop-le.xlsx"].status == "Hợp lệ" and by_name["hop-le.xlsx"].mergeable
-    assert by_name["so-dang-chu.xlsx"].status == "Có cảnh báo"
+    assert by_name["hop-le.xlsx"].status is FileStatus.VALID and by_name["hop-le.xlsx"].mergeable
+    assert by_name["so-dang-chu.xlsx"].status is FileStatus.WARNINGS
     assert by_name["so-dang-chu.xlsx"].mergeable
     assert by_name["so-dang-chu.xlsx"].values["1.1.HN_LUOT"] == 1250
-    assert by_name["bo-trong.xlsx"].status == "Có lỗi" and not by_name["bo-trong.xlsx"].mergeable
-    assert by_name["HU02 lan 1.xlsx"].status == "Bị thay thế"
+    assert by_name["bo-trong.xlsx"].status is FileStatus.ERRORS
+    assert not by_name["bo-trong.xlsx"].mergeable
+    assert by_name["HU02 lan 1.xlsx"].status is FileStatus.SUPERSEDED
     assert by_name["HU02 lan 1.xlsx"].superseded_by == "HU02 lan 2.xlsx"
-    assert by_name["hong/rong.xlsx"].status == "Không đọc được"
-    assert by_name["hong/~$lock.xlsx"].status == "Bỏ qua"
+    assert by_name["hong/rong.xlsx"].status is FileStatus.UNREADABLE
+    assert by_name["hong/~$lock.xlsx"].status is FileStatus.IGNORED
     assert not batch.valid
 
 

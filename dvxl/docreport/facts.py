@@ -14,18 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dvxl import merge
 from dvxl.merge import Consolidated
 from dvxl.model import Catalog, Period
+from dvxl.statuses import TrackStatus
 
-#: Tracking statuses as the report knows them (stable codes), from the merge stage's values.
-ON_TIME, LATE, INVALID, MISSING = "on_time", "late", "invalid", "missing"
-_STATUS = {
-    merge.ON_TIME: ON_TIME,
-    merge.LATE: LATE,
-    merge.INVALID: INVALID,
-    merge.MISSING: MISSING,
-}
+#: Tracking statuses as the report knows them: the stable codes of the merge stage's.
+ON_TIME, LATE, INVALID, MISSING = (
+    TrackStatus.ON_TIME.value, TrackStatus.LATE.value, TrackStatus.INVALID.value,
+    TrackStatus.MISSING.value,
+)
 #: The Vietnamese words for them, as the report prints them.
 STATUS_LABELS = {
     ON_TIME: "Đúng hạn",
@@ -99,7 +96,7 @@ def period_facts(consolidated: Consolidated) -> PeriodFacts:
                 code=unit.code,
                 name=unit.name,
                 groups=unit.groups,
-                status=_STATUS[track.status],
+                status=track.status.value,
                 days_late=track.days_late,
                 files=track.files,
                 last_received=track.last_received,

@@ -1,0 +1,320 @@
+"""How the period outputs look: cell formats, headings and print-ready tables.
+
+Shared by the period workbook (:mod:`dvxl.render`) and the task workbooks of a large
+roster (:mod:`dvxl.taskbooks`), which a worker process writes with a :class:`Looks` of its
+own. Text is always written as text (never a formula); every total is a formula stored
+with the value Python computed (:func:`sum_formula`); a table too wide for one A4 page
+prints across pages with its key columns repeated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+
+from dvxl import printing
+from dvxl.merge import Consolidated
+from dvxl.model import Indicator
+from dvxl.rawrows import Formula, RawRows
+from dvxl.report import AMBER, GREEN, RED
+from dvxl.statuses import TrackStatus
+
+TOTAL_LABEL = "Tổng cộng"
+STATUS_COLOURS = {
+    TrackStatus.ON_TIME: GREEN,
+    TrackStatus.LATE: AMBER,
+    TrackStatus.INVALID: RED,
+    TrackStatus.MISSING: RED,
+}
+YES = "Có"
+
+MAX_ROW_HEIGHT = 409.0  # Excel's limit, in points
+#: Table rows of constant_memory sheets written as XML directly (dvxl.rawrows); tests turn
+#: it off to compare with what XlsxWriter writes itself.
+RAW_ROWS = True
+# About 84 characters of column width fit across A4 landscape within the margins of
+# Hướng dẫn 36 at 100 % (Times New Roman 12; measured on LibreOffice's PDF). A table that
+# would print below MIN_FIT_SCALE when fitted to one page width prints at WIDE_SCALE
+# across pages instead, its key columns repeated on each.
+PAGE_CHARS = 84
+MIN_FIT_SCALE = 50
+WIDE_SCALE = 60
+SHEET_NAME_MAX = 31
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
+
+# Column widths (characters) of an indicator's value, by indicator type.
+VALUE_WIDTHS = {"integer": 11, "decimal": 11, "score": 9, "date": 11, "choice": 14,
+                "text": 20, "doclist": 24, "longtext": 32}
+
+
+@dataclass(frozen=True)
+class Col:
+    """A table column: its header, width in characters, and whether its text wraps."""
+
+    title: str
+    width: float
+    wrap: bool = False
+
+
+Cell = tuple[Any, Any]  # (value, cell format)
+
+
+class Looks:
+    """The cell formats of a workbook and the writing of headings and tables with them."""
+
+    def __init__(self, workbook: Any) -> None:
+        self.wb = workbook
+        s = self.s = printing.Styles(workbook)
+        top = {"border": 1, "valign": "top"}
+        self.text = s.cell
+        self.center = s.make(**top, align="center")
+        self.integer = s.make(**top, num_format="#,##0")
+        self.general = s.make(**top, num_format="General")
+        self.date = s.make(**top, num_format="dd/mm/yyyy", align="left")
+        self.stamp = s.make(**top, num_format="dd/mm/yyyy hh:mm", align="left")
+        self.pct = s.make(**top, num_format="0.0%")
+        self.empty = s.make(**top, text_wrap=True, italic=True, font_color="#595959")
+        # A receipt time the secretariat corrected by hand stands out from those dvxl read.
+        self.corrected = s.make(**top, text_wrap=True, bold=True, italic=True,
+                                font_color="#1F4E79")
+        bold = {**top, "bold": True}
+        self.total_text = s.make(**bold, text_wrap=True)
+        self.total_integer = s.make(**bold, num_format="#,##0")
+        self.total_general = s.make(**bold, num_format="General")
+        self.total_pct = s.make(**bold, num_format="0.0%")
+        self.status = {k: s.make(**top, text_wrap=True, **v) for k, v in STATUS_COLOURS.items()}
+        self.label = s.make(bold=True, valign="top")
+        self.title = s.make(bold=True, font_size=14, text_wrap=True, valign="top")
+        self.note = s.make(italic=True, font_color="#595959", text_wrap=True, valign="top")
+
+    def heading(self, sheet: Any, lines: Sequence[tuple[str, Any]],
+                cols: Sequence[Col]) -> None:
+        """Title lines across the table's first printed page, wrapped, rows sized to them."""
+        capacity = _page_chars(cols)
+        ncols, width = 0, 0.0
+        while ncols < len(cols) and (ncols == 0 or width + cols[ncols].width <= capacity):
+            width += cols[ncols].width
+            ncols += 1
+        for r, (text, fmt) in enumerate(lines):
+            if ncols > 1:
+                sheet.merge_range(r, 0, r, ncols - 1, "", fmt)
+            sheet.write_string(r, 0, text, fmt)
+            size = 14 if fmt is self.title else 12
+            sheet.set_row(r, printing.row_height(text, width, size))
+
+    def table(self, sheet: Any, header: int, cols: Sequence[Col], rows: list[list[Cell]],
+              *, footer: list[Cell] | None = None, key_cols: int = 0,
+              only: bool = True) -> int:
+        """Header, rows and an optional totals row (not filtered); print-ready.
+
+        The only table of its sheet also gets frozen panes, a filter and its header
+        repeated on every printed page. Returns the sheet row after the table.
+        """
+        _page(sheet, cols, header if only else None, key_cols)
+        for col, spec in enumerate(cols):
+            sheet.set_column(col, col, spec.width)
+            sheet.write_string(header, col, spec.title, self.s.header)
+        sheet.set_row(header, fit_height((c.title, c.width) for c in cols))
+        r = header + 1
+        # The inner loop of every table: 1.5 million cells at national scale, so text and
+        # numbers are written here directly; anything else goes through put().
+        wrapped = [c.width if c.wrap else 0.0 for c in cols]
+        write_string, write_number, write_blank = (
+            sheet.write_string, sheet.write_number, sheet.write_blank)
+        raw = RawRows(sheet, len(cols)) if RAW_ROWS and RawRows.usable(sheet) else None
+        for index, cells in enumerate([*rows, *([footer] if footer else [])]):
+            height = printing.LINE_HEIGHT  # as tall as the longest wrapped text needs
+            for (value, _), width in zip(cells, wrapped, strict=False):
+                if width and value and type(value) is str:
+                    height = max(height, _row_height(value, width))
+            height = min(height, MAX_ROW_HEIGHT)
+            if raw is not None and index < len(rows) and raw.write(r, cells, height):
+                r += 1
+                continue
+            for col, (value, fmt) in enumerate(cells):
+                kind = type(value)
+                if kind is str:
+                    if value:
+                        write_string(r, col, value, fmt)
+                    else:
+                        write_blank(r, col, None, fmt)
+                elif (kind is float or kind is int) and math.isfinite(value):
+                    write_number(r, col, value, fmt)
+                else:
+                    put(sheet, r, col, value, fmt)
+            sheet.set_row(r, height)
+            r += 1
+        if only:
+            sheet.freeze_panes(header + 1, key_cols)
+            sheet.autofilter(header, 0, header + max(len(rows), 1), len(cols) - 1)
+        return r
+
+    def status_cell(self, status: TrackStatus) -> Cell:
+        """A tracking status as its label, coloured (green, amber, red)."""
+        return status.label, self.status[status]
+
+    def value_cell(self, ind: Indicator | None, value: Any) -> Cell:
+        """A reported value as the right kind of cell: numbers, dates and text as such."""
+        kind = type(value)  # the usual kinds first: 700,000 cells at national scale
+        if kind is str:
+            return value, self.text
+        if kind is float or kind is int:
+            integer = ind is not None and ind.type == "integer"
+            return value, self.integer if integer else self.general
+        if isinstance(value, bool):
+            return (YES if value else "Không"), self.text
+        if isinstance(value, int | float):
+            integer = ind is not None and ind.type == "integer"
+            return value, self.integer if integer else self.general
+        if isinstance(value, dt.datetime):
+            return value, self.stamp
+        if isinstance(value, dt.date):
+            return value, self.date
+        if value is None:
+            return "", self.text
+        return str(value), self.text
+
+
+def workbook_properties(c: Consolidated, title: str) -> dict[str, Any]:
+    """The document properties of a period output (the same data gives the same bytes)."""
+    return {
+        "title": title or f"Tổng hợp báo cáo — {c.period.name}",
+        "subject": printing.directive_title(c.catalog.directive),
+        "author": "dvxl",
+        "comments": "Tạo bởi dvxl; số liệu lấy từ các báo cáo hợp lệ đã nhận.",
+        # The same data gives the same bytes: a re-run must change nothing (issue #4).
+        "created": c.generated,
+    }
+
+
+def period_line(c: Consolidated) -> str:
+    """The period's dates and when it was consolidated, under each sheet's title."""
+    p = c.period
+    fmt = printing.format_date
+    return (f"Kỳ báo cáo {p.code}: số liệu từ ngày {fmt(p.start)} đến ngày {fmt(p.end)}; "
+            f"hạn gửi ngày {fmt(p.deadline)}. Tổng hợp lúc {stamp(c.generated)}.")
+
+
+def unique_sheet_name(wanted: str, taken: set[str]) -> str:
+    """A valid, unique (case-insensitively) sheet name of at most 31 characters."""
+    base = _BAD_SHEET_CHARS.sub("_", unicodedata.normalize("NFC", wanted)).strip()
+    base = base[:SHEET_NAME_MAX].strip("'") or "Trang"
+    if base.casefold() == "history":  # reserved by Excel
+        base += "_"
+    name, n = base, 2
+    while name.casefold() in taken:
+        suffix = f" ({n})"
+        name = base[: SHEET_NAME_MAX - len(suffix)].rstrip("'") + suffix
+        n += 1
+    taken.add(name.casefold())
+    return name
+
+
+def quote(sheet: str) -> str:
+    return "'" + sheet.replace("'", "''") + "'"
+
+
+def abs_range(first: int, last: int, col: int) -> str:
+    letter = xl_col_to_name(col)
+    return f"${letter}${first + 1}:${letter}${last + 1}"
+
+
+def sum_formula(first: int, last: int, col: int, values: Sequence[Any]) -> Formula:
+    """=SUM over one column's rows, with the sum of its numbers (SUM ignores text and blanks)."""
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    numbers += [v.value for v in values if isinstance(v, Formula)]
+    value: float = sum(numbers) if all(isinstance(v, int) for v in numbers) else math.fsum(numbers)
+    top, bottom = xl_rowcol_to_cell(first, col), xl_rowcol_to_cell(last, col)
+    return Formula(f"=SUM({top}:{bottom})", value)
+
+
+def criterion(text: str) -> str:
+    """A COUNTIF criterion matching exactly ``text``: "=" first, wildcards escaped."""
+    escaped = re.sub(r"([~*?])", r"~\1", text).replace('"', '""')
+    return f'"={escaped}"'
+
+
+def countifs(pairs: list[tuple[str, str]], header: int, r: int, col: int) -> str:
+    """COUNTIFS over (range, exact text) pairs.
+
+    Excel refuses text constants over 255 characters in a formula; then the same count is
+    made with SUMPRODUCT comparing against the row and column heading cells.
+    """
+    if all(len(text) < 250 for _, text in pairs):
+        return "=COUNTIFS(" + ",".join(f"{rng},{criterion(text)}" for rng, text in pairs) + ")"
+    heads = [f"${xl_col_to_name(1)}{r + 1}", f"{xl_col_to_name(col)}${header + 1}"]
+    terms = "*".join(f"({rng}={head})" for (rng, _), head in zip(pairs, heads, strict=True))
+    return f"=SUMPRODUCT({terms})"
+
+
+def put(sheet: Any, row: int, col: int, value: Any, fmt: Any) -> None:
+    """One cell by Python type; text always as a string, never as a formula."""
+    if type(value) is str:  # most cells: decided first
+        if value:
+            sheet.write_string(row, col, value, fmt)
+        else:
+            sheet.write_blank(row, col, None, fmt)
+    elif isinstance(value, Formula):
+        sheet.write_formula(row, col, value.text, fmt, value.value)
+    elif isinstance(value, bool):
+        sheet.write_string(row, col, YES if value else "Không", fmt)
+    elif isinstance(value, int | float):
+        if math.isfinite(value):
+            sheet.write_number(row, col, value, fmt)
+        else:
+            sheet.write_string(row, col, str(value), fmt)
+    elif isinstance(value, dt.datetime):
+        sheet.write_datetime(row, col, value.replace(tzinfo=None), fmt)  # local wall time
+    elif isinstance(value, dt.date):
+        sheet.write_datetime(row, col, value, fmt)
+    elif value is None or value == "":
+        sheet.write_blank(row, col, None, fmt)
+    else:
+        sheet.write_string(row, col, str(value), fmt)
+
+
+def _page(sheet: Any, cols: Sequence[Col], header: int | None, key_cols: int) -> None:
+    """A4 landscape per Hướng dẫn 36; a table too wide for one page prints across pages."""
+    printing.setup_page(sheet, landscape=True, header_rows=header)
+    if _too_wide(cols):
+        sheet.set_print_scale(WIDE_SCALE)  # turns fit-to-width off
+        if key_cols:
+            sheet.repeat_columns(0, key_cols - 1)
+        sheet.print_across()
+
+
+def _too_wide(cols: Sequence[Col]) -> bool:
+    return sum(col.width for col in cols) * MIN_FIT_SCALE > PAGE_CHARS * 100
+
+
+def _page_chars(cols: Sequence[Col]) -> float:
+    """Characters of column width on one printed page of a table with these columns."""
+    if _too_wide(cols):
+        return PAGE_CHARS * 100 / WIDE_SCALE
+    return sum(col.width for col in cols)
+
+
+def fit_height(texts: Any) -> float:
+    """Row height for wrapped (text, width) pairs: the tallest, within Excel's limit."""
+    height = printing.LINE_HEIGHT
+    for text, width in texts:
+        if text:
+            height = max(height, _row_height(str(text), width))
+    return min(height, MAX_ROW_HEIGHT)
+
+
+# Unit names and task titles recur on every sheet: each height is worked out once.
+_row_height = functools.lru_cache(maxsize=1 << 14)(printing.row_height)
+
+
+def stamp(moment: dt.datetime) -> str:
+    """A moment as the sheets show it: ``20/06/2026 10:15``."""
+    return moment.strftime("%d/%m/%Y %H:%M")
