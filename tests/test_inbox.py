@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dvxl import checks, form, sample, workspace
-from dvxl.validate import IGNORED
+from dvxl.statuses import FileStatus, TrackStatus
 
 PERIOD = "2026-6T"
 
@@ -57,11 +57,11 @@ def test_folder_files_and_cover_letters_are_listed_once_as_ignored(
     files = {f.name: f for f in done.validation.batch.files}
     assert sorted(files) == sorted([*NOT_RETURNS, "HU01.xlsx", "~$HU01.xlsx"])
     for name in NOT_RETURNS:
-        assert files[name].status == IGNORED, name
+        assert files[name].status is FileStatus.IGNORED, name
         assert [f.code for f in files[name].findings] == ["F009"], name
         assert files[name].unit == "", name  # not shown against a unit
-    assert files["~$HU01.xlsx"].status == IGNORED
-    assert files["HU01.xlsx"].status == "Hợp lệ"
+    assert files["~$HU01.xlsx"].status is FileStatus.IGNORED
+    assert files["HU01.xlsx"].status == FileStatus.VALID
     assert done.validation.marked == []
     assert not (ws.outputs(PERIOD) / "tra-lai").exists()
     assert [r.name for r in done.intake.new] == ["HU01.xlsx"]  # nothing else archived
@@ -95,7 +95,7 @@ def test_a_file_in_a_unit_folder_is_that_units_even_unreadable(
     put(ws, "HU03", ws.inbox / "Huyen uy Tan Phong" / "bao cao.xlsx", keep_metadata=False)
     batch = workspace.validate(ws, period=PERIOD).batch
     assert {(f.unit, f.status) for f in batch.files} == {
-        ("MTTQ", "Không đọc được"), ("HU03", "Có cảnh báo")
+        ("MTTQ", FileStatus.UNREADABLE), ("HU03", FileStatus.WARNINGS)
     }
 
 
@@ -121,7 +121,7 @@ def test_a_broken_file_named_after_a_unit_is_that_units(ws: workspace.Workspace)
     (ws.inbox / "HU07 (tai chua xong).xlsx").write_bytes(whole[: len(whole) // 2])
     done = workspace.merge(ws, period=PERIOD)
     (report,) = done.validation.batch.files
-    assert report.status == "Không đọc được"
+    assert report.status == FileStatus.UNREADABLE
     assert (report.unit, report.identified_by) == ("HU07", "name")
     (track,) = [t for t in done.consolidated.tracking if t.unit.code == "HU07"]
-    assert track.status == "Không hợp lệ"  # sent something broken, not «Chưa nộp»
+    assert track.status is TrackStatus.INVALID  # sent something broken, not «Chưa nộp»

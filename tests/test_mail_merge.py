@@ -22,13 +22,14 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from dvxl import archive, intake, master, render, sample, template, workspace
-from dvxl.merge import INVALID, LATE, ON_TIME
 from dvxl.receipt_time import FILE, RECEIVED, TYPED
+from dvxl.statuses import TrackStatus
 from dvxl.validate import validate_inbox
 
 import mails
 from libreoffice import CellEdit, FillJob, Output, fill_and_save, require_libreoffice
 
+INVALID, LATE, ON_TIME = TrackStatus.INVALID, TrackStatus.LATE, TrackStatus.ON_TIME
 PERIOD = "2026-6T"  # deadline 18/06/2026
 OFFICE = "from mx.binhan.example by mail.binhan.example; {} +0700"
 SAVED = dt.datetime(2026, 12, 1, 9, 0)  # when the clerk saved the e-mails into the inbox

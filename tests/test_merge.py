@@ -263,7 +263,7 @@ def test_an_error_in_the_process_aside_is_raised_here_with_its_message(
     _in_the_process_aside(monkeypatch, fail)
     # A small merge: the period workbook does not wait for the process aside, however large
     # the test process has grown with the tests before this one (its peak memory decides).
-    monkeypatch.setattr(workspace.render, "process_is_large", lambda: False)
+    monkeypatch.setattr(processes, "process_is_large", lambda: False)
     with pytest.raises(UsageError, match="đang mở trong Excel"):
         workspace.merge(planted, period=PERIOD)
     # The rest of the merge was done before the error was reported.

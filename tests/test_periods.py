@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from dvxl import form, periods, sample, workspace
 from dvxl.cli import cli
 from dvxl.errors import UsageError
+from dvxl.statuses import FileStatus
 
 JUNE, LATER = "2026-6T", "2026-6TC"
 
@@ -54,7 +55,7 @@ def test_late_june_returns_are_merged_under_june_without_a_period(
         put(ws, JUNE, code, ws.inbox / f"{code}.xlsx")
     result = workspace.merge(ws)
     assert result.validation.batch.period.code == JUNE
-    assert {f.status for f in result.validation.batch.files} == {"Hợp lệ"}
+    assert {f.status for f in result.validation.batch.files} == {FileStatus.VALID}
     assert recorded_periods(ws) == [JUNE]
 
 
@@ -108,7 +109,7 @@ def test_with_a_period_its_own_inbox_folder_is_read(ws: workspace.Workspace) -> 
     june = workspace.merge(ws, period=JUNE).validation.batch
     later = workspace.merge(ws, period=LATER).validation.batch
     assert june.inbox == ws.inbox / JUNE and later.inbox == ws.inbox / LATER
-    assert [f.status for f in june.files] == [f.status for f in later.files] == ["Hợp lệ"]
+    assert [f.status for f in june.files] == [f.status for f in later.files] == [FileStatus.VALID]
     assert sorted(recorded_periods(ws)) == [JUNE, LATER]
 
 

@@ -42,6 +42,8 @@ def test_workers_fork_on_linux_and_start_afresh_once_this_process_is_large(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert processes.context().get_start_method() == "fork"
+    # Small (whatever the tests before this one made of the test process's peak memory):
+    monkeypatch.setattr(processes, "process_is_large", lambda: False)
     assert processes.fresh_context().get_start_method() == "fork"
     monkeypatch.setattr(processes, "process_is_large", lambda: True)
     assert processes.fresh_context().get_start_method() == "forkserver"
