@@ -36,7 +36,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
 
@@ -69,6 +69,9 @@ from dvxl.score import TaskScore, UnitScore
 from dvxl.statuses import TrackStatus
 from dvxl.taskbooks import TASK_SHEET_PREFIX
 
+if TYPE_CHECKING:
+    from dvxl.history import History
+
 SUMMARY_SHEET = "Tổng hợp"
 TRACKING_SHEET = "Theo dõi"
 REMINDER_SHEET = "Đôn đốc"
@@ -76,6 +79,7 @@ EVALUATION_SHEET = "Đánh giá"
 CHANGES_SHEET = "Thay đổi"
 FIXED_SHEETS = (SUMMARY_SHEET, TRACKING_SHEET, REMINDER_SHEET, EVALUATION_SHEET, CHANGES_SHEET)
 UNITS_SHEET = "Theo đơn vị"
+COMPARE_SHEET = "So sánh các kỳ"  # when the ledger has earlier periods (dvxl.comparesheet)
 #: Up to this many addressed units each gets a sheet of its own; above, one long sheet.
 UNIT_SHEETS_MAX = 100
 CHART_WIDTH = 900  # pixels
@@ -97,8 +101,11 @@ class _Counts:
     total_col: int
 
 
-def write_consolidated(c: Consolidated, path: Path) -> None:
+def write_consolidated(c: Consolidated, path: Path, history: History | None = None) -> None:
     """Write the period workbook for ``c`` to ``path`` (atomically: temp file, then rename).
+
+    ``history``: the periods side by side (:mod:`dvxl.history`), ``c``'s period last; with
+    two periods or more the workbook gets «So sánh các kỳ» and the unit sheets «Qua các kỳ».
 
     For a large roster (more than :data:`UNIT_SHEETS_MAX` units) each task's sheet is a
     workbook of its own in :func:`dvxl.taskbooks.tasks_folder`, written by worker
@@ -106,11 +113,11 @@ def write_consolidated(c: Consolidated, path: Path) -> None:
     """
     folder = taskbooks.tasks_folder(path)
     if len(c.catalog.addressed_units()) <= UNIT_SHEETS_MAX:
-        printing.write_workbook(path, lambda wb: _Writer(wb, c).build())
+        printing.write_workbook(path, lambda wb: _Writer(wb, c, history).build())
         taskbooks.remove_stale(folder, set())
         return
     books = taskbooks.start(c, folder)
-    printing.write_workbook(path, lambda wb: _Writer(wb, c).build(with_tasks=False))
+    printing.write_workbook(path, lambda wb: _Writer(wb, c, history).build(with_tasks=False))
     books.finish()
 
 
@@ -132,9 +139,10 @@ def indicator_label(c: Consolidated, key: str) -> str:
 
 
 class _Writer(Looks):
-    def __init__(self, workbook: Any, c: Consolidated) -> None:
+    def __init__(self, workbook: Any, c: Consolidated, history: History | None = None) -> None:
         super().__init__(workbook)
         self.c = c
+        self.history = history if history is not None and len(history.periods) > 1 else None
         self.catalog = c.catalog
         self.not_rated = c.catalog.settings.not_rated
         self.tracks = {t.unit.code: t for t in c.tracking}
@@ -163,6 +171,7 @@ class _Writer(Looks):
         taken: set[str] = set()
         add = self.wb.add_worksheet
         fixed = {name: add(unique_sheet_name(name, taken)) for name in FIXED_SHEETS}
+        compare = add(unique_sheet_name(COMPARE_SHEET, taken)) if self.history else None
         tasks = [t for t in self.catalog.tasks if self._units_for(t)] if with_tasks else []
         task_sheets = [(t, add(unique_sheet_name(TASK_SHEET_PREFIX + t.code, taken)))
                        for t in tasks]
@@ -182,6 +191,10 @@ class _Writer(Looks):
             self._units_sheet(units_sheet)
         self._evaluation(fixed[EVALUATION_SHEET])
         self._changes(fixed[CHANGES_SHEET])
+        if compare is not None and self.history is not None:
+            from dvxl import comparesheet  # the report's figures: only when there is history
+
+            comparesheet.write_sheet(self, compare, self.history, self.not_rated)
         for task, sheet in task_sheets:
             self._task_sheet(sheet, task)
         fixed[SUMMARY_SHEET].activate()
@@ -617,7 +630,11 @@ class _Writer(Looks):
         decided = footer[-1][0]
         self.total_cells[unit.code] = (sheet.get_name(), xl_rowcol_to_cell(last + 1, len(cols) - 1),
                                        decided.value)
-        self.table(sheet, header, cols, rows, footer=footer, key_cols=1)
+        end = self.table(sheet, header, cols, rows, footer=footer, key_cols=1)
+        if self.history is not None:
+            from dvxl import comparesheet
+
+            comparesheet.unit_section(self, sheet, unit, self.history, end + 1, self.not_rated)
 
     # All units on one sheet (a large roster) ---------------------------------------------------
 

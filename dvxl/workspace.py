@@ -19,6 +19,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dvxl import intake as intake_mod
 from dvxl import master, periods, processes, render, report, template
@@ -28,10 +29,13 @@ from dvxl.catalog import build
 from dvxl.errors import UsageError
 from dvxl.intake import IntakeResult, Ledger
 from dvxl.merge import Consolidated
-from dvxl.model import Catalog, Period
+from dvxl.model import Catalog, Period, Unit
 from dvxl.receipt_time import TypedReceipt
 from dvxl.score import Assessment
 from dvxl.validate import BatchReport
+
+if TYPE_CHECKING:
+    from dvxl.history import History, UnitRecord
 
 MASTER_NAME = "master.xlsm"
 
@@ -224,6 +228,43 @@ def consolidate(ws: Workspace, catalog: Catalog, period: Period) -> tuple[Consol
                                  typed_here), problems
 
 
+def period_history(
+    ws: Workspace, catalog: Catalog, consolidated: Consolidated, since: Period | None = None
+) -> History | None:
+    """The consolidated period beside the earlier ones the ledger has (from ``since``);
+    None when it has none. Each is consolidated as its own workbook is (:func:`consolidate`)."""
+    from dvxl import history  # the report's figures: only where the ledger has history
+
+    with Ledger(ledger_path(ws)) as ledger:
+        recorded = ledger.periods()
+    before = history.earlier(catalog, consolidated.period, recorded, since)
+    if not before:
+        return None
+    from dvxl.docreport.facts import period_facts
+
+    facts = [period_facts(consolidate(ws, catalog, p)[0]) for p in before]
+    return history.History(catalog, (*facts, period_facts(consolidated)))
+
+
+def unit_history(ws: Workspace, unit: str) -> tuple[Unit, list[UnitRecord]]:
+    """A unit's record in every period the ledger has returns for, oldest first."""
+    from dvxl import history
+    from dvxl.docreport.facts import period_facts
+
+    catalog = ws.load()
+    wanted = unit.strip().casefold()
+    found = next((u for u in catalog.units if u.code.casefold() == wanted), None)
+    if found is None:
+        raise UsageError(
+            f"Không có đơn vị mã «{unit}» trong danh sách đơn vị của master.xlsm "
+            "(xem trang «Đơn vị»)."
+        )
+    with Ledger(ledger_path(ws)) as ledger:
+        recorded = history.recorded_in_order(catalog, ledger.periods())
+    facts = [period_facts(consolidate(ws, catalog, p)[0]) for p in recorded]
+    return found, history.History(catalog, tuple(facts)).unit(found.code) if facts else []
+
+
 def merge(
     ws: Workspace,
     inbox: Path | None = None,
@@ -250,7 +291,8 @@ def merge(
                 waited = True
                 validation = _finish_validation_aside(aside, ws, catalog, batch)
             path = ws.outputs(batch.period.code) / f"tong-hop-{batch.period.code}.xlsx"
-            render.write_consolidated(consolidated, path)
+            render.write_consolidated(consolidated, path,
+                                      period_history(ws, catalog, consolidated))
         finally:
             if not waited:
                 validation = _finish_validation_aside(aside, ws, catalog, batch)
