@@ -232,10 +232,17 @@ def demo(directory: Path, period: str) -> None:
 
     Tạo sổ tổng hợp, mẫu báo cáo cho từng đơn vị, giả lập các tệp đơn vị gửi về
     (có tệp sai, tệp nộp lại, tệp chép sang tệp mới, một tệp không phải bảng
-    tính, vài đơn vị chưa nộp), tổng hợp rồi viết báo cáo kỳ.
+    tính, vài đơn vị chưa nộp), tổng hợp rồi viết báo cáo kỳ. Trước đó chạy kỳ
+    liền trước (2025-N) với các tệp giả lập của kỳ ấy, để sổ tổng hợp và báo cáo kỳ
+    so sánh được các kỳ.
     """
     result = workspace.demo(directory, period)
     ws = result.workspace
+    if result.earlier is not None:
+        before = result.earlier.consolidated.period
+        click.echo(f"0. Kỳ trước để so sánh, {before.name} ({before.code}): "
+                   f"{len(result.earlier.validation.batch.files)} tệp giả lập đã tổng hợp, "
+                   f"{result.earlier.workbook}")
     click.echo(f"1. Sổ tổng hợp: {ws.master}")
     click.echo(f"2. {len(result.templates)} mẫu báo cáo kỳ {period}: {ws.templates(period)}")
     click.echo(f"3. {len(result.returns)} tệp giả lập đơn vị gửi về: {ws.inbox}")
@@ -336,6 +343,46 @@ def report_command(
     result = workspace.write_report(ws, period, date, number, make_pdf)
     click.echo(periods.label(result.period))
     _echo_report(result)
+
+
+@cli.command("history")
+@click.argument("unit")
+@_workspace_option
+@_help_option
+def history_command(unit: str, root: Path) -> None:
+    """Một đơn vị qua các kỳ: số tệp nhận, tình trạng nộp, tổng điểm, xếp loại.
+
+    UNIT là mã đơn vị (trang «Đơn vị» của master.xlsm). Mọi kỳ có báo cáo trong sổ
+    ghi nhận đều được liệt kê, kỳ cũ trước; kỳ đơn vị không gửi ghi «Chưa gửi».
+    """
+    found, records = workspace.unit_history(workspace.Workspace(root), unit)
+    click.echo(f"{found.code} — {found.name}")
+    if not records:
+        click.echo("Sổ ghi nhận chưa có báo cáo của kỳ nào.")
+        return
+    for line in _history_lines(records):
+        click.echo(line)
+
+
+def _history_lines(records: Sequence[Any]) -> list[str]:
+    """The records as an aligned table (period, files, status, score, class)."""
+    from dvxl.docreport import vn
+    from dvxl.statuses import TrackStatus
+
+    rows = [("Kỳ báo cáo", "Số tệp", "Tình trạng nộp", "Tổng điểm", "Xếp loại")]
+    for rec in records:
+        f = rec.facts
+        if f is None:
+            rows.append((rec.period.name, "", "Không phải báo cáo", "", ""))
+            continue
+        status = TrackStatus(f.status).label
+        if f.days_late:
+            status += f" ({f.days_late} ngày)"
+        total = vn.number(f.total, 1) if f.rated and f.total is not None else ""
+        rows.append((rec.period.name, str(f.files), status, total, f.level))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            for row in rows]
 
 
 def _echo_report(result: workspace.Report) -> None:

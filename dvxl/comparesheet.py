@@ -17,7 +17,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from dvxl import printing
 from dvxl.docreport.figures import Figure
 from dvxl.history import History, UnitRecord, rates
-from dvxl.looks import Cell, Col, Looks
+from dvxl.looks import Cell, Col, Looks, fit_height
 from dvxl.model import Unit
 from dvxl.rawrows import Formula
 from dvxl.statuses import TrackStatus
@@ -46,12 +46,15 @@ def write_sheet(looks: Looks, sheet: Any, history: History, not_rated: str) -> N
     ], cols)
     sheet.write_string(3, 0, "1. Tình hình gửi báo cáo qua các kỳ", looks.s.bold)
     end = _reporting(looks, sheet, history, cols, 4)
+    breaks = [end + 1]  # the figures and the scores each start a printed page
     sheet.write_string(end + 1, 0, "2. Số liệu chính của từng nhiệm vụ qua các kỳ",
                        looks.s.bold)
     end = _figures(looks, sheet, history, cols, end + 2)
+    breaks.append(end + 1)
     sheet.write_string(end + 1, 0, "3. Tổng điểm và xếp loại của từng đơn vị qua các kỳ",
                        looks.s.bold)
     _scores(looks, sheet, history, cols, end + 2, not_rated)
+    sheet.set_h_pagebreaks(breaks)
 
 
 def _change(looks: Looks, r: int, values: list[float | None], pct: bool) -> Cell:
@@ -106,7 +109,8 @@ def _chart(looks: Looks, sheet: Any, header: int, n: int, at: int) -> None:
     name = sheet.get_name()
     font = {"name": printing.FONT}
     chart = looks.wb.add_chart({"type": "line"})
-    for r, colour in ((header + 5, "#4472C4"), (header + 6, "#ED7D31")):
+    # The labels of one line above its points, of the other below: equal rates stay legible.
+    for r, colour, where in ((header + 5, "#4472C4", "above"), (header + 6, "#ED7D31", "below")):
         chart.add_series({
             "name": [name, r, 2],
             "categories": [name, header, _FIRST, header, _FIRST + n - 1],
@@ -114,7 +118,7 @@ def _chart(looks: Looks, sheet: Any, header: int, n: int, at: int) -> None:
             "line": {"color": colour, "width": 2.25},
             "marker": {"type": "circle", "size": 6,
                        "fill": {"color": colour}, "border": {"color": colour}},
-            "data_labels": {"value": True, "position": "above", "font": font,
+            "data_labels": {"value": True, "position": where, "font": font,
                             "num_format": "0.0%"},
         })
     chart.set_title({"name": "Tỷ lệ có báo cáo hợp lệ và đúng hạn qua các kỳ",
@@ -221,13 +225,15 @@ def _level(rec: UnitRecord, not_rated: str) -> str:
 
 
 def unit_section(looks: Looks, sheet: Any, unit: Unit, history: History, start: int,
-                 not_rated: str) -> int:
-    """«Qua các kỳ» under a unit's sheet: files, status, score and class in each period."""
+                 not_rated: str, widths: list[float]) -> int:
+    """«Qua các kỳ» under a unit's sheet: files, status, score and class in each period
+    (``widths``: the sheet's first columns, in characters, to size the header row)."""
     sheet.write_string(start, 0, "Qua các kỳ", looks.s.bold)
     header = start + 1
     titles = ["Kỳ báo cáo", "Số tệp nhận", "Tình trạng nộp", "Tổng điểm", "Xếp loại"]
     for col, title in enumerate(titles):
         sheet.write_string(header, col, title, looks.s.header)
+    sheet.set_row(header, fit_height(zip(titles, widths, strict=False)))
     r = header + 1
     for rec in history.unit(unit.code):
         f = rec.facts

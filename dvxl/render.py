@@ -634,7 +634,8 @@ class _Writer(Looks):
         if self.history is not None:
             from dvxl import comparesheet
 
-            comparesheet.unit_section(self, sheet, unit, self.history, end + 1, self.not_rated)
+            comparesheet.unit_section(self, sheet, unit, self.history, end + 1, self.not_rated,
+                                      [col.width for col in cols])
 
     # All units on one sheet (a large roster) ---------------------------------------------------
 

@@ -46,7 +46,7 @@ def good_values(catalog: Catalog, unit: Unit, period: Period, rng: random.Random
         own: Values = {}
         for ind in catalog.indicators_for(task):
             own[ind.code] = _value(catalog, unit, task.code, ind, period, rng)
-        _satisfy(catalog, task.code, own)
+        _satisfy(catalog, task.code, own, period.end.year)
         values.update({f"{task.code}.{code}": v for code, v in own.items()})
     return values
 
@@ -81,11 +81,11 @@ def _documents(count: int, year: int) -> str:
     )
 
 
-def _satisfy(catalog: Catalog, task: str, values: Values) -> None:
+def _satisfy(catalog: Catalog, task: str, values: Values, year: int) -> None:
     """Mend random values until every rule of the task holds (simple comparisons only)."""
     if "VB_SO" in values:
         values["VB_SO"] = min(values["VB_SO"], 5)
-        values["VB_DS"] = _documents(values["VB_SO"], 2026) if "VB_DS" in values else ""
+        values["VB_DS"] = _documents(values["VB_SO"], year) if "VB_DS" in values else ""
     parsed = [rules.parse(r.expression) for r in catalog.rules_for(catalog.task(task))]
     for _ in range(5):
         broken = [
@@ -193,13 +193,35 @@ def demo_scenarios(catalog: Catalog) -> list[Scenario]:
     return scenarios
 
 
+def earlier_scenarios(catalog: Catalog) -> list[Scenario]:
+    """The demo's period before: the same roster a period less settled — more units late,
+    six sending nothing, a few with mistakes — so that the comparison shows a change."""
+    codes = [u.code for u in catalog.addressed_units()]
+    mistakes = list(MISTAKES)
+    scenarios = []
+    for i, code in enumerate(codes[:-6]):  # the last six units send nothing
+        if i % 5 == 2:
+            scenarios.append(Scenario(code, "có lỗi", (mistakes[(i // 5) % len(mistakes)],)))
+        elif i % 4 == 3:
+            scenarios.append(Scenario(code, "nộp muộn", late_days=1 + i % 5))
+        else:
+            scenarios.append(Scenario(code, "đúng hạn"))
+    return scenarios
+
+
 def simulate_returns(
-    catalog: Catalog, period: Period, templates: Path, inbox: Path, seed: int = 2026
+    catalog: Catalog,
+    period: Period,
+    templates: Path,
+    inbox: Path,
+    seed: int = 2026,
+    scenarios: list[Scenario] | None = None,
 ) -> list[Path]:
-    """Fill the period's templates as the demo's units would and drop them into ``inbox``."""
+    """Fill the period's templates as the demo's units would (``scenarios``, the demo's
+    own by default) and drop them into ``inbox``."""
     rng = random.Random(seed)
     written: list[Path] = []
-    for scenario in demo_scenarios(catalog):
+    for scenario in demo_scenarios(catalog) if scenarios is None else scenarios:
         unit = catalog.unit(scenario.unit)
         template = templates / template_name(period, unit)
         values = good_values(catalog, unit, period, rng)

@@ -414,21 +414,42 @@ class Demo:
     returns: list[Path]
     merge: Merge
     report: Report
+    #: The period merged before, so that the workbook and report compare (None if none).
+    earlier: Merge | None = None
 
 
 def demo(root: Path, period: str) -> Demo:
-    """The whole cycle so far on the shipped sample, in ``root`` (which the demo owns)."""
+    """The whole cycle so far on the shipped sample, in ``root`` (which the demo owns).
+
+    First the period before (2025-N before 2026-6T, when the catalog has one) with returns
+    of its own, sent before its deadline, merged and cleared from the inbox as an office
+    does once a period is closed (they stay in ``archive/``); then ``period``: its workbook
+    and report compare the two.
+    """
     ws = init(root, force=True)
-    templates = make_templates(ws, period)
     catalog = ws.load()
     chosen = periods.find(catalog, period)
     from dvxl import sample  # openpyxl: see _write_validation
+    from dvxl.docreport.facts import comparison_periods
 
+    before = comparison_periods(catalog, chosen)[0]
+    earlier = None
+    if before is not None:
+        make_templates(ws, before.code)
+        sample.reset_inbox(ws.inbox)
+        sample.simulate_returns(catalog, before, ws.templates(before.code), ws.inbox,
+                                seed=EARLIER_SEED, scenarios=sample.earlier_scenarios(catalog))
+        earlier = merge(ws, period=before.code)
+    templates = make_templates(ws, period)
     sample.reset_inbox(ws.inbox)
     returns = sample.simulate_returns(catalog, chosen, ws.templates(chosen.code), ws.inbox)
     sample.type_assessments(ws.master, catalog, chosen)
     merged = merge(ws, period=chosen.code)
-    return Demo(ws, templates, returns, merged, write_report(ws, chosen.code))
+    return Demo(ws, templates, returns, merged, write_report(ws, chosen.code), earlier)
+
+
+#: The simulated returns of the demo's earlier period differ from the period's own.
+EARLIER_SEED = 2025
 
 
 def export_catalog(ws: Workspace, folder: Path | None = None) -> list[Path]:
