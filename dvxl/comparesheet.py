@@ -23,7 +23,8 @@ from dvxl.rawrows import Formula
 from dvxl.statuses import TrackStatus
 
 CHART_WIDTH = 720
-CHART_HEIGHT = 300
+CHART_HEIGHT = 260
+DEFAULT_ROW_PX = 21  # printing.WORKBOOK_OPTIONS["default_row_height"], as in render
 _FIRST = 3  # the first period's column
 
 
@@ -34,7 +35,7 @@ def _status(code: str) -> TrackStatus:
 def write_sheet(looks: Looks, sheet: Any, history: History, not_rated: str) -> None:
     """The comparison sheet: reporting, key figures per task, scores and classes."""
     periods = [f.period for f in history.periods]
-    cols = [Col("STT", 6), Col("Mã", 11), Col("Nội dung", 42, True)]
+    cols = [Col("STT", 6), Col("Mã", 13), Col("Nội dung", 42, True)]
     cols += [Col(p.name, 14, True) for p in periods]
     cols.append(Col(f"Tăng, giảm so với {periods[-2].name}", 14, True))
     looks.heading(sheet, [
@@ -101,7 +102,7 @@ def _reporting(looks: Looks, sheet: Any, history: History, cols: list[Col], head
         rows.append(row)
     end = looks.table(sheet, header, cols, rows, only=False)
     _chart(looks, sheet, header, n, end + 1)
-    return end + 1 + math.ceil(CHART_HEIGHT / 20) + 1
+    return end + 1 + math.ceil(CHART_HEIGHT / DEFAULT_ROW_PX) + 1
 
 
 def _chart(looks: Looks, sheet: Any, header: int, n: int, at: int) -> None:

@@ -54,10 +54,16 @@ def test_demo_makes_master_and_a_template_per_unit(
     assert (outputs / "kiem-tra-2026-6T.xlsx").is_file()
     assert (outputs / "kiem-tra-2026-6T.json").is_file()
     assert len(list((outputs / "tra-lai").glob("*-can-sua.xlsx"))) >= 5
+    # It leaves history: 2025-N merged first, so 2026-6T's workbook compares the periods.
+    assert (out / "outputs" / "2025-N" / "tong-hop-2025-N.xlsx").is_file()
+    period_book = CalamineWorkbook.from_path(str(outputs / "tong-hop-2026-6T.xlsx"))
+    assert "So sánh các kỳ" in period_book.sheet_names
+    assert "   So sánh với: Năm 2025" in capsys.readouterr().out.splitlines()
     # The demo can be run again: the previous master is kept in backup/.
     assert main(["demo", str(out)]) == 0
     assert len(list((out / "backup").glob("master-*.xlsm"))) == 1
-    assert "mẫu báo cáo" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "mẫu báo cáo" in printed and "0. Kỳ trước để so sánh, Năm 2025 (2025-N)" in printed
 
 
 def test_init_never_overwrites_a_master(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
