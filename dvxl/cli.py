@@ -314,6 +314,11 @@ def status(period: str | None, root: Path) -> None:
     help="Chép mẫu báo cáo đi kèm dvxl thành mau-bao-cao.docx trong thư mục làm việc để "
     "sửa lời văn, trình bày trong Word, rồi thoát.",
 )
+@click.option(
+    "--since",
+    help="Sơ kết, tổng kết từ kỳ này (mã kỳ, ví dụ 2025-N) đến kỳ --period: mỗi kỳ một cột "
+    "trong các bảng; kết quả outputs/<kỳ>/bao-cao-<từ kỳ>-den-<kỳ>.docx.",
+)
 @_help_option
 def report_command(
     period: str | None,
@@ -322,6 +327,7 @@ def report_command(
     day: str | None,
     number: str,
     copy_template: bool,
+    since: str | None,
 ) -> None:
     """Viết báo cáo kỳ gửi Ban Thường vụ (Word, thể thức văn bản của Đảng).
 
@@ -340,7 +346,7 @@ def report_command(
             date = parse_value("date", day)
         except ValueError as exc:
             raise UsageError(f"Ngày báo cáo {exc}") from None
-    result = workspace.write_report(ws, period, date, number, make_pdf)
+    result = workspace.write_report(ws, period, date, number, make_pdf, since)
     click.echo(periods.label(result.period))
     _echo_report(result)
 
@@ -386,7 +392,11 @@ def _history_lines(records: Sequence[Any]) -> list[str]:
 
 
 def _echo_report(result: workspace.Report) -> None:
-    click.echo(f"Báo cáo kỳ {result.period.code} ({result.period.name}): {result.docx}")
+    if result.since is not None:
+        click.echo(f"Báo cáo sơ kết từ {result.since.name} ({result.since.code}) đến "
+                   f"{result.period.name} ({result.period.code}): {result.docx}")
+    else:
+        click.echo(f"Báo cáo kỳ {result.period.code} ({result.period.name}): {result.docx}")
     if result.compared:
         shown = ", ".join(p.name for p in result.compared)
         click.echo(f"   So sánh với: {shown}")

@@ -362,6 +362,7 @@ class Report:
     pdf_problem: str  # why there is no PDF when one was asked for ("" otherwise)
     compared: list[Period]  # earlier periods the ledger had and the report compares with
     problems: list[str]  # assessment rows the master holds that could not be used
+    since: Period | None = None  # the first period of a sơ kết over a span
 
 
 def write_report(
@@ -370,14 +371,17 @@ def write_report(
     date: dt.date | None = None,
     number: str = "",
     pdf: bool = False,
+    since: str | None = None,
 ) -> Report:
     """Write the period report ``outputs/P/bao-cao-P.docx`` (and its PDF) from the ledger.
 
     It is compared with the previous period and the same period a year earlier when
-    the ledger has returns for them. The workspace's ``mau-bao-cao.docx``, when there is
-    one, replaces the template shipped with dvxl.
+    the ledger has returns for them. With ``since`` (a period code), a sơ kết / tổng kết
+    over the periods from ``since`` to ``period`` that the ledger has returns for,
+    ``outputs/P/bao-cao-P0-den-P.docx``: its tables have a column per period. The
+    workspace's ``mau-bao-cao.docx``, when there is one, replaces the shipped template.
     """
-    from dvxl import docreport  # python-docx and docxtpl: only for the report
+    from dvxl import docreport, history  # python-docx and docxtpl: only for the report
     from dvxl.docreport import facts
 
     catalog = ws.load()
@@ -391,13 +395,32 @@ def write_report(
             earlier.append(facts.period_facts(consolidate(ws, catalog, other)[0]))
         else:
             earlier.append(None)
+    span: tuple[facts.PeriodFacts, ...] = ()
+    name = f"bao-cao-{chosen.code}.docx"
+    first = None
+    if since is not None:
+        first = periods.find(catalog, since)
+        if first.start >= chosen.start or first.end >= chosen.end:
+            raise UsageError(
+                f"Kỳ bắt đầu {first.code} ({first.name}) phải bắt đầu và kết thúc trước kỳ "
+                f"{chosen.code} ({chosen.name})."
+            )
+        within = history.earlier(catalog, chosen, recorded, first)
+        if not within:
+            raise UsageError(
+                f"Sổ ghi nhận không có báo cáo của kỳ nào từ {first.code} đến trước "
+                f"{chosen.code}: chưa sơ kết được; dùng «dvxl report -p {chosen.code}»."
+            )
+        span = tuple(facts.period_facts(consolidate(ws, catalog, p)[0]) for p in within)
+        name = f"bao-cao-{first.code}-den-{chosen.code}.docx"
     inp = docreport.ReportInput(
-        catalog, facts.period_facts(consolidated), earlier[0], earlier[1], date, number
+        catalog, facts.period_facts(consolidated), earlier[0], earlier[1], date, number, span
     )
-    path = ws.outputs(chosen.code) / f"bao-cao-{chosen.code}.docx"
+    path = ws.outputs(chosen.code) / name
     written = docreport.write_report(inp, path, docreport.template_for(ws.root), pdf)
     compared = [f.period for f in inp.comparisons]
-    return Report(chosen, written.docx, written.pdf, written.pdf_problem, compared, problems)
+    return Report(chosen, written.docx, written.pdf, written.pdf_problem, compared, problems,
+                  first)
 
 
 def copy_report_template(ws: Workspace) -> Path:

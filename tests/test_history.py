@@ -14,7 +14,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from test_docreport import EARLIER, PERIOD, _simulate, accepted, by_unit
+from test_docreport import DAY, EARLIER, PERIOD, _simulate, accepted, by_unit
 
 from dvxl import periods, sample, workspace
 from dvxl.cli import main
@@ -220,3 +220,123 @@ def test_history_without_any_return_says_so(
     ws = workspace.init(tmp_path / "ws")
     assert main(["history", SILENT, "-w", str(ws.root)]) == 0
     assert "chưa có báo cáo của kỳ nào" in capsys.readouterr().out
+
+
+# The report over a span of periods (dvxl report --since) ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def span_doc(ledger: workspace.Workspace) -> Any:
+    from docx import Document
+
+    result = workspace.write_report(ledger, PERIOD, DAY, since=EARLIER)
+    assert result.docx.name == f"bao-cao-{EARLIER}-den-{PERIOD}.docx"
+    assert result.since is not None and result.since.code == EARLIER
+    return Document(str(result.docx))
+
+
+def _grid(table: Any) -> list[list[str]]:
+    return [[cell.text for cell in row.cells] for row in table.rows]
+
+
+def test_the_span_report_is_a_so_ket_from_the_first_period_to_the_last(
+    ledger: workspace.Workspace, span_doc: Any
+) -> None:
+    catalog = ledger.load()
+    text = "\n".join(p.text for p in span_doc.paragraphs)
+    first, last = catalog.period(EARLIER).name, catalog.period(PERIOD).name
+    assert "sơ kết việc thực hiện" in text
+    assert f"từ {first[:1].lower()}{first[1:]} đến {last[:1].lower()}{last[1:]}" in text
+    assert [p.text for p in span_doc.paragraphs if p.text.startswith("Phụ lục")] == [
+        "Phụ lục 1", "Phụ lục 2", "Phụ lục 3"]
+    assert "SỐ LIỆU THỰC HIỆN CÁC NHIỆM VỤ QUA CÁC KỲ" in text
+
+
+def test_every_table_of_the_span_report_has_a_column_per_period(
+    ledger: workspace.Workspace, span_doc: Any
+) -> None:
+    catalog = ledger.load()
+    names = [catalog.period(EARLIER).name, catalog.period(PERIOD).name]
+    # Every table but the header and the signature block (Nơi nhận | signer).
+    grids = [_grid(t) for t in span_doc.tables[1:]
+             if not _grid(t)[0][0].startswith("Nơi nhận")]
+    firsts = [g[0][0] for g in grids]
+    assert firsts[:2] == ["Nhóm đơn vị (hợp lệ/phải báo cáo)", "Mức xếp loại"]
+    assert firsts.count("STT") == len(catalog.tasks) + 2  # appendix 1 per task, 2 and 3
+    assert all(g[0][-2:] == names for g in grids)
+
+
+def test_the_span_reports_reporting_table_counts_each_periods_valid_returns(
+    ledger: workspace.Workspace, span_doc: Any
+) -> None:
+    from dvxl.docreport import vn
+
+    addressed = len(_units(ledger.load()))
+    table = next(_grid(t) for t in span_doc.tables if _grid(t)[0][0].startswith("Nhóm đơn vị"))
+    total = table[-1]
+    for cell, period in zip(total[1:], (EARLIER, PERIOD), strict=True):
+        valid = len(accepted(ledger, period))
+        assert cell == f"{valid}/{addressed} ({vn.percent(valid, addressed)})"
+
+
+def test_the_span_reports_appendices_hold_each_period_against_the_returns(
+    ledger: workspace.Workspace, span_doc: Any
+) -> None:
+    from dvxl.docreport import vn
+
+    catalog = ledger.load()
+    silent = catalog.unit(SILENT).name
+    rows = [row for t in span_doc.tables for row in _grid(t)
+            if len(row) > 2 and row[0].isdigit() and row[1] == silent]
+    tracking, evaluation = rows[0], rows[1]
+    assert tracking[2:] == ["Đúng hạn (1 tệp)", "Chưa gửi"]
+    assert (evaluation[3] == catalog.settings.not_rated and evaluation[2].endswith(
+        "; Hoàn thành tốt nhiệm vụ")) or evaluation[2]
+    returns = {p: accepted(ledger, p) for p in (EARLIER, PERIOD)}
+    checked = 0
+    for task in catalog.tasks:
+        for ind in catalog.indicators_for(task):
+            if ind.type != "integer" or ind.summary not in ("", "sum"):
+                continue
+            label = f"{ind.label} ({ind.unit})" if ind.unit else ind.label
+            found = [row for t in span_doc.tables for row in _grid(t)
+                     if len(row) == 4 and row[1] == label]
+            key = f"{task.code}.{ind.code}"
+            want = [vn.number(sum(v[key] for v in by_unit(catalog, task.code, returns[p])))
+                    if by_unit(catalog, task.code, returns[p]) else "" for p in (EARLIER, PERIOD)]
+            assert want in [row[2:] for row in found], key
+            checked += 1
+    assert checked >= 20
+
+
+@pytest.mark.parametrize("since", [PERIOD, "2026-6TC"], ids=["same-period", "later-period"])
+def test_a_span_that_does_not_start_before_the_period_is_refused(
+    ledger: workspace.Workspace, since: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "-w", str(ledger.root), "-p", PERIOD, "--since", since]) == 2
+    assert "phải bắt đầu và kết thúc trước kỳ" in capsys.readouterr().err
+
+
+def test_libreoffice_recalculates_the_comparison_to_the_stored_values(
+    ledger: workspace.Workspace, tmp_path: Path
+) -> None:
+    from python_calamine import CalamineWorkbook
+
+    from libreoffice import require_libreoffice
+    from test_render import recalculate
+
+    client = require_libreoffice()
+    path = ledger.outputs(PERIOD) / f"tong-hop-{PERIOD}.xlsx"
+    book = openpyxl.load_workbook(path)
+    stored = openpyxl.load_workbook(path, data_only=True)[COMPARE_SHEET]
+    cells = [(c.row, c.column, c.value) for row in book[COMPARE_SHEET].iter_rows() for c in row
+             if c.data_type == "f"]
+    assert len(cells) > 50
+    outdir = tmp_path / "lo"
+    recalculate(client.soffice, [path], outdir)
+    lo = CalamineWorkbook.from_path(str(outdir / path.name)).get_sheet_by_name(
+        COMPARE_SHEET).to_python(skip_empty_area=False)
+    wrong = [f"{r},{c} {text}: ours {stored.cell(r, c).value!r}, LibreOffice {lo[r - 1][c - 1]!r}"
+             for r, c, text in cells
+             if lo[r - 1][c - 1] != pytest.approx(stored.cell(r, c).value, abs=1e-9)]
+    assert not wrong, "\n".join(wrong)

@@ -31,6 +31,12 @@ APPENDICES = (
     ("tracking", "TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC ĐƠN VỊ"),
     ("evaluation", "KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI CÁC ĐƠN VỊ"),
 )
+#: Their titles in a report over a span of periods (a column per period).
+SPAN_TITLES = {
+    "figures": "SỐ LIỆU THỰC HIỆN CÁC NHIỆM VỤ QUA CÁC KỲ",
+    "tracking": "TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC ĐƠN VỊ QUA CÁC KỲ",
+    "evaluation": "KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI CÁC ĐƠN VỊ QUA CÁC KỲ",
+}
 
 
 @dataclass(frozen=True)
@@ -43,11 +49,19 @@ class ReportInput:
     year_ago: PeriodFacts | None = None  # the same period a year earlier, when it has it
     date: dt.date | None = None  # the report's date (today when None)
     number: str = ""  # the report's number; "" takes the master's, which may be blank
+    #: A sơ kết / tổng kết over a span: the span's earlier periods, oldest first (then the
+    #: tables have a column per period and the body compares with each of them).
+    span: tuple[PeriodFacts, ...] = ()
+
+    @property
+    def periods(self) -> list[PeriodFacts]:
+        """The span's periods, oldest first, ``current`` last (``[current]`` without a span)."""
+        return [*self.span, self.current]
 
     @property
     def comparisons(self) -> list[PeriodFacts]:
         seen: list[PeriodFacts] = []
-        for facts in (self.previous, self.year_ago):
+        for facts in self.span or (self.previous, self.year_ago):
             if facts is not None and facts.has_receipts and all(
                 f.period.code != facts.period.code for f in seen
             ):
@@ -103,7 +117,7 @@ def build_context(inp: ReportInput) -> dict[str, Any]:
             "place": vn.nfc(issuing.place or province),
             "date": vn.date_long(day),
         },
-        "subject": _subject(catalog, facts),
+        "subject": _subject(catalog, facts, inp.span[0] if inp.span else None),
         "directive": vn.nfc(printing.directive_title(catalog.directive)),
         "issuer_name": vn.nfc(issuing.issuer_name),
         "reported_to": vn.nfc(issuing.reported_to),
@@ -130,7 +144,7 @@ def build_context(inp: ReportInput) -> dict[str, Any]:
         "appendices": [
             {
                 "number": name.removeprefix("Phụ lục").strip(),
-                "title": title,
+                "title": SPAN_TITLES.get(key, title) if inp.span else title,
                 "note": note,
                 "table": key,
             }
@@ -144,9 +158,15 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def _subject(catalog: Catalog, facts: PeriodFacts) -> str:
+def _subject(catalog: Catalog, facts: PeriodFacts, first: PeriodFacts | None = None) -> str:
+    """The trích yếu; over a span, a sơ kết «từ … đến …»."""
     d = catalog.directive
     number = f" số {d.number}" if d.number else ""
+    if first is not None:
+        return vn.nfc(
+            f"sơ kết việc thực hiện {d.kind.lower()}{number} của {d.issuer} {d.subject}, "
+            f"từ {_lower_first(first.period.name)} đến {_lower_first(facts.period.name)}"
+        )
     return vn.nfc(
         f"kết quả thực hiện {d.kind.lower()}{number} của {d.issuer} {d.subject}, "
         f"{_lower_first(facts.period.name)}"

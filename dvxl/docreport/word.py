@@ -28,7 +28,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from docxtpl import DocxTemplate
 
-from dvxl.docreport import maker, tables
+from dvxl.docreport import maker, spantables, tables
 from dvxl.docreport.content import ReportInput, build_context
 from dvxl.errors import UsageError
 from dvxl.model import FormatProfile
@@ -97,7 +97,7 @@ def _put_tables(doc: Any, inp: ReportInput, profile: FormatProfile) -> None:
         if match is None:
             continue
         name = match.group(1)
-        build = tables.BUILDERS.get(name)
+        build = (spantables.BUILDERS if inp.span else tables.BUILDERS).get(name)
         elements = (
             build(doc, inp, landscape if name in tables.WIDE else portrait) if build else []
         )
