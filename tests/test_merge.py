@@ -279,9 +279,9 @@ def test_a_large_merge_writes_the_period_workbook_after_the_outputs_aside(
     real = workspace.render.write_consolidated
     seen: list[bool] = []
 
-    def write(consolidated: Any, path: Path) -> None:
+    def write(consolidated: Any, path: Path, history: Any = None) -> None:
         seen.append((planted.outputs(PERIOD) / f"kiem-tra-{PERIOD}.json").is_file())
-        real(consolidated, path)
+        real(consolidated, path, history)
 
     monkeypatch.setattr(workspace.render, "write_consolidated", write)
     result = workspace.merge(planted, period=PERIOD)
