@@ -61,7 +61,8 @@ def write_sheet(looks: Looks, sheet: Any, history: History, not_rated: str) -> N
 def _change(looks: Looks, r: int, values: list[float | None], pct: bool) -> Cell:
     """The last period minus the one before, as a formula; blank when either is missing."""
     last, before = values[-1], values[-2]
-    fmt = looks.pct if pct else looks.general
+    whole = all(v is None or float(v).is_integer() for v in values)
+    fmt = looks.pct if pct else looks.integer if whole else looks.general
     if last is None or before is None:
         return "", fmt
     n = len(values)
@@ -176,7 +177,8 @@ def _figures(looks: Looks, sheet: Any, history: History, cols: list[Col], header
             if all(v is None for v in values):
                 continue
             r = header + 1 + len(rows)
-            fmt = looks.pct if as_rate else looks.general
+            whole = all(v is None or float(v).is_integer() for v in values)
+            fmt = looks.pct if as_rate else looks.integer if whole else looks.general
             row: list[Cell] = [(len(rows) + 1, looks.center), (shown.task, looks.text),
                                (label, looks.text)]
             row += [(v if v is not None else "", fmt) for v in values]
