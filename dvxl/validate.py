@@ -182,7 +182,8 @@ def check_path(
     report = check_file(path, inbox, catalog, period, limits)
     # Not a spreadsheet (F001), or a compound file the .xls walk finds broken (F003): a .msg
     # is a compound file too.
-    if report.readable or [f.code for f in report.findings] not in ([Code.NOT_SPREADSHEET], [Code.CORRUPT_FILE]):
+    codes = [f.code for f in report.findings]
+    if report.readable or codes not in ([Code.NOT_SPREADSHEET], [Code.CORRUPT_FILE]):
         return [report]
     kind = _message_kind(path, limits)
     if not kind:
