@@ -15,13 +15,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
+from dvxl import archive, lock, master, periods, processes, render, report, template
 from dvxl import intake as intake_mod
-from dvxl import master, periods, processes, render, report, template
 from dvxl import merge as merge_mod
 from dvxl import validate as validate_mod
 from dvxl.catalog import build
@@ -34,6 +36,22 @@ from dvxl.score import Assessment
 from dvxl.validate import BatchReport
 
 MASTER_NAME = "master.xlsm"
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _one_run_at_a_time(func: _F) -> _F:
+    """The call holds its workspace (:mod:`dvxl.lock`): the first argument, a
+    :class:`Workspace` or the folder of one."""
+
+    @functools.wraps(func)
+    def locked(first: Workspace | Path, *args: Any, **kwargs: Any) -> Any:
+        root = first.root if isinstance(first, Workspace) else first
+        with lock.exclusive(root):
+            return func(first, *args, **kwargs)
+
+    return cast(_F, locked)
 
 
 def sample_catalog_dir() -> Path:
@@ -94,6 +112,7 @@ class Workspace:
         return master.read_master(self.master)
 
 
+@_one_run_at_a_time
 def init(root: Path, catalog_dir: Path | None = None, force: bool = False) -> Workspace:
     """Make a workspace at ``root`` with a master workbook built from a text catalog.
 
@@ -120,6 +139,7 @@ def init(root: Path, catalog_dir: Path | None = None, force: bool = False) -> Wo
     return ws
 
 
+@_one_run_at_a_time
 def make_templates(ws: Workspace, period: str) -> list[Path]:
     """Write the period's templates from the workspace's master."""
     catalog = ws.load()
@@ -137,6 +157,7 @@ class Validation:
     marked: list[Path]
 
 
+@_one_run_at_a_time
 def validate(
     ws: Workspace,
     inbox: Path | None = None,
@@ -224,6 +245,7 @@ def consolidate(ws: Workspace, catalog: Catalog, period: Period) -> tuple[Consol
                                  typed_here), problems
 
 
+@_one_run_at_a_time
 def merge(
     ws: Workspace,
     inbox: Path | None = None,
@@ -322,6 +344,7 @@ class Report:
     problems: list[str]  # assessment rows the master holds that could not be used
 
 
+@_one_run_at_a_time
 def write_report(
     ws: Workspace,
     period: str | None = None,
@@ -374,6 +397,7 @@ class Demo:
     report: Report
 
 
+@_one_run_at_a_time
 def demo(root: Path, period: str) -> Demo:
     """The whole cycle so far on the shipped sample, in ``root`` (which the demo owns)."""
     ws = init(root, force=True)
@@ -387,6 +411,27 @@ def demo(root: Path, period: str) -> Demo:
     sample.type_assessments(ws.master, catalog, chosen)
     merged = merge(ws, period=chosen.code)
     return Demo(ws, templates, returns, merged, write_report(ws, chosen.code))
+
+
+@dataclass
+class Verification:
+    """What ``dvxl verify`` found: how many contents were hashed again, and what is wrong."""
+
+    checked: int
+    damage: list[archive.Damage]
+    unrecorded: list[Path]  # packs set aside because no ledger row names them
+
+
+def verify(ws: Workspace) -> Verification:
+    """Hash every archived content again against the ledger (nothing is written)."""
+    if not ledger_path(ws).is_file():
+        raise UsageError(f"Thư mục {ws.root} chưa có sổ ghi nhận (ledger.sqlite): chưa tiếp "
+                         "nhận tệp nào nên chưa có gì để kiểm tra.")
+    with Ledger(ledger_path(ws)) as ledger:
+        held = ledger.held()
+    folder = ws.root / archive.ARCHIVE_DIR / archive.UNRECORDED_DIR
+    unrecorded = sorted(folder.glob("*.zip")) if folder.is_dir() else []
+    return Verification(len(held), archive.verify(ws.root, held), unrecorded)
 
 
 def export_catalog(ws: Workspace, folder: Path | None = None) -> list[Path]:
