@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import shutil
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from dvxl import archive, lock, master, periods, processes, render, report, template
+from dvxl import archive, atomic, lock, master, periods, processes, render, report, template
 from dvxl import intake as intake_mod
 from dvxl import merge as merge_mod
 from dvxl import validate as validate_mod
@@ -49,9 +50,26 @@ def _one_run_at_a_time(func: _F) -> _F:
     def locked(first: Workspace | Path, *args: Any, **kwargs: Any) -> Any:
         root = first.root if isinstance(first, Workspace) else first
         with lock.exclusive(root):
+            _remove_leftovers(root)
             return func(first, *args, **kwargs)
 
     return cast(_F, locked)
+
+
+#: The folders where dvxl writes through temporary files (never the inbox: it only reads it).
+_WRITTEN = ("outputs", "archive", "templates", "backup")
+
+
+def _remove_leftovers(root: Path) -> None:
+    """Temporary files a killed run left behind (:data:`dvxl.atomic.TEMP_PREFIX`): with the
+    workspace held, no other run is writing them."""
+    for folder in _WRITTEN:
+        for temp in (root / folder).rglob(f"{atomic.TEMP_PREFIX}*"):
+            with contextlib.suppress(OSError):
+                temp.unlink()
+    for temp in root.glob(f"{atomic.TEMP_PREFIX}*"):  # the master's own
+        with contextlib.suppress(OSError):
+            temp.unlink()
 
 
 def sample_catalog_dir() -> Path:
