@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import click
 
-from dvxl import __version__, lock, periods, report, taskbooks, tracktable, workspace
+from dvxl import __version__, atomic, lock, periods, report, taskbooks, tracktable, workspace
 from dvxl.errors import RUN_FAILED, DvxlError, UsageError
 from dvxl.merge import count_tracks
 from dvxl.schema import parse_value
@@ -452,9 +452,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("Đã dừng.", err=True)
         return RUN_FAILED
     except OSError as error:
-        click.echo(
-            f"Lỗi: không đọc/ghi được tệp {error.filename or ''}: {error.strerror}", err=True
-        )
+        where = f" {error.filename}" if error.filename else ""
+        click.echo(f"Lỗi: không đọc/ghi được tệp{where}: {atomic.reason(error)}", err=True)
         return RUN_FAILED
     except Exception:  # a bug of ours: say so in Vietnamese, keep the details in a log file
         log = _crash_log(traceback.format_exc())

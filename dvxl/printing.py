@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
 
 from dvxl import atomic
 from dvxl.model import Directive
@@ -107,7 +108,13 @@ def write_workbook(path: Path, fill: Callable[[Any], None]) -> None:
     with atomic.replacing(path) as tmp:
         workbook = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
         fill(workbook)
-        workbook.close()
+        try:
+            workbook.close()
+        except FileCreateError as exc:  # XlsxWriter's wrapper of the OSError that stopped it
+            cause = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else None
+            if cause is None:
+                raise
+            raise atomic.OutputError(path, cause) from exc
 
 
 def row_height(text: str, width_chars: float, font: int = 12) -> float:

@@ -23,7 +23,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from dvxl import archive, atomic, lock, master, periods, processes, render, report, template
+from dvxl import (
+    archive,
+    atomic,
+    lock,
+    master,
+    periods,
+    processes,
+    render,
+    report,
+    taskbooks,
+    template,
+)
 from dvxl import intake as intake_mod
 from dvxl import merge as merge_mod
 from dvxl import validate as validate_mod
@@ -64,9 +75,12 @@ def _remove_leftovers(root: Path) -> None:
     """Temporary files a killed run left behind (:data:`dvxl.atomic.TEMP_PREFIX`): with the
     workspace held, no other run is writing them."""
     for folder in _WRITTEN:
-        for temp in (root / folder).rglob(f"{atomic.TEMP_PREFIX}*"):
-            with contextlib.suppress(OSError):
-                temp.unlink()
+        for temp in list((root / folder).rglob(f"{atomic.TEMP_PREFIX}*")):
+            if temp.is_dir():  # a run's outputs written aside (atomic.Staging)
+                shutil.rmtree(temp, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    temp.unlink()
     for temp in root.glob(f"{atomic.TEMP_PREFIX}*"):  # the master's own
         with contextlib.suppress(OSError):
             temp.unlink()
@@ -215,22 +229,44 @@ def _write_validation(
     json_copy: Path | None = None,
     output: Path | None = None,
     workers: int | None = None,
+    staging: atomic.Staging | None = None,
 ) -> Validation:
     """The validation workbook, its JSON and the marked-up copies of a checked batch
-    (``workers``: see :func:`dvxl.markup.write_marked_copies`)."""
+    (``workers``: see :func:`dvxl.markup.write_marked_copies`), written aside and moved
+    into ``outputs/<kỳ>/`` together — or into ``staging``, which its owner commits."""
     code = batch.period.code
-    out = output or ws.outputs(code)
-    out.mkdir(parents=True, exist_ok=True)
-    workbook = out / f"kiem-tra-{code}.xlsx"
-    report.write_validation_workbook(batch, workbook)
-    json_path = out / f"kiem-tra-{code}.json"
-    report.write_json(batch, json_path)
+    own = staging is None
+    stage = staging or atomic.Staging(output or ws.outputs(code))
+    try:
+        folder = stage.folder
+        workbook = folder / f"kiem-tra-{code}.xlsx"
+        report.write_validation_workbook(batch, workbook)
+        json_path = folder / f"kiem-tra-{code}.json"
+        report.write_json(batch, json_path)
+        from dvxl import markup  # openpyxl (a tenth of a second): imported where it is used
+
+        marked = markup.write_marked_copies(batch, catalog, folder / MARKED_FOLDER, workers)
+        if own:
+            stage.commit(owned=(MARKED_FOLDER,))
+    except (atomic.OutputError, OSError) as error:
+        if own:
+            stage.discard()
+        told = stage.told(error)
+        if told is error:
+            raise
+        raise told from error
+    except BaseException:
+        if own:
+            stage.discard()
+        raise
     if json_copy is not None:
         report.write_json(batch, json_copy)
-    from dvxl import markup  # openpyxl (a tenth of a second): imported where it is used
+    return Validation(batch, stage.final(workbook), stage.final(json_path),
+                      [stage.final(path) for path in marked])
 
-    marked = markup.write_marked_copies(batch, catalog, out / "tra-lai", workers)
-    return Validation(batch, workbook, json_path, marked)
+
+#: The marked-up copies for the units, in a period's outputs.
+MARKED_FOLDER = "tra-lai"
 
 
 @dataclass
@@ -281,20 +317,34 @@ def merge(
     with processes.collector_paused():
         catalog = ws.load()
         batch = _check_inbox(ws, catalog, inbox, period, progress)
-        aside = _start_validation_aside(ws, catalog, batch)
-        waited = False
+        code = batch.period.code
+        # Every output of the run is written aside and moved in at the end, all together.
+        stage = atomic.Staging(ws.outputs(code))
         try:
-            result = intake_mod.intake(ws.root, batch)
-            consolidated, problems = consolidate(ws, catalog, batch.period)
-            if aside is not None and processes.process_is_large():
-                waited = True
-                validation = _finish_validation_aside(aside, ws, catalog, batch)
-            path = ws.outputs(batch.period.code) / f"tong-hop-{batch.period.code}.xlsx"
-            render.write_consolidated(consolidated, path)
-        finally:
-            if not waited:
-                validation = _finish_validation_aside(aside, ws, catalog, batch)
-    return Merge(validation, result, consolidated, path, problems)
+            aside = _start_validation_aside(ws, catalog, batch, stage)
+            waited = False
+            try:
+                result = intake_mod.intake(ws.root, batch)
+                consolidated, problems = consolidate(ws, catalog, batch.period)
+                if aside is not None and processes.process_is_large():
+                    waited = True
+                    validation = _finish_validation_aside(aside, ws, catalog, batch, stage)
+                path = stage.folder / f"tong-hop-{code}.xlsx"
+                render.write_consolidated(consolidated, path)
+            finally:
+                if not waited:
+                    validation = _finish_validation_aside(aside, ws, catalog, batch, stage)
+            stage.commit(owned=(MARKED_FOLDER, taskbooks.TASKS_FOLDER))
+        except (atomic.OutputError, OSError) as error:
+            stage.discard()
+            told = stage.told(error)
+            if told is error:
+                raise
+            raise told from error
+        except BaseException:
+            stage.discard()
+            raise
+    return Merge(validation, result, consolidated, stage.final(path), problems)
 
 
 # The validation outputs of a merge, written by a forked process -----------------------------
@@ -303,7 +353,7 @@ _Paths = tuple[Path, Path, list[Path]]
 
 
 def _start_validation_aside(
-    ws: Workspace, catalog: Catalog, batch: BatchReport
+    ws: Workspace, catalog: Catalog, batch: BatchReport, stage: atomic.Staging
 ) -> processes.Aside[_Paths] | None:
     """Start writing the validation outputs in a forked process; None where there is none.
 
@@ -313,7 +363,7 @@ def _start_validation_aside(
     """
 
     def write() -> _Paths:
-        done = _write_validation(ws, catalog, batch, workers=1)
+        done = _write_validation(ws, catalog, batch, workers=1, staging=stage)
         return done.workbook, done.json, done.marked
 
     return processes.start_aside(write)
@@ -324,6 +374,7 @@ def _finish_validation_aside(
     ws: Workspace,
     catalog: Catalog,
     batch: BatchReport,
+    stage: atomic.Staging,
 ) -> Validation:
     """Wait for the forked process; write the outputs here if it could not (what it
     raised is raised here)."""
@@ -331,7 +382,7 @@ def _finish_validation_aside(
     if done is not None:
         workbook, json_path, marked = done
         return Validation(batch, workbook, json_path, marked)
-    return _write_validation(ws, catalog, batch)
+    return _write_validation(ws, catalog, batch, staging=stage)
 
 
 def status(ws: Workspace, period: str | None = None) -> Consolidated:
