@@ -183,6 +183,37 @@ _CODES = (
         "Mẫu của văn bản khác",
         "Mẫu này dùng để báo cáo văn bản «{value}», không phải văn bản đang tổng hợp «{expected}».",
     ),
+    # Signed identity (issue 14): {note} says what is wrong with the signature.
+    _c(
+        "I012",
+        ERROR,
+        "identity",
+        "Chữ ký xác thực của mẫu không đúng",
+        "Mẫu ghi là của đơn vị «{value}» nhưng {note}: mẫu đã bị sửa thông tin nhận diện hoặc "
+        "không phải mẫu văn phòng gửi, nên tệp không được nhận là báo cáo của đơn vị nào. "
+        "Không sửa trang thông tin ẩn, không dùng mẫu của đơn vị khác: hãy điền vào đúng mẫu "
+        "mới nhất văn phòng đã gửi cho đơn vị mình rồi gửi lại.",
+    ),
+    _c(
+        "I013",
+        ERROR,
+        "identity",
+        "Không xác minh được chữ ký của mẫu",
+        "Mẫu ghi là của đơn vị «{value}» và có chữ ký xác thực, nhưng {note}, nên chưa xác minh "
+        "được và tệp chưa được tổng hợp. Việc của văn phòng: chép lại tệp khóa .dvxl-key đã "
+        "dùng khi tạo mẫu (từ bản sao lưu hoặc máy cũ) vào thư mục làm việc rồi chạy lại; nếu "
+        "không còn tệp đó, tạo lại mẫu (dvxl templates -p {expected}) và gửi cho các đơn vị "
+        "điền lại.",
+    ),
+    _c(
+        "I014",
+        WARNING,
+        "identity",
+        "Mẫu chưa có chữ ký xác thực",
+        "Mẫu không có chữ ký xác thực (mẫu tạo trước khi dvxl ký mẫu), nên không kiểm chứng "
+        "được tệp đúng là của đơn vị «{unit}»; tệp vẫn được nhận. Văn phòng: từ kỳ sau hãy gửi "
+        "mẫu tạo bằng dvxl hiện nay (có chữ ký), để tệp bị sửa sang đơn vị khác bị từ chối.",
+    ),
     # Structure: is the form as it was sent?
     _c(
         "S001",

@@ -32,6 +32,7 @@ from dvxl.findings import ERROR, WARNING, Finding, make
 from dvxl.form import FORM, META
 from dvxl.model import Catalog, Period
 from dvxl.reader import Limits, read_book
+from dvxl.seal import Seal
 
 # File statuses, as the validation workbook and the console show them.
 VALID = "Hợp lệ"
@@ -138,10 +139,16 @@ def file_sha256(path: Path) -> str:
 
 
 def check_file(
-    path: Path, inbox: Path, catalog: Catalog, period: Period | None, limits: Limits
+    path: Path,
+    inbox: Path,
+    catalog: Catalog,
+    period: Period | None,
+    limits: Limits,
+    seal: Seal | None = None,
 ) -> FileReport:
     """Read and check one file; never raises for what the file contains. ``period`` None:
-    against the period the file claims (:func:`dvxl.checks.identify`)."""
+    against the period the file claims; ``seal``: the workspace's, which proves or refuses
+    the file's identity (:func:`dvxl.checks.identify`)."""
     stat = path.stat()
     # A return made from its template is checked from two sheets (the form and its
     # metadata); a file without our metadata is identified by its content, in any sheet.
@@ -167,7 +174,7 @@ def check_file(
                 report.identified_by = "name"
         return report
     report.format = book.format
-    checked = check_book(book, catalog, period)
+    checked = check_book(book, catalog, period, seal)
     report.findings += checked.findings
     unit = checked.identity.unit
     if unit is not None:
@@ -205,6 +212,7 @@ def validate_inbox(
     limits: Limits | None = None,
     progress: Callable[[Iterator[Path]], Iterator[Path]] | None = None,
     workers: int | None = None,
+    seal: Seal | None = None,
 ) -> BatchReport:
     """Validate every file in ``inbox`` for ``period``.
 
@@ -213,7 +221,7 @@ def validate_inbox(
     checked against its own claim, and the few that claim none are checked again once the
     batch's period is known. ``workers`` processes check the files (default
     :func:`worker_count`); a batch of fewer than :data:`POOL_MIN_FILES` files is checked
-    in this process.
+    in this process. ``seal``: the workspace's (:mod:`dvxl.seal`); None checks no signature.
     """
     limits = limits or Limits(max_file_bytes=int(catalog.settings.max_file_mb * 1024 * 1024))
     started = dt.datetime.now()
@@ -221,7 +229,7 @@ def validate_inbox(
     iterator: Iterator[Path] = iter(paths)
     if progress is not None:
         iterator = progress(iterator)
-    job = _Job(inbox, catalog, period, limits)
+    job = _Job(inbox, catalog, period, limits, seal)
     count = workers if workers is not None else worker_count()
     if count > 1 and len(paths) >= POOL_MIN_FILES:
         reports = _check_in_pool(paths, job, count, iterator)
@@ -229,7 +237,7 @@ def validate_inbox(
         reports = [job.check(path) for path in iterator]
     if period is None:
         period = periods.from_claims(catalog, (_claim(r, catalog) for r in reports), inbox)
-        settled = _Job(inbox, catalog, period, limits)
+        settled = _Job(inbox, catalog, period, limits, seal)
         reports = [settled.check(r.path) if _unsettled(r, catalog) else r for r in reports]
     settle_duplicates(reports)
     return BatchReport(period, inbox, reports, started, dt.datetime.now())
@@ -318,9 +326,10 @@ class _Job:
     catalog: Catalog
     period: Period | None
     limits: Limits
+    seal: Seal | None = None
 
     def check(self, path: Path) -> FileReport:
-        return check_file(path, self.inbox, self.catalog, self.period, self.limits)
+        return check_file(path, self.inbox, self.catalog, self.period, self.limits, self.seal)
 
 
 _worker_job: _Job | None = None

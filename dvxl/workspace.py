@@ -10,6 +10,7 @@
     DIR/archive/             every received file, once, named by its SHA-256
     DIR/ledger.sqlite        the record of every receipt (intake)
     DIR/backup/              earlier masters replaced by ``init --force``
+    DIR/.dvxl-key            the key that signs templates (:mod:`dvxl.seal`), owner-only
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import cast
 from dvxl import intake as intake_mod
 from dvxl import master, periods, render, report, template
 from dvxl import merge as merge_mod
+from dvxl import seal as seal_mod
 from dvxl import validate as validate_mod
 from dvxl.catalog import build
 from dvxl.errors import UsageError
@@ -74,6 +76,11 @@ class Workspace:
     def catalog_dir(self) -> Path:
         return self.root / "catalog"
 
+    def seal(self) -> seal_mod.Seal:
+        """The key that signs this workspace's templates, and the periods it signed
+        (a seal without a key if no template was signed here yet)."""
+        return seal_mod.load(self.root)
+
     def assessments(self, catalog: Catalog) -> tuple[list[Assessment], list[str]]:
         """The secretariat's assessments, and the rows that could not be used."""
         if self.sheets is not None:
@@ -96,7 +103,8 @@ def init(root: Path, catalog_dir: Path | None = None, force: bool = False) -> Wo
     """Make a workspace at ``root`` with a master workbook built from a text catalog.
 
     An existing master is never overwritten silently: without ``force`` this
-    refuses; with it, the old master is first copied into ``backup/``.
+    refuses; with it, the old master is first copied into ``backup/``. The signing key is
+    left as it is.
     """
     from dvxl import textio  # PyYAML: only for the text catalog
 
@@ -119,10 +127,14 @@ def init(root: Path, catalog_dir: Path | None = None, force: bool = False) -> Wo
 
 
 def make_templates(ws: Workspace, period: str) -> list[Path]:
-    """Write the period's templates from the workspace's master."""
+    """Write the period's templates from the workspace's master, signed with the workspace's
+    key (made now if it has none); the period is then recorded as signed."""
     catalog = ws.load()
     code = periods.find(catalog, period).code
-    return template.write_templates(catalog, code, ws.templates(code))
+    key = seal_mod.ensure(ws.root)
+    paths = template.write_templates(catalog, code, ws.templates(code), key)
+    seal_mod.record_signed(ws.root, key, code)
+    return paths
 
 
 @dataclass
@@ -164,7 +176,7 @@ def _check_inbox(
         raise UsageError(f"Không có thư mục nhận báo cáo {folder}.")
     count = len(validate_mod.inbox_files(folder))
     wrap = (lambda it: progress(it, count)) if progress else None
-    return validate_mod.validate_inbox(catalog, folder, chosen, progress=wrap)
+    return validate_mod.validate_inbox(catalog, folder, chosen, progress=wrap, seal=ws.seal())
 
 
 def _write_validation(
@@ -188,7 +200,7 @@ def _write_validation(
         report.write_json(batch, json_copy)
     from dvxl import markup  # openpyxl (a tenth of a second): imported where it is used
 
-    marked = markup.write_marked_copies(batch, catalog, out / "tra-lai", workers)
+    marked = markup.write_marked_copies(batch, catalog, out / "tra-lai", workers, ws.seal())
     return Validation(batch, workbook, json_path, marked)
 
 
@@ -234,6 +246,7 @@ def merge(
     with validate_mod.collector_paused():
         catalog = ws.load()
         batch = _check_inbox(ws, catalog, inbox, period, progress)
+        _refuse_without_key(ws, batch)
         aside = _start_validation_aside(ws, catalog, batch)
         waited = False
         try:
@@ -248,6 +261,27 @@ def merge(
             if not waited:
                 validation = _finish_validation_aside(aside, ws, catalog, batch)
     return Merge(validation, result, consolidated, path, problems)
+
+
+def _refuse_without_key(ws: Workspace, batch: BatchReport) -> None:
+    """Stop before anything is recorded when signed returns arrive in a workspace that has
+    lost its key: the ledger would keep «not verified» (I013) as their outcome for good,
+    although restoring the key proves them. ``dvxl validate`` still shows each file."""
+    if seal_mod.key_path(ws.root).exists():
+        return
+    names = [r.name for r in batch.files if any(f.code == "I013" for f in r.findings)]
+    if not names:
+        return
+    shown = ", ".join(f"«{name}»" for name in names[:3]) + (", …" if len(names) > 3 else "")
+    raise UsageError(
+        f"Thư mục làm việc {ws.root} không có tệp khóa ký mẫu {seal_mod.KEY_FILE}, nên không "
+        f"xác minh được {len(names)} tệp có chữ ký ({shown}); chưa tiếp nhận tệp nào. Hãy chép "
+        f"lại tệp {seal_mod.KEY_FILE} (từ bản sao lưu hoặc máy cũ) vào {ws.root} rồi chạy lại. "
+        f"Nếu không còn tệp đó: tạo lại mẫu (dvxl templates -p {batch.period.code}) và gửi cho "
+        "các đơn vị điền lại. Nếu văn phòng chưa từng tạo mẫu có chữ ký, các tệp đó không phải "
+        "mẫu văn phòng gửi: hãy bỏ chúng ra khỏi hộp thư. «dvxl validate» vẫn chạy được để "
+        "xem từng tệp."
+    )
 
 
 # The validation outputs of a merge, written by a forked process -----------------------------
