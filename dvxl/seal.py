@@ -14,6 +14,10 @@ templates went out before dvxl signed them is still accepted (with a warning). L
 file and signed templates can no longer be verified: restore it from a backup, or make and
 send the templates again. The key never leaves this module's :class:`Seal` in memory; only
 its public name (:attr:`Seal.key_id`) is written anywhere.
+
+The other half of a template's seal is the lock on its workbook structure
+(:func:`dvxl.printing.lock_structure`), with the master's «mật khẩu khóa mẫu»; a new
+workspace gets a random one (:func:`new_password`).
 """
 
 from __future__ import annotations
@@ -162,3 +166,11 @@ def record_signed(root: Path, seal: Seal, period: str) -> Seal:
         handle.write(f"{_PERIOD} {period}\n")
     return load(root)
 
+
+_PASSWORD_LETTERS = "abcdefghijkmnpqrstuvwxyz23456789"  # no l/1, no o/0
+
+
+def new_password() -> str:
+    """A password for the template lock that a secretary can read out and type: 3 × 4."""
+    groups = ("".join(secrets.choice(_PASSWORD_LETTERS) for _ in range(4)) for _ in range(3))
+    return "-".join(groups)

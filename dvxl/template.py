@@ -5,7 +5,9 @@ the hidden metadata, file names) is :mod:`dvxl.form`'s, which every reader of re
 files follows too. The writer adds what only a person opening the file sees: the guide's
 text, the document heading, styles, widths, data validation, protection and print set-up.
 
-Given a :class:`dvxl.seal.Seal` with a key, the metadata is signed.
+Given a :class:`dvxl.seal.Seal` with a key, the metadata is signed. Every template's sheets
+are protected and its workbook structure locked (no sheet unhidden, renamed, added or
+deleted in Excel) with the master's «mật khẩu khóa mẫu».
 """
 
 from __future__ import annotations
@@ -141,6 +143,9 @@ class _Builder:
         self._write_guide(guide)
         self._write_form(form)
         guide.activate()
+        # Excel then neither shows the hidden sheets nor lets them be renamed or deleted
+        # (issue 14). LibreOffice 7.4 ignores the lock in .xlsx: the signature is the proof.
+        printing.lock_structure(self.wb, self.catalog.settings.sheet_password)
 
     # The hidden list sheet -----------------------------------------------------
 

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import multiprocessing
 import shutil
@@ -103,12 +104,16 @@ def init(root: Path, catalog_dir: Path | None = None, force: bool = False) -> Wo
     """Make a workspace at ``root`` with a master workbook built from a text catalog.
 
     An existing master is never overwritten silently: without ``force`` this
-    refuses; with it, the old master is first copied into ``backup/``. The signing key is
-    left as it is.
+    refuses; with it, the old master is first copied into ``backup/``. A catalog without a
+    template password («mật khẩu khóa mẫu», the shipped sample's) gets a new random one, so
+    that no two offices lock their templates alike. The signing key is left as it is.
     """
     from dvxl import textio  # PyYAML: only for the text catalog
 
     catalog = textio.load_catalog(catalog_dir or sample_catalog_dir())
+    if not catalog.settings.sheet_password:
+        settings = dataclasses.replace(catalog.settings, sheet_password=seal_mod.new_password())
+        catalog = dataclasses.replace(catalog, settings=settings)
     ws = Workspace(root)
     if ws.master.exists():
         if not force:

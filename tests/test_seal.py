@@ -3,8 +3,8 @@
 A template's metadata (unit, period, version, catalog fingerprint, input-cell map) is signed
 with a key only the workspace holds; a return whose metadata was edited is refused (I012)
 and files nothing for anybody; templates of a period that went out before signing are still
-taken (I014); a lost key is said so, with what to do (I013). And the key is never
-written anywhere but its file.
+taken (I014); a lost key is said so, with what to do (I013). The workbook structure is
+locked with the master's password. And the key is never written anywhere but its file.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import xlsxwriter
 
 from dvxl import merge as merge_mod
-from dvxl import sample, seal, template, workspace
+from dvxl import printing, sample, seal, template, workspace
 from dvxl.checks import read_identity
 from dvxl.cli import main
 from dvxl.errors import UsageError
@@ -315,6 +316,50 @@ def test_a_marked_copy_verifies_when_the_unit_corrects_and_returns_it(
         shutil.copytree(inbox, ws.inbox)
     (report,) = check(ws).files
     assert codes(report) == [] and report.status == VALID and report.unit == "HU01"
+
+
+# The workbook structure lock -----------------------------------------------------------------
+
+
+def test_templates_lock_their_structure_with_the_masters_password(
+    ws: workspace.Workspace,
+) -> None:
+    password = ws.load().settings.sheet_password
+    assert password
+    path = next(ws.templates(PERIOD).iterdir())
+    with zipfile.ZipFile(path) as package:
+        xml = package.read("xl/workbook.xml").decode("utf-8")
+    lock = f'<workbookProtection workbookPassword="{printing.legacy_hash(password)}" ' \
+           'lockStructure="1"/><bookViews>'
+    assert lock in xml  # where the schema wants it: right before bookViews
+    book = openpyxl.load_workbook(path)
+    assert book.security is not None and book.security.lockStructure
+    assert book.security.workbookPassword == printing.legacy_hash(password)
+    sheet = book[FORM]
+    assert sheet.protection.sheet and sheet.protection.password == printing.legacy_hash(password)
+
+
+@pytest.mark.parametrize("password", ["a", "m4t-khau", "Mật khẩu dài hơn 15 ký tự!"])
+def test_the_structure_password_hashes_as_xlsxwriter_hashes_a_sheets(
+    password: str, tmp_path: Path
+) -> None:
+    book = xlsxwriter.Workbook(tmp_path / "x.xlsx")
+    sheet = book.add_worksheet()
+    assert printing.legacy_hash(password) == sheet._encode_password(password)
+    book.close()
+
+
+def test_a_master_without_password_locks_the_structure_without_one(tmp_path: Path) -> None:
+    path = tmp_path / "t.xlsx"
+    printing.write_workbook(path, lambda wb: (wb.add_worksheet(), printing.lock_structure(wb, "")))
+    with zipfile.ZipFile(path) as package:
+        xml = package.read("xl/workbook.xml").decode("utf-8")
+    assert '<workbookProtection lockStructure="1"/>' in xml
+
+
+def test_workbooks_other_than_templates_are_not_locked(ws: workspace.Workspace) -> None:
+    with zipfile.ZipFile(ws.master) as package:
+        assert b"workbookProtection" not in package.read("xl/workbook.xml")
 
 
 # The key never leaves its file -------------------------------------------------------------
