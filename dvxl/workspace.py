@@ -10,11 +10,13 @@
     DIR/archive/             every received file, once, named by its SHA-256
     DIR/ledger.sqlite        the record of every receipt (intake)
     DIR/backup/              earlier masters replaced by ``init --force``
+    DIR/.dvxl-key            the key that signs templates (:mod:`dvxl.seal`), owner-only
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import shutil
@@ -37,9 +39,11 @@ from dvxl import (
 )
 from dvxl import intake as intake_mod
 from dvxl import merge as merge_mod
+from dvxl import seal as seal_mod
 from dvxl import validate as validate_mod
 from dvxl.catalog import build
 from dvxl.errors import UsageError
+from dvxl.findings import Code
 from dvxl.intake import IntakeResult, Ledger
 from dvxl.merge import Consolidated
 from dvxl.model import Catalog, Period
@@ -120,6 +124,11 @@ class Workspace:
     def catalog_dir(self) -> Path:
         return self.root / "catalog"
 
+    def seal(self) -> seal_mod.Seal:
+        """The key that signs this workspace's templates, and the periods it signed
+        (a seal without a key if no template was signed here yet)."""
+        return seal_mod.load(self.root)
+
     def assessments(self, catalog: Catalog) -> tuple[list[Assessment], list[str]]:
         """The secretariat's assessments, and the rows that could not be used."""
         if self.sheets is not None:
@@ -149,11 +158,16 @@ def init(root: Path, catalog_dir: Path | None = None, force: bool = False) -> Wo
     """Make a workspace at ``root`` with a master workbook built from a text catalog.
 
     An existing master is never overwritten silently: without ``force`` this
-    refuses; with it, the old master is first copied into ``backup/``.
+    refuses; with it, the old master is first copied into ``backup/``. A catalog without a
+    template password («mật khẩu khóa mẫu», the shipped sample's) gets a new random one, so
+    that no two offices lock their templates alike. The signing key is left as it is.
     """
     from dvxl import textio  # PyYAML: only for the text catalog
 
     catalog = textio.load_catalog(catalog_dir or sample_catalog_dir())
+    if not catalog.settings.sheet_password:
+        settings = dataclasses.replace(catalog.settings, sheet_password=seal_mod.new_password())
+        catalog = dataclasses.replace(catalog, settings=settings)
     ws = Workspace(root)
     if ws.master.exists():
         if not force:
@@ -173,10 +187,14 @@ def init(root: Path, catalog_dir: Path | None = None, force: bool = False) -> Wo
 
 @_one_run_at_a_time
 def make_templates(ws: Workspace, period: str) -> list[Path]:
-    """Write the period's templates from the workspace's master."""
+    """Write the period's templates from the workspace's master, signed with the workspace's
+    key (made now if it has none); the period is then recorded as signed."""
     catalog = ws.load()
     code = periods.find(catalog, period).code
-    return template.write_templates(catalog, code, ws.templates(code))
+    key = seal_mod.ensure(ws.root)
+    paths = template.write_templates(catalog, code, ws.templates(code), key)
+    seal_mod.record_signed(ws.root, key, code)
+    return paths
 
 
 @dataclass
@@ -219,7 +237,7 @@ def _check_inbox(
         raise UsageError(f"Không có thư mục nhận báo cáo {folder}.")
     count = len(validate_mod.inbox_files(folder))
     wrap = (lambda it: progress(it, count)) if progress else None
-    return validate_mod.validate_inbox(catalog, folder, chosen, progress=wrap)
+    return validate_mod.validate_inbox(catalog, folder, chosen, progress=wrap, seal=ws.seal())
 
 
 def _write_validation(
@@ -245,7 +263,8 @@ def _write_validation(
         report.write_json(batch, json_path)
         from dvxl import markup  # openpyxl (a tenth of a second): imported where it is used
 
-        marked = markup.write_marked_copies(batch, catalog, folder / MARKED_FOLDER, workers)
+        marked = markup.write_marked_copies(batch, catalog, folder / MARKED_FOLDER, workers,
+                                              ws.seal())
         if own:
             stage.commit(owned=(MARKED_FOLDER,))
     except (atomic.OutputError, OSError) as error:
@@ -317,6 +336,7 @@ def merge(
     with processes.collector_paused():
         catalog = ws.load()
         batch = _check_inbox(ws, catalog, inbox, period, progress)
+        _refuse_without_key(ws, batch)
         code = batch.period.code
         # Every output of the run is written aside and moved in at the end, all together.
         stage = atomic.Staging(ws.outputs(code))
@@ -345,6 +365,28 @@ def merge(
             stage.discard()
             raise
     return Merge(validation, result, consolidated, stage.final(path), problems)
+
+
+def _refuse_without_key(ws: Workspace, batch: BatchReport) -> None:
+    """Stop before anything is recorded when signed returns arrive in a workspace that has
+    lost its key: the ledger would keep «not verified» (I013) as their outcome for good,
+    although restoring the key proves them. ``dvxl validate`` still shows each file."""
+    if seal_mod.key_path(ws.root).exists():
+        return
+    names = [r.name for r in batch.files
+             if any(f.code == Code.OTHER_WORKSPACE_KEY for f in r.findings)]
+    if not names:
+        return
+    shown = ", ".join(f"«{name}»" for name in names[:3]) + (", …" if len(names) > 3 else "")
+    raise UsageError(
+        f"Thư mục làm việc {ws.root} không có tệp khóa ký mẫu {seal_mod.KEY_FILE}, nên không "
+        f"xác minh được {len(names)} tệp có chữ ký ({shown}); chưa tiếp nhận tệp nào. Hãy chép "
+        f"lại tệp {seal_mod.KEY_FILE} (từ bản sao lưu hoặc máy cũ) vào {ws.root} rồi chạy lại. "
+        f"Nếu không còn tệp đó: tạo lại mẫu (dvxl templates -p {batch.period.code}) và gửi cho "
+        "các đơn vị điền lại. Nếu văn phòng chưa từng tạo mẫu có chữ ký, các tệp đó không phải "
+        "mẫu văn phòng gửi: hãy bỏ chúng ra khỏi hộp thư. «dvxl validate» vẫn chạy được để "
+        "xem từng tệp."
+    )
 
 
 # The validation outputs of a merge, written by a forked process -----------------------------
