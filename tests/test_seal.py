@@ -24,7 +24,6 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from dvxl import merge as merge_mod
 from dvxl import printing, sample, seal, template, workspace
 from dvxl.checks import read_identity
 from dvxl.cli import main
@@ -40,10 +39,12 @@ from dvxl.form import (
     template_name,
 )
 from dvxl.reader import read_book
-from dvxl.validate import ERRORS, VALID, WARNINGS, BatchReport, FileReport, validate_inbox
+from dvxl.statuses import FileStatus, TrackStatus
+from dvxl.validate import BatchReport, FileReport, validate_inbox
 
 from hostile import relabel
 
+ERRORS, VALID, WARNINGS = FileStatus.ERRORS, FileStatus.VALID, FileStatus.WARNINGS
 PERIOD = "2026-6T"
 NEXT = "2026-6TC"
 
@@ -173,9 +174,9 @@ def test_a_relabelled_return_files_nothing_and_the_real_units_return_stays(
     assert (accepted.name, accepted.superseded) == (real.name, [])
     assert accepted.values == files[real.name].values
     tracks = {t.unit.code: t for t in consolidated.tracking}
-    assert tracks["HU01"].status == merge_mod.ON_TIME and tracks["HU01"].files == 1
+    assert tracks["HU01"].status == TrackStatus.ON_TIME and tracks["HU01"].files == 1
     for unit in ("HU02", "HU03", "HU04"):
-        assert tracks[unit].status == merge_mod.MISSING and tracks[unit].files == 0, unit
+        assert tracks[unit].status == TrackStatus.MISSING and tracks[unit].files == 0, unit
         assert unit not in consolidated.submissions
     # The unit gets the list of what is wrong, never a template of the unit it claimed.
     copy = done.validation.marked
