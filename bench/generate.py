@@ -6,7 +6,8 @@ under ``bench/.cache/n<N>-s<seed>-v<version>/``:
 * ``catalog/`` — the shipped sample catalog with a synthetic roster of N units
   ("Đảng ủy xã …", "Hội Nông dân xã …", …) spread over the sample's rating
   groups, so that task sets vary (4 to 9 tasks per unit);
-* ``master.xlsm`` — built from that catalog by :func:`dvxl.workspace.init`;
+* ``master.xlsm`` — built from that catalog by :func:`dvxl.workspace.init`, and
+  ``.dvxl-key``, the key that signs the templates (as ``dvxl templates`` makes it);
 * ``inbox/`` — what the units sent: each unit's own template for the period,
   filled in one pass by :func:`dvxl.template.write_template` with values from
   :func:`dvxl.sample.good_values`. About 5 % carry mistakes from
@@ -40,11 +41,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dvxl import form, periods, sample, template, textio, workspace
+from dvxl import form, periods, sample, seal, template, textio, workspace
 from dvxl.model import Catalog, Period, Unit
 
 #: Bump when the corpus changes, so cached corpora are made again.
-VERSION = 2
+VERSION = 3  # 3: signed templates (issue 14)
 PERIOD = "2026-6T"
 SEED = 2026
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -103,6 +104,11 @@ class Corpus:
     def master(self) -> Path:
         return self.root / workspace.MASTER_NAME
 
+    @property
+    def key(self) -> Path:
+        """The signing key a workspace checking these returns needs beside its master."""
+        return seal.key_path(self.root)
+
 
 def roster(n: int, seed: int) -> tuple[Unit, ...]:
     """N synthetic units over the sample's rating groups, with unique codes and names."""
@@ -135,11 +141,12 @@ class _Job:
 _catalog: Catalog | None = None
 _period: Period | None = None
 _units: dict[str, Unit] = {}
+_seal: seal.Seal | None = None
 
 
-def _init_worker(catalog: Catalog, period: Period) -> None:
-    global _catalog, _period, _units
-    _catalog, _period = catalog, period
+def _init_worker(catalog: Catalog, period: Period, sealed: seal.Seal) -> None:
+    global _catalog, _period, _units, _seal
+    _catalog, _period, _seal = catalog, period, sealed
     _units = {unit.code: unit for unit in catalog.units}
 
 
@@ -148,7 +155,8 @@ def _write(jobs: list[_Job]) -> int:
     for job in jobs:
         dest = Path(job.dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        template.write_template(_catalog, _units[job.unit], _period, dest, job.values)
+        template.write_template(_catalog, _units[job.unit], _period, dest, job.values,
+                                seal=_seal)
         os.utime(dest, (job.sent, job.sent))
     return len(jobs)
 
@@ -184,6 +192,7 @@ def generate(root: Path, n: int, seed: int, workers: int | None = None) -> Corpu
     ws = workspace.init(root, root / "catalog")
     catalog = ws.load()
     period = periods.find(catalog, PERIOD)
+    sealed = seal.record_signed(root, seal.ensure(root), period.code)
     rng = random.Random(seed)
     staging = root / ".staging"
     jobs: list[_Job] = []
@@ -226,10 +235,10 @@ def generate(root: Path, n: int, seed: int, workers: int | None = None) -> Corpu
     size = max(1, min(50, len(jobs) // (workers * 4) or 1))
     if workers > 1 and len(jobs) > 20:
         with ProcessPoolExecutor(workers, initializer=_init_worker,
-                                 initargs=(catalog, period)) as pool:
+                                 initargs=(catalog, period, sealed)) as pool:
             done = sum(pool.map(_write, _chunks(jobs, size)))
     else:
-        _init_worker(catalog, period)
+        _init_worker(catalog, period, sealed)
         done = sum(_write(chunk) for chunk in _chunks(jobs, size))
     assert done == len(jobs)
     for fmt, staged in convert.items():

@@ -5,7 +5,7 @@ it installs a package), then does, for each N:
 
 1. makes (or takes from ``bench/.cache/``) the corpus of :mod:`bench.generate`;
 2. runs ``dvxl merge INBOX -w FRESH -p 2026-6T`` as a child process, each run in a
-   fresh workspace (a copy of the corpus's ``master.xlsm``; empty ledger, archive
+   fresh workspace (a copy of the corpus's ``master.xlsm`` and key; empty ledger, archive
    and outputs), and records the wall time and the peak memory: the largest RSS
    of one process (each process's ``VmHWM``, polled) and the peak of the summed
    proportional set size (PSS) of the whole process tree (the main process and its
@@ -173,6 +173,7 @@ def run_dvxl(made: Corpus, scratch: Path, pythonpath: str = "") -> Run:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
     try:
         shutil.copy2(made.master, work / made.master.name)
+        shutil.copy2(made.key, work / made.key.name)
         _settle()
         command = [sys.executable, "-m", "dvxl.cli", "merge", str(made.inbox), "-w", str(work),
                    "-p", PERIOD]

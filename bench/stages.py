@@ -41,18 +41,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="stages-"))
     try:
         shutil.copy2(made.master, work / made.master.name)
+        shutil.copy2(made.key, work / made.key.name)
         ws = workspace.Workspace(work)
         catalog = timed("read the master", ws.load)
         period = periods.find(catalog, PERIOD)
+        sealed = ws.seal()
         batch = timed("read and check every file",
-                      lambda: validate.validate_inbox(catalog, made.inbox, period))
+                      lambda: validate.validate_inbox(catalog, made.inbox, period, seal=sealed))
         out = ws.outputs(period.code)
         out.mkdir(parents=True, exist_ok=True)
         timed("validation workbook",
               lambda: report.write_validation_workbook(batch, out / "kiem-tra.xlsx"))
         timed("validation JSON", lambda: report.write_json(batch, out / "kiem-tra.json"))
         marked = timed("marked copies",
-                       lambda: markup.write_marked_copies(batch, catalog, out / "tra-lai"))
+                       lambda: markup.write_marked_copies(batch, catalog, out / "tra-lai",
+                                                          seal=sealed))
         timed("archive and ledger", lambda: intake.intake(ws.root, batch))
         consolidated, _ = timed("receipts, assessments, merge, evaluation",
                                 lambda: workspace.consolidate(ws, catalog, period))

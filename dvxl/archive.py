@@ -28,6 +28,7 @@ import os
 import secrets
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -45,8 +46,6 @@ _PACK_SUFFIX = ".zip"
 
 class ArchiveError(DvxlError):
     """A received file cannot be written into the archive (no room, no permission)."""
-
-    exit_code = 1
 
 
 def archive_path(root: Path, sha256: str, suffix: str) -> Path:
@@ -282,3 +281,87 @@ def locations(root: Path) -> list[str]:
         else:
             found.append(relative)
     return sorted(found)
+
+
+@dataclass(frozen=True)
+class Damage:
+    """A content the ledger records that the archive no longer holds as it was."""
+
+    sha256: str
+    location: str
+    problem: str  # Vietnamese: missing, altered, unreadable
+
+
+def verify(root: Path, held: list[tuple[str, str]]) -> list[Damage]:
+    """Hash again every content the ledger records (``held``: sha256, location) and list
+    what is missing or altered; each pack is opened once."""
+    damage: list[Damage] = []
+    by_file: dict[str, list[tuple[str, str, str | None]]] = {}
+    for sha256, location in held:
+        file, member = split(location)
+        by_file.setdefault(file, []).append((sha256, location, member))
+    for file, entries in sorted(by_file.items()):
+        path = root / file
+        pack: zipfile.ZipFile | None = None
+        try:
+            if entries[0][2] is not None:
+                pack = zipfile.ZipFile(path)
+            for sha256, location, member in entries:
+                problem = _check(path, pack, member, sha256)
+                if problem:
+                    damage.append(Damage(sha256, location, problem))
+        except FileNotFoundError:
+            damage += [Damage(e[0], e[1], "mất tệp lưu trữ") for e in entries]
+        except (OSError, zipfile.BadZipFile) as exc:
+            damage += [Damage(e[0], e[1], f"không đọc được tệp lưu trữ ({exc})") for e in entries]
+        finally:
+            if pack is not None:
+                pack.close()
+    return damage
+
+
+def _check(path: Path, pack: zipfile.ZipFile | None, member: str | None, sha256: str) -> str:
+    digest = hashlib.sha256()
+    try:
+        handle = pack.open(member) if pack is not None and member else path.open("rb")
+    except KeyError:
+        return "mất trong gói lưu trữ"
+    except FileNotFoundError:
+        return "mất tệp lưu trữ"
+    try:
+        with handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except (OSError, zipfile.BadZipFile) as exc:  # a CRC error in a damaged pack is here too
+        return f"không đọc được ({exc})"
+    if digest.hexdigest() != sha256:
+        return "nội dung đã bị thay đổi (mã băm SHA-256 khác)"
+    return ""
+
+
+def packs(root: Path) -> list[str]:
+    """Every pack of the archive, as a location prefix (``archive/<pack>.zip``)."""
+    folder = root / ARCHIVE_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(f"{ARCHIVE_DIR}/{p.name}" for p in folder.glob(f"*{_PACK_SUFFIX}")
+                  if p.is_file() and not p.name.startswith("."))
+
+
+#: Where packs that no ledger row names are moved (kept: they may hold the only copy).
+UNRECORDED_DIR = "chua-ghi-so"
+
+
+def set_aside_unrecorded(root: Path, named: set[str]) -> list[Path]:
+    """Move the packs that no ledger row names (a run stopped after writing its pack and
+    before recording it) into ``archive/chua-ghi-so/``: kept, never read as held, listed
+    by ``dvxl verify``. Their contents are archived again by the run that records them."""
+    moved = []
+    for pack in packs(root):
+        if pack not in named:
+            source = root / pack
+            target = root / ARCHIVE_DIR / UNRECORDED_DIR / source.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+            moved.append(target)
+    return moved

@@ -29,8 +29,10 @@ from dvxl.form import (
     IDENTITY,
     KEY_DIRECTIVE,
     KEY_FINGERPRINT,
+    KEY_KEY_ID,
     KEY_KIND,
     KEY_PERIOD,
+    KEY_SIGNATURE,
     KEY_UNIT,
     KEY_VERSION,
     KIND,
@@ -43,6 +45,7 @@ from dvxl.form import (
 from dvxl.model import Catalog, Indicator, Period, Rule, Task, Unit
 from dvxl.printing import format_date
 from dvxl.reader import Book, Sheet
+from dvxl.seal import Seal
 
 
 @dataclass
@@ -208,17 +211,39 @@ def _index(catalog: Catalog) -> _Index:
 
 def read_metadata(book: Book) -> dict[str, str]:
     """The key/value rows of the template's hidden metadata sheet ({} if absent or foreign)."""
+    return read_identity(book, cells=False)[0]
+
+
+def read_identity(book: Book, cells: bool = True) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The hidden sheet's metadata ({} if absent or foreign) and, with ``cells``, its
+    input-cell map (the rows below :data:`~dvxl.form.CELL_MAP`): what a signature covers."""
     sheet = book.sheets.get(META)
     if sheet is None:
-        return {}
+        return {}, []
     meta: dict[str, str] = {}
-    for row in sheet.rows:
+    rows = sheet.rows
+    start = len(rows)  # of the input-cell map, after its header row
+    for at, row in enumerate(rows):
         if len(row) >= 2 and str(row[0]).strip():
             key = str(row[0]).strip()
             if key == CELL_MAP[0]:
+                start = at + 1
                 break
             meta[key] = _text(row[1])
-    return meta if meta.get(KEY_KIND) == KIND else {}
+    if meta.get(KEY_KIND) != KIND:
+        return {}, []
+    found: list[tuple[str, str]] = []
+    for row in rows[start:] if cells else ():
+        if len(row) < 2:
+            continue
+        cell, key = row[0], row[1]
+        if type(cell) is str and type(key) is str and cell.isascii() and key.isascii():
+            cell, key = cell.strip(), key.strip()  # what _text makes of them, sooner
+        else:
+            cell, key = _text(cell), _text(key)
+        if cell:
+            found.append((cell, key))
+    return meta, found
 
 
 def _text(value: Any) -> str:
@@ -286,27 +311,42 @@ def unit_in_name(path: Path, catalog: Catalog) -> tuple[Unit, str] | None:
 IDENTITY_EMITS = (
     Code.OTHER_DIRECTIVE, Code.UNIT_UNKNOWN, Code.UNIT_UNIDENTIFIED, Code.METADATA_LOST,
     Code.UNIT_WITHOUT_TASKS, Code.WRONG_PERIOD, Code.CATALOG_CHANGED, Code.TEMPLATE_OLDER,
-    Code.TEMPLATE_NEWER, Code.OTHER_UNITS_TEMPLATE,
+    Code.TEMPLATE_NEWER, Code.OTHER_UNITS_TEMPLATE, Code.SIGNATURE_INVALID,
+    Code.OTHER_WORKSPACE_KEY, Code.UNSIGNED_TEMPLATE,
 )
 
 
 def identify(
-    book: Book, catalog: Catalog, period: Period | None, checked: Checked
+    book: Book,
+    catalog: Catalog,
+    period: Period | None,
+    checked: Checked,
+    seal: Seal | None = None,
 ) -> Period | None:
     """Fill ``checked.identity``; add identity findings. The period the book is checked
     against, or None when checking cannot go on.
 
     ``period`` None: the book is checked against the period it claims (its metadata); a
     book that claims none of the catalog's periods is left for its batch to decide
-    (:func:`dvxl.periods.from_claims`) and checked again once that is known."""
+    (:func:`dvxl.periods.from_claims`) and checked again once that is known.
+
+    ``seal``: the workspace's (:mod:`dvxl.seal`); a book whose metadata it does not prove
+    is identified as nobody's (I012, I013), or accepted with I014 when its period's
+    templates went out unsigned. None: signatures are not looked at (library use)."""
     file = book.path.name
-    meta = read_metadata(book)
+    meta, cells = read_identity(book, cells=seal is not None)
     ident = checked.identity
     add = checked.findings.append
     if meta and meta.get(KEY_DIRECTIVE, "") != catalog.directive.code:
         add(make(Code.OTHER_DIRECTIVE, file, value=meta.get(KEY_DIRECTIVE, ""),
                  expected=catalog.directive.code))
         return None
+    if meta and seal is not None:
+        sealed = _seal_finding(meta, cells, seal, file, period)
+        if sealed is not None:
+            add(sealed)
+            if sealed.severity == ERROR:
+                return None
     if meta:
         ident.by = "metadata"
         ident.period = meta.get(KEY_PERIOD, "")
@@ -359,6 +399,42 @@ def identify(
             add(make(Code.OTHER_UNITS_TEMPLATE, file, unit=unit.code, value=where,
                      expected=named.code))
     return period
+
+
+def _seal_finding(
+    meta: dict[str, str],
+    cells: list[tuple[str, str]],
+    seal: Seal,
+    file: str,
+    checking: Period | None,
+) -> Finding | None:
+    """What the signature of a template's metadata says, as a finding (None: it is proven).
+
+    I012 (refused): the signature does not match (unit, period or layout edited, or the
+    signature garbled), or is missing in a period whose templates all went out signed.
+    I013 (refused): signed with a key this workspace does not have (lost, replaced, or
+    another workspace's). I014 (accepted): unsigned, in a period whose templates went out
+    before dvxl signed them.
+    """
+    unit, period = meta.get(KEY_UNIT, ""), meta.get(KEY_PERIOD, "")
+    key_id, signature = meta.get(KEY_KEY_ID, ""), meta.get(KEY_SIGNATURE, "")
+    if not key_id and not signature:
+        if period in seal.signed:
+            note = f"không có chữ ký xác thực, trong khi mọi mẫu kỳ {period} văn phòng gửi đều có"
+            return make(Code.SIGNATURE_INVALID, file, value=unit, note=note)
+        return make(Code.UNSIGNED_TEMPLATE, file, unit=unit)
+    if key_id and signature and key_id != seal.key_id:
+        note = (
+            f"được ký bằng khóa «{key_id}», không phải khóa «{seal.key_id}» của thư mục làm việc"
+            if seal.has_key
+            else "thư mục làm việc không có tệp khóa ký mẫu .dvxl-key"
+        )
+        expected = checking.code if checking else period  # the period to make templates for
+        return make(Code.OTHER_WORKSPACE_KEY, file, value=unit, expected=expected, note=note)
+    if not seal.verifies(meta, cells):
+        note = "chữ ký xác thực không khớp với đơn vị, kỳ hoặc bố cục ghi trong mẫu"
+        return make(Code.SIGNATURE_INVALID, file, value=unit, note=note)
+    return None
 
 
 def _int(text: str) -> int:
@@ -670,11 +746,14 @@ class _CellChecker:
         return day
 
 
-def check_book(book: Book, catalog: Catalog, period: Period | None) -> Checked:
+def check_book(
+    book: Book, catalog: Catalog, period: Period | None, seal: Seal | None = None
+) -> Checked:
     """Every check of one returned book (identity, structure, cells, rules); ``period``
-    None: against the period the book claims (see :func:`identify`)."""
+    None: against the period the book claims; ``seal``: the workspace's (see
+    :func:`identify`)."""
     checked = Checked(Identity())
-    found_period = identify(book, catalog, period, checked)
+    found_period = identify(book, catalog, period, checked, seal)
     if found_period is None:
         return checked
     period = found_period

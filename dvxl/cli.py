@@ -8,17 +8,18 @@ place that catches them; nothing reaches the user as a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, ClassVar
 
 import click
 
-from dvxl import __version__, periods, report, taskbooks, tracktable, workspace
-from dvxl.errors import DvxlError, UsageError
+from dvxl import __version__, atomic, lock, periods, report, taskbooks, tracktable, workspace
+from dvxl.errors import RUN_FAILED, DvxlError, UsageError
 from dvxl.merge import count_tracks
 from dvxl.schema import parse_value
 from dvxl.statuses import tally
@@ -111,7 +112,8 @@ def cli() -> None:
 @_help_option
 def init(directory: Path, catalog_dir: Path | None, force: bool) -> None:
     """Tạo thư mục làm việc DIRECTORY với sổ tổng hợp master.xlsm."""
-    ws = workspace.init(directory, catalog_dir, force)
+    with _hold(directory):
+        ws = workspace.init(directory, catalog_dir, force)
     click.echo(f"Đã tạo sổ tổng hợp: {ws.master}")
     click.echo(f"Thư mục nhận báo cáo: {ws.inbox}")
 
@@ -123,7 +125,8 @@ def init(directory: Path, catalog_dir: Path | None, force: bool) -> None:
 def templates(period: str, root: Path) -> None:
     """Tạo mẫu báo cáo cho từng đơn vị được giao nhiệm vụ trong kỳ."""
     ws = workspace.Workspace(root)
-    paths = workspace.make_templates(ws, period)
+    with _hold(ws.root):
+        paths = workspace.make_templates(ws, period)
     folder = paths[0].parent if paths else ws.root
     click.echo(f"Đã tạo {len(paths)} mẫu báo cáo trong {folder}")
 
@@ -154,7 +157,8 @@ def validate(
     """
     ws = workspace.Workspace(root)
 
-    result = workspace.validate(ws, inbox, period, json_path, output, _progress)
+    with _hold(ws.root):
+        result = workspace.validate(ws, inbox, period, json_path, output, _progress)
     batch = result.batch
     click.echo(periods.label(batch.period))
     click.echo(f"{len(batch.files)} tệp trong {batch.inbox}")
@@ -236,7 +240,8 @@ def demo(directory: Path, period: str) -> None:
     liền trước (2025-N) với các tệp giả lập của kỳ ấy, để sổ tổng hợp và báo cáo kỳ
     so sánh được các kỳ.
     """
-    result = workspace.demo(directory, period)
+    with _hold(directory):
+        result = workspace.demo(directory, period)
     ws = result.workspace
     if result.earlier is not None:
         before = result.earlier.consolidated.period
@@ -263,7 +268,8 @@ def merge(inbox: Path | None, period: str | None, root: Path) -> None:
     Mọi tệp nhận được đều được lưu vào archive/ và ghi sổ ledger.sqlite; chạy lại
     trên cùng các tệp không thay đổi gì. Kết quả: outputs/<kỳ>/tong-hop-<kỳ>.xlsx.
     """
-    _echo_merge(workspace.merge(workspace.Workspace(root), inbox, period, _progress))
+    with _hold(root):
+        _echo_merge(workspace.merge(workspace.Workspace(root), inbox, period, _progress))
 
 
 def _echo_merge(result: workspace.Merge) -> None:
@@ -295,6 +301,26 @@ def status(period: str | None, root: Path) -> None:
     click.echo(periods.label(consolidated.period))
     for line in tracktable.tracking_lines(consolidated):
         click.echo(line)
+
+
+@cli.command()
+@_workspace_option
+@_help_option
+def verify(root: Path) -> int:
+    """Kiểm tra kho lưu trữ: băm lại mọi tệp đã nhận, so với sổ ghi nhận.
+
+    Trả về mã 0 khi mọi tệp còn nguyên vẹn, 1 khi có tệp mất hoặc bị thay đổi.
+    """
+    result = workspace.verify(workspace.Workspace(root))
+    for damage in result.damage:
+        click.echo(f"✗ {damage.location}: {damage.problem}")
+    for pack in result.unrecorded:
+        click.echo(f"! {pack}: gói lưu trữ của một lượt chạy bị dừng giữa chừng, chưa được ghi "
+                   "sổ; các tệp trong đó được lưu lại khi tiếp nhận lần sau.")
+    good = result.checked - len(result.damage)
+    click.echo(f"Kho lưu trữ: {good}/{result.checked} tệp còn nguyên vẹn"
+               + (f", {len(result.damage)} tệp mất hoặc bị thay đổi." if result.damage else "."))
+    return 1 if result.damage else 0
 
 
 @cli.command("report")
@@ -346,7 +372,8 @@ def report_command(
             date = parse_value("date", day)
         except ValueError as exc:
             raise UsageError(f"Ngày báo cáo {exc}") from None
-    result = workspace.write_report(ws, period, date, number, make_pdf, since)
+    with _hold(ws.root):
+        result = workspace.write_report(ws, period, date, number, make_pdf, since)
     click.echo(periods.label(result.period))
     _echo_report(result)
 
@@ -408,6 +435,13 @@ def _echo_report(result: workspace.Report) -> None:
         click.echo(f"Cảnh báo: {problem}", err=True)
 
 
+def _hold(root: Path) -> AbstractContextManager[None]:
+    """The workspace for this command alone; says so when another run makes it wait."""
+    return lock.exclusive(root, waiting=lambda: click.echo(
+        f"Một lượt chạy khác đang dùng thư mục làm việc {root}; đang chờ lượt đó xong "
+        f"(tối đa {lock.WAIT_S / 60:.0f} phút)…", err=True))
+
+
 def _progress(items: Iterator[Path], count: int) -> Iterator[Path]:
     with click.progressbar(items, length=count, label="Đang kiểm tra", file=sys.stderr) as bar:
         yield from bar
@@ -436,6 +470,26 @@ def _usage_message(error: click.UsageError) -> str:
     return f"Dùng lệnh chưa đúng: {error.message}"
 
 
+#: Where a fault of dvxl's is described: the user's own folder, never a shared temporary
+#: folder where another user could have planted a link under the same name (issue 14).
+CRASH_DIR = Path.home() / ".dvxl"
+CRASH_LOG = "dvxl-loi.log"
+
+
+def _crash_log(text: str) -> Path | None:
+    """Append ``text`` to the crash log, made owner-only and never through a link."""
+    path = CRASH_DIR / CRASH_LOG
+    try:
+        CRASH_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+        handle = os.open(path, flags, 0o600)
+        with os.fdopen(handle, "a", encoding="utf-8") as log:
+            log.write(text)
+    except OSError:
+        return None
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dvxl`` console script; returns the exit code."""
     try:
@@ -453,22 +507,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except click.Abort:
         click.echo("Đã dừng.", err=True)
-        return 1
+        return RUN_FAILED
     except OSError as error:
-        click.echo(
-            f"Lỗi: không đọc/ghi được tệp {error.filename or ''}: {error.strerror}", err=True
-        )
-        return 1
+        where = f" {error.filename}" if error.filename else ""
+        click.echo(f"Lỗi: không đọc/ghi được tệp{where}: {atomic.reason(error)}", err=True)
+        return RUN_FAILED
     except Exception:  # a bug of ours: say so in Vietnamese, keep the details in a log file
-        log = Path(tempfile.gettempdir()) / "dvxl-loi.log"
-        with log.open("a", encoding="utf-8") as handle:
-            handle.write(traceback.format_exc())
+        log = _crash_log(traceback.format_exc())
+        where = (f"Chi tiết kỹ thuật ghi ở {log}: hãy gửi tệp này cho người phụ trách kỹ thuật."
+                 if log else "Chạy lại để xem có lặp lại không.")
         click.echo(
             "Lỗi: dvxl gặp lỗi không lường trước nên đã dừng; các tệp đã nhận không bị thay "
-            f"đổi. Chi tiết kỹ thuật ghi ở {log}: hãy gửi tệp này cho người phụ trách kỹ thuật.",
+            f"đổi. {where}",
             err=True,
         )
-        return 1
+        return RUN_FAILED
     return result if isinstance(result, int) else 0
 
 

@@ -2,15 +2,22 @@
 
 Findings about returned files are data (see the checks stage), not exceptions;
 these are for what makes a command unable to go on at all.
+
+Exit codes: 0 done; 1 done, and some received file has errors (``dvxl validate``);
+2 the command was used wrongly; 3 the configuration is wrong; 4 the run failed (a file
+that cannot be read or written, another run holding the workspace, a fault of dvxl's).
 """
 
 from __future__ import annotations
+
+#: The run could not be done (see the module's list of exit codes).
+RUN_FAILED = 4
 
 
 class DvxlError(Exception):
     """A condition that stops a command; ``str(error)`` is the Vietnamese message."""
 
-    exit_code = 1
+    exit_code = RUN_FAILED
 
 
 class UsageError(DvxlError):

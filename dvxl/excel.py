@@ -68,7 +68,7 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
-from dvxl import atomic, master, periods, render, report, workspace
+from dvxl import atomic, lock, master, periods, render, report, workspace
 from dvxl.errors import DvxlError, UsageError
 from dvxl.merge import Track, count_tracks
 from dvxl.schema import TABLES, parse_value
@@ -262,7 +262,10 @@ def _run(macro: str, book: Any, action: Callable[[Any, Choice], list[str]]) -> N
     app = book.app
     critical = True
     try:
-        text = _clip(action(book, read_choice(book)))
+        choice = read_choice(book)
+        # A button never waits: another run (the command line, another PC) is told at once.
+        with lock.exclusive(choice.workspace.root, wait_s=0):
+            text = _clip(action(book, choice))
         critical = False
     except DvxlError as error:
         text = _clip(str(error).splitlines())

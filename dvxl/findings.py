@@ -47,6 +47,9 @@ class Code(StrEnum):
     SEVERAL_FILES = "I009"
     OTHER_UNITS_TEMPLATE = "I010"
     OTHER_DIRECTIVE = "I011"
+    SIGNATURE_INVALID = "I012"
+    OTHER_WORKSPACE_KEY = "I013"
+    UNSIGNED_TEMPLATE = "I014"
     SHEET_MISSING = "S001"
     ROWS_MOVED = "S002"
     PRINTED_TEXT_EDITED = "S003"
@@ -250,6 +253,37 @@ _CODES = (
         "identity",
         "Mẫu của văn bản khác",
         "Mẫu này dùng để báo cáo văn bản «{value}», không phải văn bản đang tổng hợp «{expected}».",
+    ),
+    # Signed identity (issue 14): {note} says what is wrong with the signature.
+    _c(
+        Code.SIGNATURE_INVALID,
+        ERROR,
+        "identity",
+        "Chữ ký xác thực của mẫu không đúng",
+        "Mẫu ghi là của đơn vị «{value}» nhưng {note}: mẫu đã bị sửa thông tin nhận diện hoặc "
+        "không phải mẫu văn phòng gửi, nên tệp không được nhận là báo cáo của đơn vị nào. "
+        "Không sửa trang thông tin ẩn, không dùng mẫu của đơn vị khác: hãy điền vào đúng mẫu "
+        "mới nhất văn phòng đã gửi cho đơn vị mình rồi gửi lại.",
+    ),
+    _c(
+        Code.OTHER_WORKSPACE_KEY,
+        ERROR,
+        "identity",
+        "Không xác minh được chữ ký của mẫu",
+        "Mẫu ghi là của đơn vị «{value}» và có chữ ký xác thực, nhưng {note}, nên chưa xác minh "
+        "được và tệp chưa được tổng hợp. Việc của văn phòng: chép lại tệp khóa .dvxl-key đã "
+        "dùng khi tạo mẫu (từ bản sao lưu hoặc máy cũ) vào thư mục làm việc rồi chạy lại; nếu "
+        "không còn tệp đó, tạo lại mẫu (dvxl templates -p {expected}) và gửi cho các đơn vị "
+        "điền lại.",
+    ),
+    _c(
+        Code.UNSIGNED_TEMPLATE,
+        WARNING,
+        "identity",
+        "Mẫu chưa có chữ ký xác thực",
+        "Mẫu không có chữ ký xác thực (mẫu tạo trước khi dvxl ký mẫu), nên không kiểm chứng "
+        "được tệp đúng là của đơn vị «{unit}»; tệp vẫn được nhận. Văn phòng: từ kỳ sau hãy gửi "
+        "mẫu tạo bằng dvxl hiện nay (có chữ ký), để tệp bị sửa sang đơn vị khác bị từ chối.",
     ),
     # Structure: is the form as it was sent?
     _c(

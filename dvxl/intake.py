@@ -46,7 +46,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from dvxl import archive
+from dvxl import archive, lock
 from dvxl.archive import ARCHIVE_DIR
 from dvxl.errors import DvxlError
 from dvxl.mail import MailInfo
@@ -110,8 +110,6 @@ FROM receipts AS r JOIN files AS f ON f.sha256 = r.sha256
 
 class LedgerError(DvxlError):
     """The ledger cannot be opened or written (corrupt, locked, made by a newer dvxl)."""
-
-    exit_code = 1
 
 
 @dataclass(frozen=True)
@@ -386,6 +384,12 @@ class Ledger:
             rows = self._conn().execute("SELECT DISTINCT period FROM receipts ORDER BY period")
             return [row[0] for row in rows]
 
+    def held(self) -> list[tuple[str, str]]:
+        """Every content the ledger records, with where the archive keeps it."""
+        with self._guard():
+            rows = self._conn().execute("SELECT sha256, archived FROM files ORDER BY archived")
+            return [(str(row[0]), str(row[1])) for row in rows]
+
     def last_period(self) -> str | None:
         """The period of the receipt recorded last, if any."""
         with self._guard():
@@ -609,43 +613,47 @@ def intake(root: Path, batch: BatchReport) -> IntakeResult:
     or vanished since is neither archived nor recorded (``changed``). The archive holds
     every file before the ledger names it.
     """
-    period = batch.period.code
-    result = IntakeResult(new=[], known=[])
-    files = [report for report in batch.files
-             if report.status is not FileStatus.IGNORED]  # not submissions
-    with Ledger(root / LEDGER_NAME) as ledger:
-        shas = [r.sha256 for r in files] + [r.mail.sha256 for r in files if r.mail is not None]
-        recorded = ledger.archived_all(list(dict.fromkeys(shas)))
-        holdings = archive.Holdings(root)
-        entries: list[_Entry] = []
-        placed: dict[str, str | None] = {}  # sha256 -> location, for this run (None: changed)
-        with archive.Writer(root) as writer:
-            for report in files:
-                message = ""
-                if report.mail is not None:  # its e-mail first: kept with what it brought
-                    info = report.mail
-                    if info.sha256 not in placed:
-                        placed[info.sha256] = _place(
-                            holdings, recorded.get(info.sha256), info.size,
-                            partial(_unchanged_file, info.path, info.sha256, info.name),
-                            partial(writer.add_file, info.path, info.sha256, info.size,
-                                    info.name))
-                    message = placed[info.sha256] or ""
-                    if not message:
+    with lock.exclusive(root):  # one run at a time: see set_aside_unrecorded
+        period = batch.period.code
+        result = IntakeResult(new=[], known=[])
+        files = [report for report in batch.files
+                 if report.status is not FileStatus.IGNORED]  # not submissions
+        with Ledger(root / LEDGER_NAME) as ledger:
+            # A pack written by a run stopped before it recorded it: kept aside, never "held".
+            named = {archive.split(location)[0] for _, location in ledger.held()}
+            archive.set_aside_unrecorded(root, named)
+            shas = [r.sha256 for r in files] + [r.mail.sha256 for r in files if r.mail is not None]
+            recorded = ledger.archived_all(list(dict.fromkeys(shas)))
+            holdings = archive.Holdings(root)
+            entries: list[_Entry] = []
+            placed: dict[str, str | None] = {}  # sha256 -> location, for this run (None: changed)
+            with archive.Writer(root) as writer:
+                for report in files:
+                    message = ""
+                    if report.mail is not None:  # its e-mail first: kept with what it brought
+                        info = report.mail
+                        if info.sha256 not in placed:
+                            placed[info.sha256] = _place(
+                                holdings, recorded.get(info.sha256), info.size,
+                                partial(_unchanged_file, info.path, info.sha256, info.name),
+                                partial(writer.add_file, info.path, info.sha256, info.size,
+                                        info.name))
+                        message = placed[info.sha256] or ""
+                        if not message:
+                            result.changed.append(report)
+                            continue
+                    where = placed.get(report.sha256)
+                    if where is None:
+                        where = _place(holdings, recorded.get(report.sha256), report.size,
+                                       partial(_unchanged, report), partial(writer.add, report))
+                    if where is None:
                         result.changed.append(report)
                         continue
-                where = placed.get(report.sha256)
-                if where is None:
-                    where = _place(holdings, recorded.get(report.sha256), report.size,
-                                   partial(_unchanged, report), partial(writer.add, report))
-                if where is None:
-                    result.changed.append(report)
-                    continue
-                placed[report.sha256] = where
-                entries.append(_Entry(report, where, message))
-            writer.commit()  # every copy in place before the ledger names it
-        result.new, result.known = ledger._record(period, entries, dt.datetime.now())
-    return result
+                    placed[report.sha256] = where
+                    entries.append(_Entry(report, where, message))
+                writer.commit()  # every copy in place before the ledger names it
+            result.new, result.known = ledger._record(period, entries, dt.datetime.now())
+        return result
 
 
 def _place(

@@ -8,7 +8,7 @@ for an ``.xlsm``), one of three kinds:
   Vietnamese message;
 * for an ``.xls``/``.ods``, or an ``.xlsx`` that cannot be marked as it is, the unit's
   template for the period rebuilt with the values dvxl read from the file, marked up
-  the same way;
+  the same way (and signed like a template, so that the corrected copy is accepted);
 * for a file that could not be read, or whose unit is unknown, a small workbook
   listing what is wrong.
 
@@ -56,6 +56,8 @@ from dvxl.validate import BatchReport, FileReport
 if TYPE_CHECKING:
     from openpyxl.styles import PatternFill
 
+    from dvxl.seal import Seal
+
 # openpyxl (a tenth of a second to import) is imported by the functions of the openpyxl route
 # only: most copies are made by editing the unit's XML parts (dvxl.markxml), without it.
 
@@ -93,7 +95,11 @@ class _Plan:
 
 
 def write_marked_copies(
-    batch: BatchReport, catalog: Catalog, folder: Path, workers: int | None = None
+    batch: BatchReport,
+    catalog: Catalog,
+    folder: Path,
+    workers: int | None = None,
+    seal: Seal | None = None,
 ) -> list[Path]:
     """Write a marked-up copy into ``folder`` for every file with errors; return the paths.
 
@@ -104,6 +110,10 @@ def write_marked_copies(
     ``folder`` then holds this run's copies only: a copy an earlier run made for a file
     that has since been corrected (or left the inbox) is removed, so that the office never
     sends stale errors back (issue 12).
+
+    A unit's own file keeps its signed metadata as it is; a rebuilt template is signed with
+    ``seal`` (:mod:`dvxl.seal`). Only a file whose unit was identified gets either: a
+    relabelled return (I012) gets the list alone, never another unit's template.
     """
     # A superseded file needs no copy: the unit already sent a newer one; an e-mail that
     # brought no spreadsheet has nothing to mark (its finding says so).
@@ -115,7 +125,7 @@ def write_marked_copies(
         return []
     folder.mkdir(parents=True, exist_ok=True)
     names = _Names(reports, folder, [r.path for r in batch.files])
-    job = _Job(catalog, batch.period, folder)
+    job = _Job(catalog, batch.period, folder, seal)
     made: list[tuple[Path, str]] = []
     try:
         made = _make_all(reports, job,
@@ -154,17 +164,18 @@ class _Job:
     catalog: Catalog
     period: Period
     folder: Path
+    seal: Seal | None = None
 
     def make(self, report: FileReport) -> tuple[Path, str]:
         """One marked copy in a temporary file of ``folder``: (its path, the suffix it takes)."""
-        fast = _fast_copy(report, self.catalog, self.period, self.folder)
+        fast = _fast_copy(report, self.catalog, self.period, self.folder, self.seal)
         if fast is not None:
             data, suffix = fast
             temp = atomic.temp_file(self.folder, suffix)
             temp.write_bytes(data)
             return temp, suffix
         plan = _plan(report, self.catalog)
-        book = _build(plan, self.catalog, self.period, self.folder)
+        book = _build(plan, self.catalog, self.period, self.folder, self.seal)
         temp = atomic.temp_file(self.folder, plan.suffix)
         try:
             book.save(temp)
@@ -235,7 +246,7 @@ _LOOK = markxml.Look(
 
 
 def _fast_copy(
-    report: FileReport, catalog: Catalog, period: Period, folder: Path
+    report: FileReport, catalog: Catalog, period: Period, folder: Path, seal: Seal | None = None
 ) -> tuple[bytes, str] | None:
     """The marked copy made without openpyxl, or None (openpyxl makes it).
 
@@ -250,7 +261,7 @@ def _fast_copy(
         if report.readable and report.format in ("xlsx", "xlsm"):
             return _fast_original(report, catalog, period)
         if catalog.tasks_for(unit):
-            return _fast_rebuilt(report, catalog, unit, period, folder), ".xlsx"
+            return _fast_rebuilt(report, catalog, unit, period, folder, seal), ".xlsx"
         return _fast_list_only(report, catalog, period), ".xlsx"
     except markxml.Unfit:
         return None
@@ -272,14 +283,19 @@ def _fast_original(report: FileReport, catalog: Catalog, period: Period) -> tupl
 
 
 def _fast_rebuilt(
-    report: FileReport, catalog: Catalog, unit: Unit, period: Period, folder: Path
+    report: FileReport,
+    catalog: Catalog,
+    unit: Unit,
+    period: Period,
+    folder: Path,
+    seal: Seal | None = None,
 ) -> bytes:
     rows = {r.key: r for r in form_rows(catalog, unit)}
     values, findings = _rebuilt(report, rows)
     typed = {key: _typed(value) for key, value in values.items()}
     tmp = atomic.temp_file(folder, ".xlsx")
     try:
-        template.write_template(catalog, unit, period, tmp, typed)
+        template.write_template(catalog, unit, period, tmp, typed, seal=seal)
         data = tmp.read_bytes()
     finally:
         tmp.unlink(missing_ok=True)
@@ -436,7 +452,9 @@ class _Names:
 # Building -------------------------------------------------------------------------------------
 
 
-def _build(plan: _Plan, catalog: Catalog, period: Period, folder: Path) -> Any:
+def _build(
+    plan: _Plan, catalog: Catalog, period: Period, folder: Path, seal: Seal | None = None
+) -> Any:
     import openpyxl
     report = plan.report
     findings = list(report.findings)
@@ -445,7 +463,7 @@ def _build(plan: _Plan, catalog: Catalog, period: Period, folder: Path) -> Any:
         _clear_previous(book)
     elif plan.kind == REBUILT:
         assert plan.unit is not None
-        book, findings = _rebuild(report, catalog, plan.unit, period, folder)
+        book, findings = _rebuild(report, catalog, plan.unit, period, folder, seal)
     else:
         book = openpyxl.Workbook()
         book.remove(book.active)
@@ -479,14 +497,19 @@ def _note(kind: str, report: FileReport, period: Period) -> str:
 
 
 def _rebuild(
-    report: FileReport, catalog: Catalog, unit: Unit, period: Period, folder: Path
+    report: FileReport,
+    catalog: Catalog,
+    unit: Unit,
+    period: Period,
+    folder: Path,
+    seal: Seal | None = None,
 ) -> tuple[Any, list[Finding]]:
     """The unit's template with the file's values; findings moved to the template's cells."""
     import openpyxl
 
     tmp = atomic.temp_file(folder, ".xlsx")
     try:
-        template.write_template(catalog, unit, period, tmp)
+        template.write_template(catalog, unit, period, tmp, seal=seal)
         book = openpyxl.load_workbook(tmp)
     finally:
         tmp.unlink(missing_ok=True)

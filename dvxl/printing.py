@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
 
 from dvxl import atomic
 from dvxl.model import Directive
@@ -102,12 +103,60 @@ def format_date(day: Any) -> str:
     return f"{day.day:02d}/{day.month:02d}/{day.year}"
 
 
+class Workbook(xlsxwriter.Workbook):  # type: ignore[misc]
+    """XlsxWriter's workbook, plus the workbook-structure lock it does not offer.
+
+    XlsxWriter (3.x) protects sheets but not the workbook's structure, and its author does
+    not mean to add it; the lock is one element of ``xl/workbook.xml``,
+    ``<workbookProtection>``, which the schema puts right before ``<bookViews>``. It is
+    written there by the method that writes ``<bookViews>`` (an internal of XlsxWriter,
+    pinned below 4; ``tests/test_seal.py`` checks the element and its place).
+    """
+
+    structure_password: str | None = None  # None: no lock; "": a lock without a password
+
+    def _write_book_views(self) -> None:
+        if self.structure_password is not None:
+            attributes: list[tuple[str, Any]] = []
+            if self.structure_password:
+                attributes.append(("workbookPassword", legacy_hash(self.structure_password)))
+            attributes.append(("lockStructure", 1))
+            self._xml_empty_tag("workbookProtection", attributes)
+        super()._write_book_views()
+
+
+def lock_structure(workbook: Workbook, password: str) -> None:
+    """Lock the structure of ``workbook`` (written by :func:`write_workbook`) with
+    ``password`` (none if empty): Excel then asks for it to show, rename, add or delete a
+    sheet. Like a sheet's, the lock keeps a clerk from doing it by mistake; it is no proof."""
+    workbook.structure_password = password
+
+
+def legacy_hash(password: str) -> str:
+    """Excel's 16-bit password verifier (ECMA-376 Part 4, §14.7.1), as XlsxWriter hashes
+    sheet passwords: the form every spreadsheet program reads."""
+    digest = 0
+    for char in reversed(password):
+        digest = ((digest >> 14) & 0x01) | ((digest << 1) & 0x7FFF)
+        digest ^= ord(char)
+    digest = ((digest >> 14) & 0x01) | ((digest << 1) & 0x7FFF)
+    digest ^= len(password)
+    digest ^= 0xCE4B
+    return f"{digest:X}"
+
+
 def write_workbook(path: Path, fill: Callable[[Any], None]) -> None:
     """Build a workbook in a temporary file beside ``path``, then move it into place."""
     with atomic.replacing(path) as tmp:
-        workbook = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
+        workbook = Workbook(str(tmp), WORKBOOK_OPTIONS)
         fill(workbook)
-        workbook.close()
+        try:
+            workbook.close()
+        except FileCreateError as exc:  # XlsxWriter's wrapper of the OSError that stopped it
+            cause = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else None
+            if cause is None:
+                raise
+            raise atomic.OutputError(path, cause) from exc
 
 
 def row_height(text: str, width_chars: float, font: int = 12) -> float:

@@ -24,6 +24,7 @@ import gc
 import multiprocessing
 import multiprocessing.context
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -148,14 +149,45 @@ def pool(
 
     Raises one of :data:`START_ERRORS` where no process can start.
     """
-    return ProcessPoolExecutor(workers, mp_context=mp_context or context(),
-                               initializer=_start_worker, initargs=(initializer, initargs))
+    chosen = mp_context or context()
+    # A forked worker's parent is this process; one started afresh has a server's.
+    parent = os.getpid() if chosen.get_start_method() == "fork" else None
+    return ProcessPoolExecutor(workers, mp_context=chosen, initializer=_start_worker,
+                               initargs=(parent, initializer, initargs))
 
 
-def _start_worker(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+def _start_worker(parent: int | None, initializer: Callable[..., None] | None,
+                  initargs: tuple[Any, ...]) -> None:
+    die_with_parent(parent)
     start_collecting()
     if initializer is not None:
         initializer(*initargs)
+
+
+#: Linux's prctl option that sends a process a signal when its parent ends.
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """In a worker: end when the process that started it ends, however it ends.
+
+    A worker waits for work on a pipe it holds both ends of, so a merge killed mid-way
+    left its workers waiting for ever (issue 14). On Linux the kernel sends them SIGTERM
+    when their parent goes (``prctl(PR_SET_PDEATHSIG)``); ``parent`` (the pid that
+    started it, when the worker is its direct child) closes the race of a parent that
+    went before this ran. Elsewhere nothing is done.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
 
 
 # One call in a forked process -----------------------------------------------------------------
@@ -220,6 +252,7 @@ def start_aside(call: Callable[[], T]) -> Aside[T] | None:
 def _run_aside() -> None:
     """In the forked process: send the call's result, or what stopped it, up the pipe."""
     assert _aside is not None, "the process was started without its call"
+    die_with_parent()
     start_collecting()
     call, sender = _aside
     answer: tuple[str, object]

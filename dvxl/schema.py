@@ -233,7 +233,7 @@ TABLES: tuple[Table, ...] = (
         "Tham số chung",
         C("province", "Tên tỉnh", "text", 0, True),
         C("template_version", "Phiên bản mẫu biểu", "int", 0, True),
-        C("sheet_password", "Mật khẩu khóa trang tính của mẫu", "text", 0),
+        C("sheet_password", "Mật khẩu khóa mẫu (trang tính và cấu trúc sổ)", "text", 0),
         C("max_file_mb", "Dung lượng tệp tối đa (MB)", "num", 0, True),
         C("not_rated", "Tên mức khi không đủ điều kiện xếp loại", "text", 0, True),
         keyvalue=True,

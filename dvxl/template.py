@@ -4,6 +4,10 @@ This module only writes: the form it writes (sheets, columns, rows, the identity
 the hidden metadata, file names) is :mod:`dvxl.form`'s, which every reader of returned
 files follows too. The writer adds what only a person opening the file sees: the guide's
 text, the document heading, styles, widths, data validation, protection and print set-up.
+
+Given a :class:`dvxl.seal.Seal` with a key, the metadata is signed. Every template's sheets
+are protected and its workbook structure locked (no sheet unhidden, renamed, added or
+deleted in Excel) with the master's «mật khẩu khóa mẫu».
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dvxl import periods, printing
 from dvxl.form import (
@@ -32,22 +36,29 @@ from dvxl.form import (
     META,
     FormRow,
     form_rows,
+    layout,
     metadata,
     template_name,
 )
 from dvxl.model import Catalog, Indicator, Period, Task, Unit
 
+if TYPE_CHECKING:
+    from dvxl.seal import Seal
+
 WIDTHS = (8, 12, 48, 11, 46, 40)  # of the form's columns, COL_NO to COL_HELP
 
 
-def write_templates(catalog: Catalog, period_code: str, folder: Path) -> list[Path]:
-    """Write one template per addressed unit into ``folder``; return the paths."""
+def write_templates(
+    catalog: Catalog, period_code: str, folder: Path, seal: Seal | None = None
+) -> list[Path]:
+    """Write one template per addressed unit into ``folder`` (signed with ``seal``'s key if
+    it has one); return the paths."""
     period = periods.find(catalog, period_code)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for unit in catalog.addressed_units():
         path = folder / template_name(period, unit)
-        write_template(catalog, unit, period, path)
+        write_template(catalog, unit, period, path, seal=seal)
         paths.append(path)
     return paths
 
@@ -58,15 +69,18 @@ def write_template(
     period: Period,
     path: Path,
     values: dict[str, Any] | None = None,
+    *,
+    seal: Seal | None = None,
 ) -> None:
     """Write ``unit``'s template for ``period`` to ``path`` (atomically).
 
     ``values`` (form keys such as ``"1.1.HN_SO"`` -> value) fill the input cells in the
     same pass, as a unit would type them: only simulated returns (:mod:`dvxl.sample`,
-    the benchmark) use it, since a template sent to a unit is always empty.
+    the benchmark) and rebuilt marked-up copies use it. ``seal``: see :mod:`dvxl.seal`;
+    without one (or without its key) the template is not signed.
     """
     printing.write_workbook(
-        path, lambda wb: _Builder(wb, catalog, unit, period, values).build()
+        path, lambda wb: _Builder(wb, catalog, unit, period, values, seal).build()
     )
 
 
@@ -78,12 +92,14 @@ class _Builder:
         unit: Unit,
         period: Period,
         values: dict[str, Any] | None = None,
+        seal: Seal | None = None,
     ) -> None:
         self.wb = workbook
         self.catalog = catalog
         self.unit = unit
         self.period = period
         self.values = values or {}
+        self.seal = seal
         self.styles = printing.Styles(workbook)
         self.rows = form_rows(catalog, unit)
         s = self.styles
@@ -127,6 +143,9 @@ class _Builder:
         self._write_guide(guide)
         self._write_form(form)
         guide.activate()
+        # Excel then neither shows the hidden sheets nor lets them be renamed or deleted
+        # (issue 14). LibreOffice 7.4 ignores the lock in .xlsx: the signature is the proof.
+        printing.lock_structure(self.wb, self.catalog.settings.sheet_password)
 
     # The hidden list sheet -----------------------------------------------------
 
@@ -152,17 +171,18 @@ class _Builder:
     def _write_meta(self) -> None:
         sheet = self.wb.add_worksheet(META)
         block = metadata(self.catalog, self.unit, self.period)
+        cells = layout(self.rows)
+        if self.seal is not None:
+            block |= self.seal.stamp(block, cells)
         for r, (key, value) in enumerate(block.items()):
             sheet.write_string(r, 0, key)
             sheet.write_string(r, 1, value)
         start = len(block) + 1
         sheet.write_string(start, 0, CELL_MAP[0])
         sheet.write_string(start, 1, CELL_MAP[1])
-        for r, row in enumerate(
-            (x for x in self.rows if x.kind in ("identity", "indicator")), start + 1
-        ):
-            sheet.write_string(r, 0, row.cell)
-            sheet.write_string(r, 1, row.key)
+        for r, (cell, key) in enumerate(cells, start + 1):
+            sheet.write_string(r, 0, cell)
+            sheet.write_string(r, 1, key)
         sheet.very_hidden()
         sheet.protect(self.catalog.settings.sheet_password)
 

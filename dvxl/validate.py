@@ -31,6 +31,7 @@ from dvxl.mail import MailInfo
 from dvxl.model import Catalog, Period, Unit
 from dvxl.reader import Limits, ReadResult, read_book
 from dvxl.receipt_time import FILE
+from dvxl.seal import Seal
 from dvxl.statuses import FileStatus
 
 #: The finding codes this module can emit: the older files of a unit, and the file that
@@ -175,11 +176,13 @@ def file_sha256(path: Path) -> str:
 
 
 def check_path(
-    path: Path, inbox: Path, catalog: Catalog, period: Period | None, limits: Limits
+    path: Path, inbox: Path, catalog: Catalog, period: Period | None, limits: Limits,
+    seal: Seal | None = None,
 ) -> list[FileReport]:
     """Read and check one file of the inbox: a return, or a saved e-mail whose spreadsheet
-    attachments are returns (:func:`check_message`); never raises for what it contains."""
-    report = check_file(path, inbox, catalog, period, limits)
+    attachments are returns (:func:`check_message`); never raises for what it contains.
+    ``seal``: the workspace's, which proves or refuses a file's identity."""
+    report = check_file(path, inbox, catalog, period, limits, seal)
     # Not a spreadsheet (F001), or a compound file the .xls walk finds broken (F003): a .msg
     # is a compound file too.
     codes = [f.code for f in report.findings]
@@ -188,15 +191,16 @@ def check_path(
     kind = _message_kind(path, limits)
     if not kind:
         return [report]
-    return check_message(path, inbox, catalog, period, limits, kind)
+    return check_message(path, inbox, catalog, period, limits, kind, seal)
 
 
 def check_file(
     path: Path, inbox: Path, catalog: Catalog, period: Period | None, limits: Limits,
-    data: bytes | None = None, name: str = "",
+    seal: Seal | None = None, data: bytes | None = None, name: str = "",
 ) -> FileReport:
     """Read and check one file; never raises for what the file contains. ``period`` None:
-    against the period the file claims (:func:`dvxl.checks.identify`).
+    against the period the file claims; ``seal``: the workspace's, which proves or refuses
+    the file's identity (:func:`dvxl.checks.identify`).
 
     ``data`` and ``name``: an attachment's bytes and its name in the inbox (``path`` then
     only names it, see :func:`check_message`).
@@ -223,11 +227,12 @@ def check_file(
         modified=modified,
         data=data,
     )
-    return _checked(report, result, catalog, period)
+    return _checked(report, result, catalog, period, seal)
 
 
 def _checked(
-    report: FileReport, result: ReadResult, catalog: Catalog, period: Period | None
+    report: FileReport, result: ReadResult, catalog: Catalog, period: Period | None,
+    seal: Seal | None,
 ) -> FileReport:
     report.findings += result.findings
     book = result.book
@@ -240,7 +245,7 @@ def _checked(
                 report.identified_by = "name"
         return report
     report.format = book.format
-    checked = check_book(book, catalog, period)
+    checked = check_book(book, catalog, period, seal)
     report.findings += checked.findings
     unit = checked.identity.unit
     if unit is not None:
@@ -266,7 +271,7 @@ def _message_kind(path: Path, limits: Limits) -> str:
 
 def check_message(
     path: Path, inbox: Path, catalog: Catalog, period: Period | None, limits: Limits,
-    kind: str = "",
+    kind: str = "", seal: Seal | None = None,
 ) -> list[FileReport]:
     """A saved e-mail: a report per spreadsheet attachment, each received at the message's
     time and named ``<message> › <attachment>``; a message without one is a report of its
@@ -300,7 +305,7 @@ def check_message(
     reports = []
     for attachment in message.attachments:
         shown = f"{path.name}{mail.SEPARATOR}{attachment.name}"
-        checked = check_file(path.with_name(shown), inbox, catalog, period, limits,
+        checked = check_file(path.with_name(shown), inbox, catalog, period, limits, seal,
                              data=attachment.data, name=f"{name}{mail.SEPARATOR}{attachment.name}")
         checked.modified, checked.mail, checked.attachment = modified, info, attachment.name
         reports.append(checked)
@@ -340,6 +345,7 @@ def validate_inbox(
     limits: Limits | None = None,
     progress: Callable[[Iterator[Path]], Iterator[Path]] | None = None,
     workers: int | None = None,
+    seal: Seal | None = None,
 ) -> BatchReport:
     """Validate every file in ``inbox`` for ``period``.
 
@@ -348,7 +354,8 @@ def validate_inbox(
     checked against its own claim, and the few that claim none are checked again once the
     batch's period is known. ``workers`` processes check the files (default
     :func:`dvxl.processes.worker_count`); a batch of fewer than :data:`POOL_MIN_FILES`
-    files is checked in this process.
+    files is checked in this process. ``seal``: the workspace's (:mod:`dvxl.seal`); None
+    checks no signature.
     """
     limits = limits or Limits(max_file_bytes=int(catalog.settings.max_file_mb * 1024 * 1024))
     started = dt.datetime.now()
@@ -356,7 +363,7 @@ def validate_inbox(
     iterator: Iterator[Path] = iter(paths)
     if progress is not None:
         iterator = progress(iterator)
-    job = _Job(inbox, catalog, period, limits)
+    job = _Job(inbox, catalog, period, limits, seal)
     count = workers if workers is not None else processes.worker_count()
     if count > 1 and len(paths) >= POOL_MIN_FILES:
         groups = _check_in_pool(paths, job, count, iterator)
@@ -365,7 +372,7 @@ def validate_inbox(
     if period is None:
         claims = (_claim(r, catalog) for group in groups for r in group)
         period = periods.from_claims(catalog, claims, inbox)
-        settled = _Job(inbox, catalog, period, limits)
+        settled = _Job(inbox, catalog, period, limits, seal)
         # A file of the inbox is checked again as a whole (a message with its attachments).
         groups = [settled.check(path) if any(_unsettled(r, catalog) for r in group) else group
                   for path, group in zip(paths, groups, strict=True)]
@@ -406,9 +413,10 @@ class _Job:
     catalog: Catalog
     period: Period | None
     limits: Limits
+    seal: Seal | None = None
 
     def check(self, path: Path) -> list[FileReport]:
-        return check_path(path, self.inbox, self.catalog, self.period, self.limits)
+        return check_path(path, self.inbox, self.catalog, self.period, self.limits, self.seal)
 
 
 _worker_job: _Job | None = None

@@ -10,23 +10,40 @@
     DIR/archive/             every received file, once, named by its SHA-256
     DIR/ledger.sqlite        the record of every receipt (intake)
     DIR/backup/              earlier masters replaced by ``init --force``
+    DIR/.dvxl-key            the key that signs templates (:mod:`dvxl.seal`), owner-only
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
+import functools
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from dvxl import (
+    archive,
+    atomic,
+    lock,
+    master,
+    periods,
+    processes,
+    render,
+    report,
+    taskbooks,
+    template,
+)
 from dvxl import intake as intake_mod
-from dvxl import master, periods, processes, render, report, template
 from dvxl import merge as merge_mod
+from dvxl import seal as seal_mod
 from dvxl import validate as validate_mod
 from dvxl.catalog import build
 from dvxl.errors import UsageError
+from dvxl.findings import Code
 from dvxl.intake import IntakeResult, Ledger
 from dvxl.merge import Consolidated
 from dvxl.model import Catalog, Period, Unit
@@ -38,6 +55,42 @@ if TYPE_CHECKING:
     from dvxl.history import History, UnitRecord
 
 MASTER_NAME = "master.xlsm"
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _one_run_at_a_time(func: _F) -> _F:
+    """The call holds its workspace (:mod:`dvxl.lock`): the first argument, a
+    :class:`Workspace` or the folder of one."""
+
+    @functools.wraps(func)
+    def locked(first: Workspace | Path, *args: Any, **kwargs: Any) -> Any:
+        root = first.root if isinstance(first, Workspace) else first
+        with lock.exclusive(root):
+            _remove_leftovers(root)
+            return func(first, *args, **kwargs)
+
+    return cast(_F, locked)
+
+
+#: The folders where dvxl writes through temporary files (never the inbox: it only reads it).
+_WRITTEN = ("outputs", "archive", "templates", "backup")
+
+
+def _remove_leftovers(root: Path) -> None:
+    """Temporary files a killed run left behind (:data:`dvxl.atomic.TEMP_PREFIX`): with the
+    workspace held, no other run is writing them."""
+    for folder in _WRITTEN:
+        for temp in list((root / folder).rglob(f"{atomic.TEMP_PREFIX}*")):
+            if temp.is_dir():  # a run's outputs written aside (atomic.Staging)
+                shutil.rmtree(temp, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    temp.unlink()
+    for temp in root.glob(f"{atomic.TEMP_PREFIX}*"):  # the master's own
+        with contextlib.suppress(OSError):
+            temp.unlink()
 
 
 def sample_catalog_dir() -> Path:
@@ -74,6 +127,11 @@ class Workspace:
     def catalog_dir(self) -> Path:
         return self.root / "catalog"
 
+    def seal(self) -> seal_mod.Seal:
+        """The key that signs this workspace's templates, and the periods it signed
+        (a seal without a key if no template was signed here yet)."""
+        return seal_mod.load(self.root)
+
     def assessments(self, catalog: Catalog) -> tuple[list[Assessment], list[str]]:
         """The secretariat's assessments, and the rows that could not be used."""
         if self.sheets is not None:
@@ -98,15 +156,21 @@ class Workspace:
         return master.read_master(self.master)
 
 
+@_one_run_at_a_time
 def init(root: Path, catalog_dir: Path | None = None, force: bool = False) -> Workspace:
     """Make a workspace at ``root`` with a master workbook built from a text catalog.
 
     An existing master is never overwritten silently: without ``force`` this
-    refuses; with it, the old master is first copied into ``backup/``.
+    refuses; with it, the old master is first copied into ``backup/``. A catalog without a
+    template password («mật khẩu khóa mẫu», the shipped sample's) gets a new random one, so
+    that no two offices lock their templates alike. The signing key is left as it is.
     """
     from dvxl import textio  # PyYAML: only for the text catalog
 
     catalog = textio.load_catalog(catalog_dir or sample_catalog_dir())
+    if not catalog.settings.sheet_password:
+        settings = dataclasses.replace(catalog.settings, sheet_password=seal_mod.new_password())
+        catalog = dataclasses.replace(catalog, settings=settings)
     ws = Workspace(root)
     if ws.master.exists():
         if not force:
@@ -124,11 +188,16 @@ def init(root: Path, catalog_dir: Path | None = None, force: bool = False) -> Wo
     return ws
 
 
+@_one_run_at_a_time
 def make_templates(ws: Workspace, period: str) -> list[Path]:
-    """Write the period's templates from the workspace's master."""
+    """Write the period's templates from the workspace's master, signed with the workspace's
+    key (made now if it has none); the period is then recorded as signed."""
     catalog = ws.load()
     code = periods.find(catalog, period).code
-    return template.write_templates(catalog, code, ws.templates(code))
+    key = seal_mod.ensure(ws.root)
+    paths = template.write_templates(catalog, code, ws.templates(code), key)
+    seal_mod.record_signed(ws.root, key, code)
+    return paths
 
 
 @dataclass
@@ -141,6 +210,7 @@ class Validation:
     marked: list[Path]
 
 
+@_one_run_at_a_time
 def validate(
     ws: Workspace,
     inbox: Path | None = None,
@@ -170,7 +240,7 @@ def _check_inbox(
         raise UsageError(f"Không có thư mục nhận báo cáo {folder}.")
     count = len(validate_mod.inbox_files(folder))
     wrap = (lambda it: progress(it, count)) if progress else None
-    return validate_mod.validate_inbox(catalog, folder, chosen, progress=wrap)
+    return validate_mod.validate_inbox(catalog, folder, chosen, progress=wrap, seal=ws.seal())
 
 
 def _write_validation(
@@ -180,22 +250,45 @@ def _write_validation(
     json_copy: Path | None = None,
     output: Path | None = None,
     workers: int | None = None,
+    staging: atomic.Staging | None = None,
 ) -> Validation:
     """The validation workbook, its JSON and the marked-up copies of a checked batch
-    (``workers``: see :func:`dvxl.markup.write_marked_copies`)."""
+    (``workers``: see :func:`dvxl.markup.write_marked_copies`), written aside and moved
+    into ``outputs/<kỳ>/`` together — or into ``staging``, which its owner commits."""
     code = batch.period.code
-    out = output or ws.outputs(code)
-    out.mkdir(parents=True, exist_ok=True)
-    workbook = out / f"kiem-tra-{code}.xlsx"
-    report.write_validation_workbook(batch, workbook)
-    json_path = out / f"kiem-tra-{code}.json"
-    report.write_json(batch, json_path)
+    own = staging is None
+    stage = staging or atomic.Staging(output or ws.outputs(code))
+    try:
+        folder = stage.folder
+        workbook = folder / f"kiem-tra-{code}.xlsx"
+        report.write_validation_workbook(batch, workbook)
+        json_path = folder / f"kiem-tra-{code}.json"
+        report.write_json(batch, json_path)
+        from dvxl import markup  # openpyxl (a tenth of a second): imported where it is used
+
+        marked = markup.write_marked_copies(batch, catalog, folder / MARKED_FOLDER, workers,
+                                              ws.seal())
+        if own:
+            stage.commit(owned=(MARKED_FOLDER,))
+    except (atomic.OutputError, OSError) as error:
+        if own:
+            stage.discard()
+        told = stage.told(error)
+        if told is error:
+            raise
+        raise told from error
+    except BaseException:
+        if own:
+            stage.discard()
+        raise
     if json_copy is not None:
         report.write_json(batch, json_copy)
-    from dvxl import markup  # openpyxl (a tenth of a second): imported where it is used
+    return Validation(batch, stage.final(workbook), stage.final(json_path),
+                      [stage.final(path) for path in marked])
 
-    marked = markup.write_marked_copies(batch, catalog, out / "tra-lai", workers)
-    return Validation(batch, workbook, json_path, marked)
+
+#: The marked-up copies for the units, in a period's outputs.
+MARKED_FOLDER = "tra-lai"
 
 
 @dataclass
@@ -265,6 +358,7 @@ def unit_history(ws: Workspace, unit: str) -> tuple[Unit, list[UnitRecord]]:
     return found, history.History(catalog, tuple(facts)).unit(found.code) if facts else []
 
 
+@_one_run_at_a_time
 def merge(
     ws: Workspace,
     inbox: Path | None = None,
@@ -282,21 +376,58 @@ def merge(
     with processes.collector_paused():
         catalog = ws.load()
         batch = _check_inbox(ws, catalog, inbox, period, progress)
-        aside = _start_validation_aside(ws, catalog, batch)
-        waited = False
+        _refuse_without_key(ws, batch)
+        code = batch.period.code
+        # Every output of the run is written aside and moved in at the end, all together.
+        stage = atomic.Staging(ws.outputs(code))
         try:
-            result = intake_mod.intake(ws.root, batch)
-            consolidated, problems = consolidate(ws, catalog, batch.period)
-            if aside is not None and processes.process_is_large():
-                waited = True
-                validation = _finish_validation_aside(aside, ws, catalog, batch)
-            path = ws.outputs(batch.period.code) / f"tong-hop-{batch.period.code}.xlsx"
-            render.write_consolidated(consolidated, path,
-                                      period_history(ws, catalog, consolidated))
-        finally:
-            if not waited:
-                validation = _finish_validation_aside(aside, ws, catalog, batch)
-    return Merge(validation, result, consolidated, path, problems)
+            aside = _start_validation_aside(ws, catalog, batch, stage)
+            waited = False
+            try:
+                result = intake_mod.intake(ws.root, batch)
+                consolidated, problems = consolidate(ws, catalog, batch.period)
+                if aside is not None and processes.process_is_large():
+                    waited = True
+                    validation = _finish_validation_aside(aside, ws, catalog, batch, stage)
+                path = stage.folder / f"tong-hop-{code}.xlsx"
+                render.write_consolidated(consolidated, path,
+                                          period_history(ws, catalog, consolidated))
+            finally:
+                if not waited:
+                    validation = _finish_validation_aside(aside, ws, catalog, batch, stage)
+            stage.commit(owned=(MARKED_FOLDER, taskbooks.TASKS_FOLDER))
+        except (atomic.OutputError, OSError) as error:
+            stage.discard()
+            told = stage.told(error)
+            if told is error:
+                raise
+            raise told from error
+        except BaseException:
+            stage.discard()
+            raise
+    return Merge(validation, result, consolidated, stage.final(path), problems)
+
+
+def _refuse_without_key(ws: Workspace, batch: BatchReport) -> None:
+    """Stop before anything is recorded when signed returns arrive in a workspace that has
+    lost its key: the ledger would keep «not verified» (I013) as their outcome for good,
+    although restoring the key proves them. ``dvxl validate`` still shows each file."""
+    if seal_mod.key_path(ws.root).exists():
+        return
+    names = [r.name for r in batch.files
+             if any(f.code == Code.OTHER_WORKSPACE_KEY for f in r.findings)]
+    if not names:
+        return
+    shown = ", ".join(f"«{name}»" for name in names[:3]) + (", …" if len(names) > 3 else "")
+    raise UsageError(
+        f"Thư mục làm việc {ws.root} không có tệp khóa ký mẫu {seal_mod.KEY_FILE}, nên không "
+        f"xác minh được {len(names)} tệp có chữ ký ({shown}); chưa tiếp nhận tệp nào. Hãy chép "
+        f"lại tệp {seal_mod.KEY_FILE} (từ bản sao lưu hoặc máy cũ) vào {ws.root} rồi chạy lại. "
+        f"Nếu không còn tệp đó: tạo lại mẫu (dvxl templates -p {batch.period.code}) và gửi cho "
+        "các đơn vị điền lại. Nếu văn phòng chưa từng tạo mẫu có chữ ký, các tệp đó không phải "
+        "mẫu văn phòng gửi: hãy bỏ chúng ra khỏi hộp thư. «dvxl validate» vẫn chạy được để "
+        "xem từng tệp."
+    )
 
 
 # The validation outputs of a merge, written by a forked process -----------------------------
@@ -305,7 +436,7 @@ _Paths = tuple[Path, Path, list[Path]]
 
 
 def _start_validation_aside(
-    ws: Workspace, catalog: Catalog, batch: BatchReport
+    ws: Workspace, catalog: Catalog, batch: BatchReport, stage: atomic.Staging
 ) -> processes.Aside[_Paths] | None:
     """Start writing the validation outputs in a forked process; None where there is none.
 
@@ -315,7 +446,7 @@ def _start_validation_aside(
     """
 
     def write() -> _Paths:
-        done = _write_validation(ws, catalog, batch, workers=1)
+        done = _write_validation(ws, catalog, batch, workers=1, staging=stage)
         return done.workbook, done.json, done.marked
 
     return processes.start_aside(write)
@@ -326,6 +457,7 @@ def _finish_validation_aside(
     ws: Workspace,
     catalog: Catalog,
     batch: BatchReport,
+    stage: atomic.Staging,
 ) -> Validation:
     """Wait for the forked process; write the outputs here if it could not (what it
     raised is raised here)."""
@@ -333,7 +465,7 @@ def _finish_validation_aside(
     if done is not None:
         workbook, json_path, marked = done
         return Validation(batch, workbook, json_path, marked)
-    return _write_validation(ws, catalog, batch)
+    return _write_validation(ws, catalog, batch, staging=stage)
 
 
 def status(ws: Workspace, period: str | None = None) -> Consolidated:
@@ -365,6 +497,7 @@ class Report:
     since: Period | None = None  # the first period of a sơ kết over a span
 
 
+@_one_run_at_a_time
 def write_report(
     ws: Workspace,
     period: str | None = None,
@@ -441,6 +574,7 @@ class Demo:
     earlier: Merge | None = None
 
 
+@_one_run_at_a_time
 def demo(root: Path, period: str) -> Demo:
     """The whole cycle so far on the shipped sample, in ``root`` (which the demo owns).
 
@@ -473,6 +607,27 @@ def demo(root: Path, period: str) -> Demo:
 
 #: The simulated returns of the demo's earlier period differ from the period's own.
 EARLIER_SEED = 2025
+
+
+@dataclass
+class Verification:
+    """What ``dvxl verify`` found: how many contents were hashed again, and what is wrong."""
+
+    checked: int
+    damage: list[archive.Damage]
+    unrecorded: list[Path]  # packs set aside because no ledger row names them
+
+
+def verify(ws: Workspace) -> Verification:
+    """Hash every archived content again against the ledger (nothing is written)."""
+    if not ledger_path(ws).is_file():
+        raise UsageError(f"Thư mục {ws.root} chưa có sổ ghi nhận (ledger.sqlite): chưa tiếp "
+                         "nhận tệp nào nên chưa có gì để kiểm tra.")
+    with Ledger(ledger_path(ws)) as ledger:
+        held = ledger.held()
+    folder = ws.root / archive.ARCHIVE_DIR / archive.UNRECORDED_DIR
+    unrecorded = sorted(folder.glob("*.zip")) if folder.is_dir() else []
+    return Verification(len(held), archive.verify(ws.root, held), unrecorded)
 
 
 def export_catalog(ws: Workspace, folder: Path | None = None) -> list[Path]:

@@ -12,6 +12,7 @@ import re
 import struct
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import xlsxwriter
@@ -189,4 +190,47 @@ def encrypted_ods(folder: Path, good: Path) -> Path:
 
 def write_bytes(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
+    return path
+
+
+# Relabelled returns (issue 14): the hidden metadata edited the way a clerk can in LibreOffice.
+
+
+def relabel(path: Path, changes: dict[str, str | None], seal: Any = None) -> Path:
+    """Edit the ``_dvxl`` metadata of the saved return ``path`` in place: each key of
+    ``changes`` gets its value (None empties it), and the form's header shows the unit's
+    new code and name. With ``seal`` (a :class:`dvxl.seal.Seal`) the block is
+    signed again with it: a template that workspace really made with those values."""
+    import openpyxl
+
+    from dvxl.form import CELL_MAP, FORM, IDENTITY_FIRST_ROW, KEY_UNIT, KEY_UNIT_NAME, META
+
+    book = openpyxl.load_workbook(path)
+    sheet = book[META]
+    meta: dict[str, str] = {}
+    rows: dict[str, Any] = {}
+    cells: list[tuple[str, str]] = []
+    in_map = False
+    for row in sheet.iter_rows(max_col=2):
+        key, value = row[0].value, row[1].value
+        if not key:
+            continue
+        if in_map:
+            cells.append((str(key), str(value)))
+        elif key == CELL_MAP[0]:
+            in_map = True
+        else:
+            rows[str(key)] = row
+            meta[str(key)] = "" if value is None else str(value)
+    for key, value in changes.items():
+        rows[key][1].value = value
+        meta[key] = value or ""
+    # The visible header too: the unit's name and code above the identity rows.
+    for key, row in ((KEY_UNIT_NAME, IDENTITY_FIRST_ROW - 1), (KEY_UNIT, IDENTITY_FIRST_ROW)):
+        if key in changes:
+            book[FORM][f"E{row}"] = changes[key]
+    if seal is not None:
+        for key, value in seal.stamp(meta, cells).items():
+            rows[key][1].value = value
+    book.save(path)
     return path

@@ -58,6 +58,7 @@ def test_generated_returns_validate_with_the_planned_mistakes(corpus: generate.C
     assert sum(1 for f in batch.files if f.status == FileStatus.UNREADABLE) == 0
     assert 0 < sum(1 for f in batch.files if f.errors) <= corpus.errors
     assert all(f.unit for f in batch.files)
+    assert not {"I012", "I013", "I014"} & {f.code for f in batch.findings}  # signed, verified
 
 
 def test_harness_times_dvxl_and_the_naive_script_and_writes_the_table(
@@ -88,10 +89,12 @@ def test_harness_times_dvxl_and_the_naive_script_and_writes_the_table(
 
 
 def _validate(corpus: generate.Corpus, workers: int) -> BatchReport:
+    """The corpus checked with its signing key, which worker processes receive too."""
     ws = workspace.Workspace(corpus.root)
     catalog = ws.load()
     period = periods.find(catalog, generate.PERIOD)
-    return validate.validate_inbox(catalog, corpus.inbox, period, workers=workers)
+    return validate.validate_inbox(catalog, corpus.inbox, period, workers=workers,
+                                   seal=ws.seal())
 
 
 def _outcome(batch: BatchReport) -> list[tuple[Any, ...]]:
@@ -207,6 +210,7 @@ def test_large_roster_gets_a_units_sheet_and_a_workbook_per_task(
     ws = workspace.Workspace(tmp_path / "ws")
     ws.root.mkdir()
     (ws.root / corpus.master.name).write_bytes(corpus.master.read_bytes())
+    (ws.root / corpus.key.name).write_bytes(corpus.key.read_bytes())
     result = workspace.merge(ws, corpus.inbox, generate.PERIOD)
     book = openpyxl.load_workbook(result.workbook)
     assert render.UNITS_SHEET in book.sheetnames

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -164,24 +165,41 @@ def test_text_files_are_in_canonical_form(sample_catalog: Catalog) -> None:
 
 
 def test_text_to_master_to_text_is_identical(tmp_path: Path) -> None:
-    ws = workspace.init(tmp_path / "ws")
+    source = tmp_path / "catalog"
+    source.mkdir()
+    for name in textio.FILES:
+        text = (SAMPLE / name).read_text(encoding="utf-8")
+        text = text.replace("sheet_password: ''", "sheet_password: m4t-khau")
+        (source / name).write_text(text, encoding="utf-8")
+    ws = workspace.init(tmp_path / "ws", source)
     written = workspace.export_catalog(ws, tmp_path / "exported")
     assert sorted(p.name for p in written) == sorted(textio.FILES)
     for path in written:
-        assert path.read_bytes() == (SAMPLE / path.name).read_bytes(), path.name
+        assert path.read_bytes() == (source / path.name).read_bytes(), path.name
+
+
+def test_init_gives_each_workspace_its_own_template_password(tmp_path: Path) -> None:
+    """The shipped catalog has none; every master gets a random one (issue 14)."""
+    first = workspace.init(tmp_path / "a").load().settings.sheet_password
+    second = workspace.init(tmp_path / "b").load().settings.sheet_password
+    assert re.fullmatch(r"[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}", first)
+    assert first != second
 
 
 def test_master_reads_back_the_same_catalog(
     sample_catalog: Catalog, fresh_workspace: workspace.Workspace
 ) -> None:
     back = fresh_workspace.load()
-    assert back == sample_catalog
+    # Except the template password init made for it.
+    assert back.settings.sheet_password
+    assert back == replace(
+        sample_catalog,
+        settings=replace(sample_catalog.settings, sheet_password=back.settings.sheet_password),
+    )
     assert fingerprint(back) == fingerprint(sample_catalog)
 
 
 def test_fingerprint_changes_when_an_indicator_changes(sample_catalog: Catalog) -> None:
-    from dataclasses import replace
-
     first = sample_catalog.indicators[0]
     changed = replace(
         sample_catalog,

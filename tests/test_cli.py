@@ -8,6 +8,7 @@ import click
 import pytest
 from python_calamine import CalamineWorkbook
 
+import dvxl.cli as cli_module
 from dvxl.cli import cli, main
 from dvxl.workspace import Workspace
 
@@ -170,10 +171,30 @@ def test_an_unexpected_error_is_told_in_vietnamese(
         raise ZeroDivisionError("bug")
 
     monkeypatch.setattr(workspace, "init", broken)
-    import tempfile
-
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    assert main(["init", str(tmp_path / "ws")]) == 1
+    monkeypatch.setattr(cli_module, "CRASH_DIR", tmp_path / "rieng")
+    assert main(["init", str(tmp_path / "ws")]) == 4  # the run failed (not "files with errors")
     err = capsys.readouterr().err
     assert "lỗi không lường trước" in err and "Traceback" not in err
-    assert "ZeroDivisionError" in (tmp_path / "dvxl-loi.log").read_text(encoding="utf-8")
+    log = tmp_path / "rieng" / "dvxl-loi.log"
+    assert "ZeroDivisionError" in log.read_text(encoding="utf-8") and str(log) in err
+    # Only its owner can read it, in a folder only its owner can enter.
+    assert log.stat().st_mode & 0o077 == 0 and log.parent.stat().st_mode & 0o077 == 0
+
+
+def test_the_crash_log_is_never_written_through_a_planted_link(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dvxl import workspace
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("bug")
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("untouched", encoding="utf-8")
+    (tmp_path / "rieng").mkdir(mode=0o700)
+    (tmp_path / "rieng" / "dvxl-loi.log").symlink_to(victim)
+    monkeypatch.setattr(workspace, "init", broken)
+    monkeypatch.setattr(cli_module, "CRASH_DIR", tmp_path / "rieng")
+    assert main(["init", str(tmp_path / "ws")]) == 4
+    assert victim.read_text(encoding="utf-8") == "untouched"
+    assert "lỗi không lường trước" in capsys.readouterr().err

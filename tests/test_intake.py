@@ -26,7 +26,7 @@ import pytest
 from dvxl import archive, sample, workspace
 from dvxl import intake as intake_mod
 from dvxl.archive import ArchiveError, archive_path
-from dvxl.errors import DvxlError
+from dvxl.errors import RUN_FAILED, DvxlError
 from dvxl.intake import (
     LEDGER_NAME,
     IntakeResult,
@@ -524,7 +524,7 @@ def test_unusable_ledger_stops_with_a_vietnamese_message_and_is_left_alone(
     with pytest.raises(LedgerError) as caught:
         intake(returns.root, batch)
 
-    assert isinstance(caught.value, DvxlError) and caught.value.exit_code == 1
+    assert isinstance(caught.value, DvxlError) and caught.value.exit_code == RUN_FAILED
     assert str(caught.value).startswith(f"Sổ ghi nhận {returns.ledger}")
     assert words in str(caught.value)
     assert returns.ledger.read_bytes() == before

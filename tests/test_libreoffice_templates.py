@@ -25,7 +25,9 @@ from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from dvxl import form
 from dvxl.catalog import fingerprint
+from dvxl.checks import read_identity
 from dvxl.model import Catalog, Period, Unit
+from dvxl.reader import read_book
 from dvxl.workspace import Workspace
 
 from libreoffice import (
@@ -227,6 +229,20 @@ def test_metadata_sheet_survives_with_unit_period_version_and_fingerprint(
     assert values["dau_van_tay"] == fingerprint(catalog)
     inputs = form.form_rows(catalog, job.unit)
     assert cells == [(r.cell, r.key) for r in inputs if r.kind in ("identity", "indicator")]
+
+
+@pytest.mark.parametrize(("unit_code", "fmt"), CASES)
+def test_the_signature_still_verifies_after_libreoffice_saves_it(
+    filled: dict[str, Filled], built_workspace: Workspace, unit_code: str, fmt: str
+) -> None:
+    """What units really send: the template saved by LibreOffice as .xlsx, .xls or .ods. Its
+    metadata and cell map read back as written, so the signature holds (issue 14)."""
+    require_libreoffice()
+    book = read_book(filled[unit_code].outputs[fmt]).book
+    assert book is not None
+    meta, cells = read_identity(book)
+    assert meta[form.KEY_UNIT] == unit_code and meta[form.KEY_SIGNATURE]
+    assert built_workspace.seal().verifies(meta, cells)
 
 
 @pytest.mark.parametrize(("unit_code", "fmt"), CASES)

@@ -260,14 +260,21 @@ def test_an_error_in_the_process_aside_is_raised_here_with_its_message(
     def fail() -> None:
         raise UsageError("Tệp kiểm tra đang mở trong Excel.")
 
+    first = workspace.merge(planted, period=PERIOD)
+    before = {p.relative_to(planted.root): p.read_bytes()
+              for p in planted.outputs(PERIOD).rglob("*") if p.is_file()}
+    assert first.workbook.is_file() and first.validation.marked
     _in_the_process_aside(monkeypatch, fail)
     # A small merge: the period workbook does not wait for the process aside, however large
     # the test process has grown with the tests before this one (its peak memory decides).
     monkeypatch.setattr(processes, "process_is_large", lambda: False)
     with pytest.raises(UsageError, match="đang mở trong Excel"):
         workspace.merge(planted, period=PERIOD)
-    # The rest of the merge was done before the error was reported.
-    assert (planted.outputs(PERIOD) / f"tong-hop-{PERIOD}.xlsx").is_file()
+    # All of a run's outputs or none (issue 14): the office still reads the last run's, whole,
+    # and nothing written aside is left.
+    after = {p.relative_to(planted.root): p.read_bytes()
+             for p in planted.outputs(PERIOD).rglob("*") if p.is_file()}
+    assert after == before
 
 
 def test_a_large_merge_writes_the_period_workbook_after_the_outputs_aside(
@@ -280,7 +287,7 @@ def test_a_large_merge_writes_the_period_workbook_after_the_outputs_aside(
     seen: list[bool] = []
 
     def write(consolidated: Any, path: Path, history: Any = None) -> None:
-        seen.append((planted.outputs(PERIOD) / f"kiem-tra-{PERIOD}.json").is_file())
+        seen.append((path.parent / f"kiem-tra-{PERIOD}.json").is_file())  # written aside
         real(consolidated, path, history)
 
     monkeypatch.setattr(workspace.render, "write_consolidated", write)

@@ -468,11 +468,15 @@ def test_metadata_maps_every_input_cell_as_form_rows_does(
 
 @pytest.mark.parametrize("unit_code", UNIT_CODES)
 def test_checks_read_back_the_metadata_the_form_describes(
-    folder: Path, catalog: Catalog, unit_code: str
+    folder: Path, catalog: Catalog, built_workspace: Workspace, unit_code: str
 ) -> None:
-    """Writer and reader meet in dvxl.form: what one writes, the other reads, key by key."""
+    """Writer and reader meet in dvxl.form: what one writes, the other reads, key by key;
+    a workspace's template ends its metadata with the signature of it (dvxl.seal)."""
     path = _path(folder, unit_code)
-    expected = form.metadata(catalog, catalog.unit(unit_code), catalog.period(PERIOD))
+    unit = catalog.unit(unit_code)
+    expected = form.metadata(catalog, unit, catalog.period(PERIOD))
+    expected |= built_workspace.seal().stamp(expected, form.layout(form.form_rows(catalog, unit)))
+    assert list(expected)[-2:] == [form.KEY_KEY_ID, form.KEY_SIGNATURE]
     assert _metadata(path)[0] == expected
     book = read_book(path).book
     assert book is not None

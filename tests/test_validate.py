@@ -1,8 +1,9 @@
 """Validation of a whole inbox: every finding code triggered by a file made for it.
 
 The corpus is built from real templates (filled the way a unit fills them),
-then broken one way per file. Tests assert the flattened (code, sheet, cell)
-list of each file, not the wording; the wording is checked once, for all codes:
+then broken one way per file, and checked with its workspace's seal (issue 14).
+Tests assert the flattened (code, sheet, cell) list of each file, not the wording;
+the wording is checked once, for all codes:
 every code has a Vietnamese message and a file here that triggers it.
 """
 
@@ -13,6 +14,7 @@ import datetime as dt
 import gc
 import os
 import random
+import secrets
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -21,12 +23,13 @@ from typing import Any
 import openpyxl
 import pytest
 
-from dvxl import sample, template, workspace
+from dvxl import sample, workspace
 from dvxl.findings import CODES
-from dvxl.form import FORM, META, form_rows, template_name
+from dvxl.form import FORM, KEY_PERIOD, KEY_SIGNATURE, KEY_UNIT, form_rows, template_name
 from dvxl.model import Catalog
 from dvxl.processes import collector_paused
 from dvxl.reader import Limits
+from dvxl.seal import Seal
 from dvxl.statuses import FileStatus
 from dvxl.validate import BatchReport, FileReport, validate_inbox
 
@@ -43,6 +46,7 @@ from hostile import (
     xxe,
     zip_bomb,
 )
+from hostile import relabel as edit_metadata
 
 PERIOD = "2026-6T"
 UNIT = "HU01"
@@ -98,7 +102,7 @@ class Corpus:
             chosen, self.catalog.unit(unit)
         )
         if not source.exists():
-            template.write_templates(self.catalog, chosen.code, self.ws.templates(chosen.code))
+            workspace.make_templates(self.ws, chosen.code)
         path = self.inbox / name
         sample.write_return(
             source, path, values, self.catalog, self.catalog.unit(unit), keep_metadata=keep_metadata
@@ -110,14 +114,10 @@ class Corpus:
         self.expected[name] = sorted(expected)
         return path
 
-    def meta(self, key: str, value: str) -> Callable[[openpyxl.Workbook], None]:
-        def edit(book: openpyxl.Workbook) -> None:
-            sheet = book[META]
-            for row in sheet.iter_rows():
-                if row[0].value == key:
-                    row[1].value = value
-
-        return edit
+    def meta(self, name: str, changes: dict[str, str | None], *, signed: bool = True) -> None:
+        """Edit the metadata of the saved return ``name``; ``signed``: signed again with the
+        workspace's key, as the template dvxl would have made with those values."""
+        edit_metadata(self.inbox / name, changes, self.ws.seal() if signed else None)
 
 
 def build_corpus(ws: workspace.Workspace, catalog: Catalog, inbox: Path) -> Corpus:
@@ -219,17 +219,32 @@ def build_corpus(ws: workspace.Workspace, catalog: Catalog, inbox: Path) -> Corp
     blank.active["A1"] = "Báo cáo gì đó"
     blank.save(inbox / "khong-ro.xlsx")
     c.expected["khong-ro.xlsx"] = [("I002", "", "")]
-    c.add("don-vi-la.xlsx", [("I003", "", "")], edit=c.meta("ma_don_vi", "XYZ"))
+    c.add("don-vi-la.xlsx", [("I003", "", "")])
+    c.meta("don-vi-la.xlsx", {"ma_don_vi": "XYZ"})
     c.add("sai-ky.xlsx", [("I005", "", "")], period="2026-N")
-    c.add("mau-cu.xlsx", [("I006", "", "")], edit=c.meta("phien_ban_mau", "0"))
-    c.add("mau-moi-hon.xlsx", [("I007", "", "")], edit=c.meta("phien_ban_mau", "9"))
-    c.add("danh-muc-khac.xlsx", [("I008", "", "")], edit=c.meta("dau_van_tay", "deadbeef"))
+    c.add("mau-cu.xlsx", [("I006", "", "")])
+    c.meta("mau-cu.xlsx", {"phien_ban_mau": "0"})
+    c.add("mau-moi-hon.xlsx", [("I007", "", "")])
+    c.meta("mau-moi-hon.xlsx", {"phien_ban_mau": "9"})
+    c.add("danh-muc-khac.xlsx", [("I008", "", "")])
+    c.meta("danh-muc-khac.xlsx", {"dau_van_tay": "deadbeef"})
     older = c.add("HU02 lan 1.xlsx", [("I009", "", "")], unit="HU02")
     newer = c.add("HU02 lan 2.xlsx", [], unit="HU02")
     os.utime(older, (1_700_000_000, 1_700_000_000))
     os.utime(newer, (1_700_100_000, 1_700_100_000))
     c.add("BC HU04.xlsx", [("I010", "", "")], unit="HU03")
-    c.add("van-ban-khac.xlsx", [("I011", "", "")], edit=c.meta("ma_van_ban", "CV999"))
+    c.add("van-ban-khac.xlsx", [("I011", "", "")])
+    c.meta("van-ban-khac.xlsx", {"ma_van_ban": "CV999"})
+    # Signed identity: relabelled to another unit or period, the signature removed; a
+    # template signed by another workspace's key. (I014: tests/test_seal.py.)
+    c.add("doi-don-vi.xlsx", [("I012", "", "")])
+    c.meta("doi-don-vi.xlsx", {KEY_UNIT: "HU03"}, signed=False)
+    c.add("doi-ky.xlsx", [("I012", "", "")])
+    c.meta("doi-ky.xlsx", {KEY_PERIOD: "2026-N"}, signed=False)
+    c.add("xoa-chu-ky.xlsx", [("I012", "", "")])
+    c.meta("xoa-chu-ky.xlsx", {KEY_SIGNATURE: None}, signed=False)
+    c.add("khoa-khac.xlsx", [("I013", "", "")])
+    edit_metadata(c.inbox / "khoa-khac.xlsx", {}, Seal(secrets.token_bytes(32)))
     # A saved e-mail that brought a cover letter and no return.
     mails.save_eml(mails.message(attachments=[("cong-van.pdf", b"%PDF-1.4\n")]),
                    inbox / "thu-khong-kem-bao-cao.eml")
@@ -261,7 +276,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Corpus, BatchRepor
     catalog = ws.load()
     inbox = ws.root / "inbox"
     c = build_corpus(ws, catalog, inbox)
-    return c, validate_inbox(catalog, inbox, catalog.period(PERIOD), LIMITS)
+    return c, validate_inbox(catalog, inbox, catalog.period(PERIOD), LIMITS, seal=ws.seal())
 
 
 def flat(report: FileReport) -> Flat:
@@ -279,7 +294,8 @@ def test_every_code_is_triggered_and_has_a_vietnamese_message(
 ) -> None:
     _, batch = corpus
     seen = {f.code for f in batch.findings}
-    assert seen | {"I004"} == set(CODES)  # I004: see test_unit_not_addressed
+    # I004: see test_unit_not_addressed; I014: tests/test_seal.py (a period signed nowhere).
+    assert seen | {"I004", "I014"} == set(CODES)
     for finding in batch.findings:
         assert finding.message and "{" not in finding.message
         assert unicodedata.is_normalized("NFC", finding.message)

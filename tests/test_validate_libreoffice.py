@@ -2,7 +2,7 @@
 
 A clerk using LibreOffice types into the template and saves in whichever format
 the program offers; dvxl must find the same problems in the same cells whatever
-the format, and read the same values.
+the format, read the same values, and find the template's signature intact.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from dvxl import sample, workspace
+from dvxl import markup, sample, workspace
 from dvxl.form import FORM, form_rows, template_name
 from dvxl.reader import Limits
-from dvxl.validate import BatchReport, validate_inbox
+from dvxl.validate import VALID, BatchReport, validate_inbox
 
 from libreoffice import CellEdit, FillJob, Output, fill_and_save, require_libreoffice
 
@@ -38,10 +38,17 @@ CASES: dict[str, dict[str, Any]] = {
 
 
 @pytest.fixture(scope="module")
-def batches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BatchReport]:
-    require_libreoffice()
+def lo_ws(tmp_path_factory: pytest.TempPathFactory) -> workspace.Workspace:
+    """A workspace whose templates went out signed."""
     ws = workspace.init(tmp_path_factory.mktemp("lo") / "ws")
     workspace.make_templates(ws, PERIOD)
+    return ws
+
+
+@pytest.fixture(scope="module")
+def batches(lo_ws: workspace.Workspace) -> dict[str, BatchReport]:
+    require_libreoffice()
+    ws = lo_ws
     catalog = ws.load()
     period = catalog.period(PERIOD)
     rng = random.Random(11)
@@ -69,7 +76,10 @@ def batches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BatchReport]:
         assert result.ok, result.errors
         assert all(e.ok for e in result.edits), [e.error for e in result.edits if not e.ok]
     limits = Limits()
-    return {fmt: validate_inbox(catalog, folder, period, limits) for fmt, folder in inboxes.items()}
+    return {
+        fmt: validate_inbox(catalog, folder, period, limits, seal=ws.seal())
+        for fmt, folder in inboxes.items()
+    }
 
 
 def _typed(value: Any) -> str | int | float | dt.date:
@@ -108,3 +118,28 @@ def test_values_read_the_same(batches: dict[str, BatchReport], fmt: str) -> None
     other = {r.unit: r.values for r in batches[fmt].files}
     assert other == first
     assert all(r.identified_by == "metadata" for r in batches[fmt].files)
+
+
+@pytest.mark.parametrize("fmt", ["xls", "ods"])
+def test_a_rebuilt_copy_verifies_when_the_unit_corrects_it_in_libreoffice(
+    lo_ws: workspace.Workspace,
+    batches: dict[str, BatchReport],
+    fmt: str,
+    tmp_path: Path,
+) -> None:
+    """HU02 sent an .xls/.ods with errors: its marked copy is its template rebuilt (and signed)
+    with its values; the clerk fixes both cells in LibreOffice, saves as .xls/.ods again, and
+    the file is accepted as HU02's (issue 14)."""
+    catalog = lo_ws.load()
+    batch = batches[fmt]
+    copies = markup.write_marked_copies(batch, catalog, tmp_path / "tra-lai", 1, lo_ws.seal())
+    (copy,) = [p for p in copies if p.name.startswith("BC HU02")]
+    cells = {r.key: r.cell for r in form_rows(catalog, catalog.unit("HU02"))}
+    edits = [CellEdit(FORM, cells["1.1.TRANG_THAI"], "Đã triển khai"),
+             CellEdit(FORM, cells["1.1.HN_SO"], 4)]
+    inbox = tmp_path / "inbox"
+    (result,) = fill_and_save([FillJob(copy, edits, [Output(inbox / f"BC HU02.{fmt}", fmt)])])
+    assert result.ok, (result.errors, [e.error for e in result.edits])
+    (report,) = validate_inbox(catalog, inbox, batch.period, Limits(), seal=lo_ws.seal()).files
+    assert [f.code for f in report.findings] == []
+    assert (report.status, report.unit, report.identified_by) == (VALID, "HU02", "metadata")
