@@ -17,7 +17,8 @@ import pytest
 from dvxl import markup, sample, workspace
 from dvxl.form import FORM, form_rows, template_name
 from dvxl.reader import Limits
-from dvxl.validate import VALID, BatchReport, validate_inbox
+from dvxl.statuses import FileStatus
+from dvxl.validate import BatchReport, validate_inbox
 
 from libreoffice import CellEdit, FillJob, Output, fill_and_save, require_libreoffice
 
@@ -142,4 +143,5 @@ def test_a_rebuilt_copy_verifies_when_the_unit_corrects_it_in_libreoffice(
     assert result.ok, (result.errors, [e.error for e in result.edits])
     (report,) = validate_inbox(catalog, inbox, batch.period, Limits(), seal=lo_ws.seal()).files
     assert [f.code for f in report.findings] == []
-    assert (report.status, report.unit, report.identified_by) == (VALID, "HU02", "metadata")
+    assert report.status is FileStatus.VALID
+    assert (report.unit, report.identified_by) == ("HU02", "metadata")
