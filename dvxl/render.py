@@ -43,6 +43,7 @@ from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
 from dvxl import printing, reminders, taskbooks
 from dvxl.form import IDENTITY
 from dvxl.looks import (
+    PAGE_HEIGHT_PT,
     TOTAL_LABEL,
     VALUE_WIDTHS,
     YES,
@@ -54,10 +55,12 @@ from dvxl.looks import (
     criterion,
     fit_height,
     period_line,
+    print_scale,
     put,
     quote,
     stamp,
     sum_formula,
+    text_width,
     unique_sheet_name,
     workbook_properties,
 )
@@ -78,8 +81,13 @@ FIXED_SHEETS = (SUMMARY_SHEET, TRACKING_SHEET, REMINDER_SHEET, EVALUATION_SHEET,
 UNITS_SHEET = "Theo đơn vị"
 #: Up to this many addressed units each gets a sheet of its own; above, one long sheet.
 UNIT_SHEETS_MAX = 100
+#: The identity cells of a return that say whom the office can ring (dvxl.form.IDENTITY).
+PREPARER, PHONE = "NGUOI_LAP", "DIEN_THOAI"
+CONTACT_TITLE = "Người lập, điện thoại, thư điện tử"
+REASON_TITLE = "Lý do xếp loại thấp hơn mức theo điểm"
 CHART_WIDTH = 900  # pixels
 PIE_HEIGHT = 360
+COUNT_WIDTH = 11  # columns of the counts per level past the evaluation table
 DEFAULT_ROW_PX = 21  # printing.WORKBOOK_OPTIONS["default_row_height"]
 
 # Column widths (characters) of an indicator's value on a unit's sheet, by indicator type.
@@ -195,6 +203,20 @@ class _Writer(Looks):
     def _period_line(self) -> str:
         return period_line(self.c)
 
+    def _code_col(self, title: str) -> Col:
+        """A column of unit codes, wide enough that no code wraps."""
+        return Col(title, text_width((u.code for u in self.units), title))
+
+    def _preparer(self, unit: Unit) -> tuple[str, str]:
+        """Who prepared the unit's accepted return and their phone, as the return says."""
+        sub = self.c.submissions.get(unit.code)
+        values = sub.values if sub else {}
+        return _plain(values.get(PREPARER)), _phone(values.get(PHONE))
+
+    def _contact(self, unit: Unit) -> str:
+        """The preparer, their phone and the unit's e-mail address, one a line."""
+        return "\n".join(part for part in (*self._preparer(unit), unit.email) if part)
+
     # Tổng hợp -----------------------------------------------------------------------------------
 
     def _summary(self, sheet: Any) -> None:
@@ -298,12 +320,17 @@ class _Writer(Looks):
 
     def _tracking(self, sheet: Any) -> None:
         c, s = self.c, self.s
-        # Within one landscape page (looks._too_wide): 166 characters of 168.
-        cols = [Col("STT", 5), Col("Mã", 10), Col("Tên đơn vị", 22, True),
-                Col("Nhóm", 16, True), Col("Tình trạng", 12, True), Col("Số ngày muộn", 7),
+        contacts = [self._contact(t.unit) for t in c.tracking]
+        # Printed fitted to one page wide: each column as narrow as its text allows; the
+        # contact's lines (name, phone, e-mail) each on one line.
+        cols = [Col("STT", 5), self._code_col("Mã"), Col("Tên đơn vị", 20, True),
+                Col("Nhóm", 14, True), Col("Tình trạng", 12, True), Col("Số ngày muộn", 7),
                 Col("Số tệp đã gửi", 7), Col("Lần gửi cuối", 15),
-                Col("Nguồn thời điểm nhận", 14, True), Col("Tệp", 18, True),
-                Col("Còn thiếu", 22, True), Col("Thư điện tử", 18, True)]
+                Col("Nguồn thời điểm nhận", 12, True), Col("Tệp", 16, True),
+                Col("Còn thiếu", 18, True),
+                Col(CONTACT_TITLE, text_width((line for text in contacts
+                                               for line in text.split("\n")),
+                                              least=18, most=40), True)]
         self.heading(sheet, [
             (f"THEO DÕI TÌNH HÌNH GỬI BÁO CÁO {c.period.name.upper()}", self.title),
             (self._period_line(), self.note),
@@ -326,7 +353,7 @@ class _Writer(Looks):
         put(sheet, total, 3, sum_formula(top + 1, total - 1, 3, list(counts.values())),
             self.total_integer)
         rows: list[list[Cell]] = []
-        for i, t in enumerate(c.tracking, 1):
+        for i, (t, contact) in enumerate(zip(c.tracking, contacts, strict=True), 1):
             rows.append([
                 (i, self.center), (t.unit.code, self.text), (t.unit.name, self.text),
                 (self.group_names.get(t.unit.rating_group, t.unit.rating_group), self.text),
@@ -334,7 +361,7 @@ class _Writer(Looks):
                 (t.days_late or "", self.integer), (t.files, self.integer),
                 (t.last_received, self.stamp),
                 (t.received_label, self.corrected if t.received_from == TYPED else self.text),
-                (t.last_name, self.text), (t.note, self.text), (t.unit.email, self.text),
+                (t.last_name, self.text), (t.note, self.text), (contact, self.text),
             ])
         self.table(sheet, header, cols, rows, key_cols=3)
 
@@ -342,13 +369,14 @@ class _Writer(Looks):
 
     def _reminders(self, sheet: Any) -> None:
         c = self.c
-        cols = [Col("STT", 6), Col("Đơn vị", 32, True), Col("Thư điện tử", 28, True),
-                Col("Tình trạng", 13, True), Col("Nội dung nhắc", 72, True)]
+        due = [t for t in c.tracking if t.needs_reminder]
+        cols = [Col("STT", 5), Col("Đơn vị", 28, True),
+                Col("Thư điện tử", text_width((t.unit.email for t in due), least=14), True),
+                Col("Tình trạng", 12, True), Col("Nội dung nhắc", 64, True)]
         self.heading(sheet, [
             (f"DANH SÁCH ĐƠN VỊ CẦN ĐÔN ĐỐC — {c.period.name.upper()}", self.title),
             (self._period_line(), self.note),
         ], cols)
-        due = [t for t in c.tracking if t.needs_reminder]
         rows: list[list[Cell]] = [
             [(i, self.center), (t.unit.name, self.text), (t.unit.email, self.text),
              self.status_cell(t.status), (reminders.reminder_text(c, t), self.text)]
@@ -363,16 +391,17 @@ class _Writer(Looks):
 
     def _evaluation(self, sheet: Any) -> None:
         c = self.c
-        cols = [Col("STT", 6), Col("Mã", 11), Col("Tên đơn vị", 30, True),
-                Col("Nhóm", 26, True), Col("Điểm tự chấm", 9), Col("Điểm thẩm định", 10),
-                Col("Tổng điểm", 9), Col("Xếp loại", 22, True),
-                Col("Hạ mức do giới hạn tỷ lệ", 10), Col("Xếp hạng trong nhóm", 9),
-                Col("Số ngày muộn", 8)]
+        cols = [Col("STT", 5), self._code_col("Mã"), Col("Tên đơn vị", 24, True),
+                Col("Nhóm", 18, True), Col("Điểm tự chấm", 9), Col("Điểm thẩm định", 10),
+                Col("Tổng điểm", 9), Col("Xếp loại", 18, True), Col("Xếp hạng trong nhóm", 9),
+                Col("Số ngày muộn", 8), Col(REASON_TITLE, 40, True)]
         self.heading(sheet, [
             (f"KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI {c.period.name.upper()}", self.title),
             (self._period_line(), self.note),
             ("Tổng điểm lấy điểm thẩm định ở nhiệm vụ đã thẩm định, điểm tự chấm ở nhiệm vụ "
-             "chưa thẩm định (chi tiết ở trang tính của từng đơn vị).", self.note),
+             "chưa thẩm định (chi tiết ở trang tính của từng đơn vị). Cột cuối nêu lý do khi "
+             "xếp loại thấp hơn mức mà tổng điểm đạt (điều kiện của mức, giới hạn tỷ lệ).",
+             self.note),
         ], cols)
         header = 4
         order = {g.code: i for i, g in enumerate(self.catalog.groups)}
@@ -389,15 +418,17 @@ class _Writer(Looks):
                 (group, self.text), (_score_sum(score, "self"), self.general),
                 (_score_sum(score, "assessed"), self.general),
                 self._total_cell(unit, score), (level, self.text),
-                (YES if score and score.capped else "", self.center),
                 (score.rank if score and score.rank is not None else "", self.center),
                 (score.days_late if score and score.days_late else "", self.integer),
+                ("\n".join(score.reasons) if score else "", self.text),
             ])
         end = self.table(sheet, header, cols, rows, key_cols=3)
         first, last = header + 1, header + max(len(rows), 1)
         counts = self._evaluation_counts(sheet, end + 1, first, last, table,
                                          [col.width for col in cols])
-        self._charts(sheet, counts, first, last, len(rows), len(cols))
+        extra = max(0, counts.total_col + 1 - len(cols)) * COUNT_WIDTH  # counts past the table
+        self._charts(sheet, counts, first, last, len(rows), len(cols),
+                     sum(col.width for col in cols) + extra)
 
     def _total_cell(self, unit: Unit, score: UnitScore | None) -> Cell:
         """The unit's total: a reference to its sheet's total cell when the two agree."""
@@ -421,8 +452,8 @@ class _Writer(Looks):
         level_cols = list(range(4, 4 + len(levels)))
         total_col = level_cols[-1] + 1
         for col in range(len(widths), total_col + 1):
-            sheet.set_column(col, col, 11)
-        widths = widths + [11] * (total_col + 1 - len(widths))
+            sheet.set_column(col, col, COUNT_WIDTH)
+        widths = widths + [COUNT_WIDTH] * (total_col + 1 - len(widths))
         sheet.write_string(header, 0, "STT", s.header)
         sheet.merge_range(header, 1, header, 3, "", s.header)
         sheet.write_string(header, 1, "Nhóm", s.header)
@@ -460,16 +491,24 @@ class _Writer(Looks):
         return _Counts(header, level_cols[0], level_cols[-1], total, total_col)
 
     def _charts(self, sheet: Any, counts: _Counts, first: int, last: int, n: int,
-                ncols: int) -> None:
+                ncols: int, width_chars: float) -> None:
         """A bar chart of total score by unit and a pie of the shares of the levels.
 
+        Each chart starts a printed page of its own and is no taller than one, so that it
+        is never split across pages nor printed under the repeated header row (issue 15).
         A large roster gets the pie only: a bar per unit would be metres long.
         """
         name = sheet.get_name()
         font = {"name": printing.FONT}
         anchor = counts.total + 2
+        # Pixels of height on one printed page, at the scale that fits the sheet's width,
+        # less the repeated header row and a margin for the printer's rounding.
+        page_px = PAGE_HEIGHT_PT / print_scale(width_chars) * 96 / 72
+        room = int(page_px * 0.85) - 4 * DEFAULT_ROW_PX
+        last_col = max(ncols - 1, counts.total_col)
         if self.large:
-            self._pie(sheet, counts, anchor, max(ncols - 1, counts.total_col))
+            sheet.set_h_pagebreaks([anchor])
+            self._pie(sheet, counts, anchor, last_col)
             return
         bar = self.wb.add_chart({"type": "bar"})
         bar.add_series({
@@ -485,11 +524,13 @@ class _Writer(Looks):
                         "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
         bar.set_y_axis({"reverse": True, "num_font": {**font, "size": 9}})
         bar.set_legend({"none": True})
-        bar_height = max(300, 80 + 22 * n)
+        bar_height = min(max(300, 80 + 22 * n), room)
         bar.set_size({"width": CHART_WIDTH, "height": bar_height})
         sheet.insert_chart(anchor, 0, bar)
-        self._pie(sheet, counts, anchor + math.ceil(bar_height / DEFAULT_ROW_PX) + 2,
-                  max(ncols - 1, counts.total_col))
+        pie_at = anchor + math.ceil(bar_height / DEFAULT_ROW_PX) + 2
+        together = bar_height + (2 * DEFAULT_ROW_PX) + PIE_HEIGHT <= room
+        sheet.set_h_pagebreaks([anchor] if together else [anchor, pie_at])
+        self._pie(sheet, counts, pie_at, last_col)
 
     def _pie(self, sheet: Any, counts: _Counts, pie_at: int, last_col: int) -> None:
         """The pie of the shares of the levels at row ``pie_at``; the print area takes it in."""
@@ -514,7 +555,7 @@ class _Writer(Looks):
 
     def _changes(self, sheet: Any) -> None:
         c = self.c
-        cols = [Col("STT", 6), Col("Mã", 10), Col("Đơn vị", 24, True),
+        cols = [Col("STT", 5), self._code_col("Mã"), Col("Đơn vị", 24, True),
                 Col("Chỉ tiêu", 36, True), Col("Giá trị cũ", 20, True),
                 Col("Giá trị mới", 20, True), Col("Tệp cũ", 22, True), Col("Tệp mới", 22, True)]
         self.heading(sheet, [
@@ -590,11 +631,14 @@ class _Writer(Looks):
             (f"Mã đơn vị {unit.code}; báo cáo {c.period.name}. {self._period_line()}", self.note),
         ], cols)
         status = track.status if track else TrackStatus.MISSING
+        preparer, phone = self._preparer(unit)
         facts: list[tuple[str, Cell]] = [
             ("Tình trạng nộp", self.status_cell(status)),
             ("Tệp nguồn", (sub.name if sub else "", self.text)),  # the accepted return only
             ("Thời gian nhận", (sub.received if sub else "", self.stamp)),
             ("Nguồn thời điểm nhận", (track.received_label if track else "", self.text)),
+            ("Người lập báo cáo", (preparer, self.text)),
+            ("Số điện thoại liên hệ", (phone, self.text)),
             ("Xếp loại", (_level(score, self.not_rated), self.text)),
         ]
         if track and track.note:
@@ -630,7 +674,7 @@ class _Writer(Looks):
         """
         c = self.c
         tasks = [t for t in self.catalog.tasks if self._units_for(t)]
-        cols = [Col("STT", 6), Col("Mã đơn vị", 11), Col("Tên đơn vị", 26, True),
+        cols = [Col("STT", 6), self._code_col("Mã đơn vị"), Col("Tên đơn vị", 26, True),
                 Col("Nhóm", 18, True), Col("Tình trạng nộp", 13, True)]
         cols += [Col(f"{TASK_SHEET_PREFIX}{t.code}", 7) for t in tasks]
         cols += [Col("Tổng điểm", 9), Col("Xếp loại", 18, True)]
@@ -712,6 +756,17 @@ def _score_sum(score: UnitScore | None, which: str) -> float | str:
     values = [getattr(t, f"{which}_score" if which == "self" else which) for t in score.tasks]
     present = [v for v in values if v is not None]
     return math.fsum(present) if present else ""
+
+
+def _plain(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _phone(value: Any) -> str:
+    """A phone number as typed; one a spreadsheet stored as a number loses no digits."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return _plain(value)
 
 
 def _number(value: Any) -> Any:
