@@ -558,6 +558,9 @@ def test_tracking_lines_align_columns_and_count_statuses(consolidated: Consolida
     for line, track in zip(lines[2:-1], consolidated.tracking, strict=True):
         assert line[start:].startswith(track.status.label)
         assert track.unit.code in line
+        group = next(g.name for g in consolidated.catalog.groups
+                     if g.code == track.unit.rating_group)
+        assert group[:31] in line and f" {track.unit.rating_group} " not in line
     assert lines[-1] == ("Đúng hạn: 3 · Nộp muộn: 1 · Không hợp lệ: 1 · Chưa nộp: 1 · "
                          "Tổng số: 6 đơn vị")
 
