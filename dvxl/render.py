@@ -91,7 +91,7 @@ COUNT_WIDTH = 11  # columns of the counts per level past the evaluation table
 DEFAULT_ROW_PX = 21  # printing.WORKBOOK_OPTIONS["default_row_height"]
 
 # Column widths (characters) of an indicator's value on a unit's sheet, by indicator type.
-_UNIT_WIDTHS = {**VALUE_WIDTHS, "integer": 9, "doclist": 22, "longtext": 28}
+_UNIT_WIDTHS = {**VALUE_WIDTHS, "integer": 9, "longtext": 24}
 
 
 @dataclass(frozen=True)
@@ -391,10 +391,10 @@ class _Writer(Looks):
 
     def _evaluation(self, sheet: Any) -> None:
         c = self.c
-        cols = [Col("STT", 5), self._code_col("Mã"), Col("Tên đơn vị", 24, True),
+        cols = [Col("STT", 5), self._code_col("Mã"), Col("Tên đơn vị", 22, True),
                 Col("Nhóm", 18, True), Col("Điểm tự chấm", 9), Col("Điểm thẩm định", 10),
                 Col("Tổng điểm", 9), Col("Xếp loại", 18, True), Col("Xếp hạng trong nhóm", 9),
-                Col("Số ngày muộn", 8), Col(REASON_TITLE, 40, True)]
+                Col("Số ngày muộn", 8), Col(REASON_TITLE, 34, True)]
         self.heading(sheet, [
             (f"KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI {c.period.name.upper()}", self.title),
             (self._period_line(), self.note),
