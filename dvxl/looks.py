@@ -51,10 +51,8 @@ SHEET_NAME_MAX = 31
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
 # Column widths (characters) of an indicator's value, by indicator type.
-# Long text wraps in narrow columns: a task's sheet of a dozen indicators must still print
-# one page wide at a readable size.
 VALUE_WIDTHS = {"integer": 11, "decimal": 11, "score": 9, "date": 11, "choice": 14,
-                "text": 18, "doclist": 20, "longtext": 26}
+                "text": 20, "doclist": 24, "longtext": 32}
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ COUNT_WIDTH = 11  # columns of the counts per level past the evaluation table
 DEFAULT_ROW_PX = 21  # printing.WORKBOOK_OPTIONS["default_row_height"]
 
 # Column widths (characters) of an indicator's value on a unit's sheet, by indicator type.
-_UNIT_WIDTHS = {**VALUE_WIDTHS, "integer": 9, "longtext": 24}
+_UNIT_WIDTHS = {**VALUE_WIDTHS, "integer": 9, "doclist": 22, "longtext": 28}
 
 
 @dataclass(frozen=True)
