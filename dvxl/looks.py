@@ -41,11 +41,10 @@ MAX_ROW_HEIGHT = 409.0  # Excel's limit, in points
 #: Table rows of constant_memory sheets written as XML directly (dvxl.rawrows); tests turn
 #: it off to compare with what XlsxWriter writes itself.
 RAW_ROWS = True
-# About 84 characters of column width fit across A4 landscape within the margins of
-# Hướng dẫn 36 at 100 % (Times New Roman 12; measured on LibreOffice's PDF); a wider table
-# is scaled down to fit (see print_scale), so widths are kept as narrow as their text allows.
-PAGE_CHARS = 84
-#: Points of height on an A4 landscape page at 100 %: 210 mm less margins of 20 + 20 mm.
+# A4 landscape within the margins of Hướng dẫn 36, in points: 297 mm less 30 + 15 mm wide,
+# 210 mm less 20 + 20 mm high. A wider table is scaled down to fit, so widths are kept as
+# narrow as their text allows.
+PAGE_WIDTH_PT = 252 / 25.4 * 72
 PAGE_HEIGHT_PT = 170 / 25.4 * 72
 SHEET_NAME_MAX = 31
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
@@ -108,13 +107,14 @@ class Looks:
 
     def table(self, sheet: Any, header: int, cols: Sequence[Col], rows: list[list[Cell]],
               *, footer: list[Cell] | None = None, key_cols: int = 0,
-              only: bool = True) -> int:
+              only: bool = True, repeat_header: bool = True) -> int:
         """Header, rows and an optional totals row (not filtered); print-ready.
 
         The only table of its sheet also gets frozen panes, a filter and its header
-        repeated on every printed page. Returns the sheet row after the table.
+        repeated on every printed page (unless ``repeat_header`` is False). Returns the sheet
+        row after the table.
         """
-        _page(sheet, header if only else None)
+        _page(sheet, header if only and repeat_header else None)
         for col, spec in enumerate(cols):
             sheet.set_column(col, col, spec.width)
             sheet.write_string(header, col, spec.title, self.s.header)
@@ -282,9 +282,10 @@ def _page(sheet: Any, header: int | None) -> None:
     printing.setup_page(sheet, landscape=True, header_rows=header)
 
 
-def print_scale(width_chars: float) -> float:
-    """The share (0–1] of full size a table this many characters wide prints at, fitted."""
-    return min(1.0, PAGE_CHARS / width_chars) if width_chars > 0 else 1.0
+def column_points(width: float) -> float:
+    """A column's printed width in points: a width of ``width`` digits of Times New Roman 12
+    (8 pixels each) and 5 pixels of padding, as Excel and LibreOffice lay it out."""
+    return (8 * width + 5) * 0.75
 
 
 def text_width(values: Iterable[Any], title: str = "", *, least: float = 6,
@@ -305,7 +306,7 @@ def _text_chars(text: str) -> float:
     Times New Roman's capitals and «m», «w», «@» are wider than a digit, the other small
     letters narrower (factors read off LibreOffice's PDF of the sample, with some room).
     """
-    return sum(1.5 if ch == "@" else 1.2 if ch.isupper() or ch in "mw"
+    return sum(1.5 if ch == "@" else 1.35 if ch.isupper() or ch in "mw"
                else 0.85 if ch.islower() else 1.0 for ch in text)
 
 

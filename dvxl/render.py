@@ -33,7 +33,9 @@ a unit or the catalog is written with ``write_string``, so "=..." stays text
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +45,6 @@ from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
 from dvxl import printing, reminders, taskbooks
 from dvxl.form import IDENTITY
 from dvxl.looks import (
-    PAGE_HEIGHT_PT,
     TOTAL_LABEL,
     VALUE_WIDTHS,
     YES,
@@ -55,7 +56,6 @@ from dvxl.looks import (
     criterion,
     fit_height,
     period_line,
-    print_scale,
     put,
     quote,
     stamp,
@@ -78,6 +78,8 @@ REMINDER_SHEET = "Đôn đốc"
 EVALUATION_SHEET = "Đánh giá"
 CHANGES_SHEET = "Thay đổi"
 FIXED_SHEETS = (SUMMARY_SHEET, TRACKING_SHEET, REMINDER_SHEET, EVALUATION_SHEET, CHANGES_SHEET)
+#: Chart sheets after them: the total of every unit (not for a large roster), the levels.
+CHART_SHEETS = ("Biểu đồ tổng điểm", "Biểu đồ xếp loại")
 UNITS_SHEET = "Theo đơn vị"
 #: Up to this many addressed units each gets a sheet of its own; above, one long sheet.
 UNIT_SHEETS_MAX = 100
@@ -85,10 +87,9 @@ UNIT_SHEETS_MAX = 100
 PREPARER, PHONE = "NGUOI_LAP", "DIEN_THOAI"
 CONTACT_TITLE = "Người lập, điện thoại, thư điện tử"
 REASON_TITLE = "Lý do xếp loại thấp hơn mức theo điểm"
-CHART_WIDTH = 900  # pixels
-PIE_HEIGHT = 360
-COUNT_WIDTH = 11  # columns of the counts per level past the evaluation table
+CHART_WIDTH, CHART_HEIGHT = 720, 480  # pixels, the charts beside the evaluation's tables
 DEFAULT_ROW_PX = 21  # printing.WORKBOOK_OPTIONS["default_row_height"]
+COUNT_WIDTH = 11  # columns of the counts per level past the evaluation table
 
 # Column widths (characters) of an indicator's value on a unit's sheet, by indicator type.
 _UNIT_WIDTHS = {**VALUE_WIDTHS, "integer": 9, "doclist": 22, "longtext": 28}
@@ -171,6 +172,9 @@ class _Writer(Looks):
         taken: set[str] = set()
         add = self.wb.add_worksheet
         fixed = {name: add(unique_sheet_name(name, taken)) for name in FIXED_SHEETS}
+        # The evaluation's charts, each on a chart sheet: one printed page, never split.
+        self.chart_sheets = [self.wb.add_chartsheet(unique_sheet_name(name, taken))
+                             for name in CHART_SHEETS[1 if self.large else 0:]]
         tasks = [t for t in self.catalog.tasks if self._units_for(t)] if with_tasks else []
         task_sheets = [(t, add(unique_sheet_name(TASK_SHEET_PREFIX + t.code, taken)))
                        for t in tasks]
@@ -422,13 +426,15 @@ class _Writer(Looks):
                 (score.days_late if score and score.days_late else "", self.integer),
                 ("\n".join(score.reasons) if score else "", self.text),
             ])
-        end = self.table(sheet, header, cols, rows, key_cols=3)
+        # Without its header row repeated on every page: LibreOffice 7.4, fitting this sheet
+        # to the page width with a repeated row, left out the end of the counts table below
+        # (every row after the second group) — measured on the sample, issue 15.
+        end = self.table(sheet, header, cols, rows, key_cols=3, repeat_header=False)
         first, last = header + 1, header + max(len(rows), 1)
         counts = self._evaluation_counts(sheet, end + 1, first, last, table,
                                          [col.width for col in cols])
-        extra = max(0, counts.total_col + 1 - len(cols)) * COUNT_WIDTH  # counts past the table
-        self._charts(sheet, counts, first, last, len(rows), len(cols),
-                     sum(col.width for col in cols) + extra)
+        self._charts(sheet, counts, first, last, len(rows),
+                     max(len(cols) - 1, counts.total_col))
 
     def _total_cell(self, unit: Unit, score: UnitScore | None) -> Cell:
         """The unit's total: a reference to its sheet's total cell when the two agree."""
@@ -491,25 +497,32 @@ class _Writer(Looks):
         return _Counts(header, level_cols[0], level_cols[-1], total, total_col)
 
     def _charts(self, sheet: Any, counts: _Counts, first: int, last: int, n: int,
-                ncols: int, width_chars: float) -> None:
+                last_col: int) -> None:
         """A bar chart of total score by unit and a pie of the shares of the levels.
 
-        Each chart starts a printed page of its own and is no taller than one, so that it
-        is never split across pages nor printed under the repeated header row (issue 15).
-        A large roster gets the pie only: a bar per unit would be metres long.
+        For print, each on a chart sheet of its own, which prints as one landscape page:
+        charts on the evaluation sheet got split across pages and printed under its
+        repeated header row, and LibreOffice ignores page breaks on a sheet fitted to the
+        page width (issue 15). For the screen, and for the master's button, which copies
+        worksheets only, the same charts also sit right of the tables, outside the print
+        area. A large roster gets the pie only: a bar per unit would be metres long.
         """
         name = sheet.get_name()
+        makers: list[Callable[[], Any]] = [functools.partial(self._pie, name, counts)]
+        if not self.large:
+            makers.insert(0, functools.partial(self._bar, name, first, last, n))
+        top = 0
+        for make, chart_sheet in zip(makers, self.chart_sheets, strict=True):
+            _chart_page(chart_sheet, make())
+            beside = make()
+            beside.set_size({"width": CHART_WIDTH, "height": CHART_HEIGHT})
+            sheet.insert_chart(top, last_col + 2, beside)
+            top += math.ceil(CHART_HEIGHT / DEFAULT_ROW_PX) + 2
+        sheet.print_area(0, 0, counts.total, last_col)
+
+    def _bar(self, name: str, first: int, last: int, n: int) -> Any:
+        """Total score by unit: one bar per unit of the evaluation table."""
         font = {"name": printing.FONT}
-        anchor = counts.total + 2
-        # Pixels of height on one printed page, at the scale that fits the sheet's width,
-        # less the repeated header row and a margin for the printer's rounding.
-        page_px = PAGE_HEIGHT_PT / print_scale(width_chars) * 96 / 72
-        room = int(page_px * 0.85) - 4 * DEFAULT_ROW_PX
-        last_col = max(ncols - 1, counts.total_col)
-        if self.large:
-            sheet.set_h_pagebreaks([anchor])
-            self._pie(sheet, counts, anchor, last_col)
-            return
         bar = self.wb.add_chart({"type": "bar"})
         bar.add_series({
             "name": "Tổng điểm",
@@ -522,19 +535,12 @@ class _Writer(Looks):
         # In a bar chart the x axis is the horizontal value axis, y the units.
         bar.set_x_axis({"min": 0, "max": 100, "num_font": font,
                         "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
-        bar.set_y_axis({"reverse": True, "num_font": {**font, "size": 9}})
+        bar.set_y_axis({"reverse": True, "num_font": {**font, "size": 9 if n <= 40 else 7}})
         bar.set_legend({"none": True})
-        bar_height = min(max(300, 80 + 22 * n), room)
-        bar.set_size({"width": CHART_WIDTH, "height": bar_height})
-        sheet.insert_chart(anchor, 0, bar)
-        pie_at = anchor + math.ceil(bar_height / DEFAULT_ROW_PX) + 2
-        together = bar_height + (2 * DEFAULT_ROW_PX) + PIE_HEIGHT <= room
-        sheet.set_h_pagebreaks([anchor] if together else [anchor, pie_at])
-        self._pie(sheet, counts, pie_at, last_col)
+        return bar
 
-    def _pie(self, sheet: Any, counts: _Counts, pie_at: int, last_col: int) -> None:
-        """The pie of the shares of the levels at row ``pie_at``; the print area takes it in."""
-        name = sheet.get_name()
+    def _pie(self, name: str, counts: _Counts) -> Any:
+        """The shares of the levels (all units), from the counts table."""
         font = {"name": printing.FONT}
         pie = self.wb.add_chart({"type": "pie"})
         pie.add_series({
@@ -546,10 +552,7 @@ class _Writer(Looks):
         pie.set_title({"name": "Tỷ lệ các mức xếp loại (tất cả đơn vị)",
                        "name_font": {**font, "size": 13}})
         pie.set_legend({"position": "right", "font": font})
-        pie.set_size({"width": CHART_WIDTH, "height": PIE_HEIGHT})
-        sheet.insert_chart(pie_at, 0, pie)
-        # Print the charts too: the default print area stops at the last cell.
-        sheet.print_area(0, 0, pie_at + math.ceil(PIE_HEIGHT / DEFAULT_ROW_PX) + 1, last_col)
+        return pie
 
     # Thay đổi -----------------------------------------------------------------------------------
 
@@ -743,6 +746,15 @@ class _Writer(Looks):
 
 
 # Helpers ------------------------------------------------------------------------------------------
+
+
+def _chart_page(chart_sheet: Any, chart: Any) -> None:
+    """A chart sheet holding ``chart``, printed on one A4 landscape page (Hướng dẫn 36)."""
+    chart_sheet.set_chart(chart)
+    chart_sheet.set_paper(printing.A4)
+    chart_sheet.set_landscape()
+    chart_sheet.set_margins(**printing.MARGINS)
+    chart_sheet.set_header(printing.PAGE_NUMBER_HEADER, {"margin": printing.HEADER_MARGIN})
 
 
 def _level(score: UnitScore | None, not_rated: str) -> str:

@@ -220,7 +220,7 @@ def formulas(book: Any) -> dict[tuple[str, int, int], str]:
 def test_sheets_are_summaries_then_tasks_then_units(values: dict[str, Any],
                                                     consolidated: Consolidated) -> None:
     tasks = [f"NV {t.code}" for t in consolidated.catalog.tasks]
-    assert list(values) == FIXED + tasks + list(UNITS)
+    assert list(values) == FIXED + list(render.CHART_SHEETS) + tasks + list(UNITS)
     assert all(len(name) <= 31 and not re.search(r"[\[\]:*?/\\]", name) for name in values)
 
 
@@ -462,11 +462,15 @@ def test_evaluation_levels_ranks_totals_and_charts(
     with zipfile.ZipFile(path) as z:
         names = z.namelist()
         charts = [n for n in names if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]
-        assert sorted(charts) == ["xl/charts/chart1.xml", "xl/charts/chart2.xml"]
+        # Bar and pie, each on a chart sheet (print) and beside the tables (screen).
+        assert len(charts) == 4
         xml = " ".join(z.read(n).decode() for n in charts)
     assert "<c:barChart>" in xml and "<c:pieChart>" in xml
     assert "&apos;Đánh giá&apos;!$G$" in xml or "'Đánh giá'!$G$" in xml
-    assert ws.print_area  # the charts below the tables print too
+    # Each chart on a chart sheet of its own, which prints as one page.
+    assert [c.title for c in book.chartsheets] == list(render.CHART_SHEETS)
+    total_at = next(i for i, r in enumerate(rows) if r[1] == "Tất cả đơn vị")
+    assert ws.print_area == f"'Đánh giá'!$A$1:$K${total_at + 1}"  # not the charts beside
 
 
 def test_evaluation_total_disagreeing_with_the_tasks_is_shown_as_the_decided_number(
@@ -521,7 +525,7 @@ def test_every_sheet_prints_on_a4_in_times_new_roman(book: Any) -> None:
         assert ws.page_margins.left == pytest.approx(30 / 25.4), ws.title
         assert ws.oddHeader.center.text == "&P", ws.title
         assert ws["A1"].font.name == "Times New Roman", ws.title
-        if ws.title != "Tổng hợp":
+        if ws.title not in ("Tổng hợp", "Đánh giá"):  # render._evaluation says why not
             assert ws.print_title_rows, ws.title
             assert ws.freeze_panes, ws.title
         # One page wide, however many columns (tests/test_print.py prints them).
