@@ -322,7 +322,7 @@ _CODES = (
         ERROR,
         "cell",
         "Bỏ trống ô bắt buộc",
-        "Chưa nhập «{label}» (ô {cell}). Chỉ tiêu này bắt buộc; nếu không có thì nhập 0.",
+        "Chưa nhập «{label}» (ô {cell}). Chỉ tiêu này bắt buộc: {hint}.",
     ),
     _c(
         Code.WRONG_TYPE,
@@ -440,6 +440,22 @@ _CODES = (
 
 CODES: dict[str, CodeSpec] = {c.code: c for c in _CODES}
 
+#: What to type into an empty required cell (C001's ``hint``), by the cell's kind: 0 only
+#: where it is a count, since 0 is itself wrong in a list or a date (issue 15).
+REQUIRED_HINTS = {
+    "integer": "nếu không có thì nhập 0",
+    "decimal": "hãy nhập một số",
+    "score": "hãy nhập điểm tự chấm, từ 0 đến điểm tối đa của nhiệm vụ",
+    "choice": "hãy chọn một mục trong danh sách của ô",
+    "date": "hãy nhập ngày theo dạng ngày/tháng/năm, ví dụ 20/06/2026",
+}
+REQUIRED_TEXT_HINT = "hãy nhập nội dung"
+
+
+def required_hint(kind: str) -> str:
+    """C001's guidance for an empty required cell of this indicator type."""
+    return REQUIRED_HINTS.get(kind, REQUIRED_TEXT_HINT)
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -482,5 +498,6 @@ def make(code: Code, file: str, **fields: Any) -> Finding:
     severity = known.pop("severity", "") or spec.severity
     context = _Blank(values)
     context.setdefault("label", values.get("indicator", ""))
+    context.setdefault("hint", REQUIRED_TEXT_HINT)
     message = spec.template.format_map(context)
     return Finding(code=spec.code, severity=severity, file=file, message=message, **known)
