@@ -182,15 +182,17 @@ def _write_validation(
     code = batch.period.code
     out = output or ws.outputs(code)
     out.mkdir(parents=True, exist_ok=True)
+    from dvxl import markup  # openpyxl (a tenth of a second): imported where it is used
+
+    # The marked copies first: a copy that cannot be made is a finding (F011) of its file,
+    # which the workbook and the JSON then list (issue 14).
+    marked = markup.write_marked_copies(batch, catalog, out / "tra-lai", workers)
     workbook = out / f"kiem-tra-{code}.xlsx"
     report.write_validation_workbook(batch, workbook)
     json_path = out / f"kiem-tra-{code}.json"
     report.write_json(batch, json_path)
     if json_copy is not None:
         report.write_json(batch, json_copy)
-    from dvxl import markup  # openpyxl (a tenth of a second): imported where it is used
-
-    marked = markup.write_marked_copies(batch, catalog, out / "tra-lai", workers)
     return Validation(batch, workbook, json_path, marked)
 
 
