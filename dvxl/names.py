@@ -28,11 +28,6 @@ STEM_MAX_CHARS = 100
 STEM_MAX_BYTES = 180
 
 _ESCAPED = re.compile("[\udc80-\udcff]+")
-# Control characters (C0, DEL, C1), and the formatting characters that reorder or hide
-# text (bidirectional overrides and isolates, zero-width marks, the byte-order mark).
-_UNPRINTABLE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
-    "\ufff9-\ufffb\ud800-\udfff]")
 # What Windows refuses in a file name, besides the control characters.
 _NOT_IN_FILE_NAMES = re.compile(r'[<>:"/\\|?*]')
 
@@ -48,9 +43,15 @@ def decoded(text: str) -> str:
 
 
 def printable(text: str) -> str:
-    """``text`` without control or reordering characters (each becomes ``?``): safe to print
-    on a terminal and to write into XML."""
-    return _UNPRINTABLE.sub("?", decoded(text))
+    """``text`` with every character :meth:`str.isprintable` refuses made ``?``: safe to
+    print on a terminal and to write into XML."""
+    text = decoded(text)
+    if text.isprintable():
+        return text
+    # Control and formatting characters (C0, C1, bidirectional overrides, zero-width
+    # marks), unassigned and private code points, line separators: what str.isprintable
+    # refuses.
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def bounded(text: str, limit: int) -> str:
