@@ -15,14 +15,16 @@ the rest of the batch is checked.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
+import os
 import stat
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from dvxl import mail, names, periods, processes
 from dvxl.checks import check_book, read_metadata, unit_in_name
@@ -197,12 +199,40 @@ def not_regular(path: Path, inbox: Path) -> str:
 
 
 def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file on disk, read in 1 MB pieces."""
+    """The SHA-256 of a file on disk, read in 1 MB pieces; ``""`` when it is no longer a
+    regular file (swapped for a link, a FIFO: neither followed nor read)."""
     h = hashlib.sha256()
-    with path.open("rb") as handle:
+    try:
+        handle = open_regular(path)
+    except NotRegular:
+        return ""
+    with handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+class NotRegular(Exception):
+    """A file of the inbox that is no regular file (a symbolic link, a FIFO, a device)."""
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file: never through a symbolic link,
+    never waiting on a FIFO (issue 14: a link out of the inbox is neither read nor
+    archived). Raises :class:`NotRegular`, or the OSError of opening it."""
+    flags = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+             | getattr(os, "O_NONBLOCK", 0))
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegular(path) from exc
+        raise
+    handle = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        handle.close()
+        raise NotRegular(path)
+    return handle
 
 
 def check_path(
