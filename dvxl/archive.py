@@ -25,6 +25,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import os
+import re
 import secrets
 import time
 import zipfile
@@ -55,7 +56,12 @@ def archive_path(root: Path, sha256: str, suffix: str) -> Path:
 
 
 def member_name(sha256: str, suffix: str) -> str:
-    return f"{sha256}{suffix.lower()}"
+    """``<sha256><suffix>``; a suffix that is no plain extension (a name's tail after its
+    last dot: long, not UTF-8, with control characters) is left out (issue 14)."""
+    return f"{sha256}{suffix.lower() if _PLAIN_SUFFIX.fullmatch(suffix) else ''}"
+
+
+_PLAIN_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
 
 
 def split(location: str) -> tuple[str, str | None]:

@@ -279,3 +279,23 @@ def test_a_file_over_the_limit_is_recorded_not_archived_and_a_sparse_one_not_exp
                    if p.is_file())
     assert archived < 1 << 20
     assert len(locations(ws.root)) == 1  # HU01's return only
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="names that are not UTF-8 are POSIX's")
+def test_odd_names_are_archived_and_recorded(fresh_workspace: workspace.Workspace) -> None:
+    ws = fresh_workspace
+    workspace.make_templates(ws, PERIOD)
+    names = {
+        "HU01": ODD_NAMES["not-utf8"],
+        "HU02": ODD_NAMES["escapes"],
+        "HU03": "HU03." + "duoi rat dai " * 18,  # its «suffix» is 230 bytes long
+        "HU04": os.fsdecode(b"HU04.xl\xe1"),  # a suffix that is not UTF-8
+    }
+    for unit, name in names.items():
+        _return(ws, ws.inbox / unit / name, unit, change={})
+    result = workspace.merge(ws, period=PERIOD)
+    assert sorted(r.unit for r in result.intake.new) == sorted(names)
+    for receipt in result.intake.new:
+        assert receipt.name.isprintable() and len(receipt.name) <= 160
+    members = sorted(m.rsplit("/", 1)[1] for m in locations(ws.root))
+    assert [len(m) for m in members] == sorted([64, 64, 69, 69])  # <sha256>[.xlsx]
