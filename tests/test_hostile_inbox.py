@@ -175,6 +175,10 @@ def _validate_capped(ws: workspace.Workspace, inbox: Path, out: Path) -> dict[st
         pytest.param(lambda f, g: hostile.last_row_comment(f, g), id="last-row-and-a-comment"),
         pytest.param(lambda f, g: hostile.last_row_comment(f, g, "Hướng dẫn"),
                      id="last-row-and-a-comment-elsewhere"),
+        # A comment sends the copy to openpyxl, which loads the sheet with the far row.
+        pytest.param(lambda f, g: hostile.far_row(
+            f, hostile.last_row_comment(f.parent, g, "Hướng dẫn"), "xl/worksheets/sheet1.xml"),
+            id="far-row-and-a-comment-openpyxl-route"),
     ],
 )
 def test_pathological_returns_cost_bounded_time_and_memory(
