@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import re
 import unicodedata
 import weakref
@@ -527,6 +528,11 @@ _LEGACY = re.compile(
 )
 
 
+#: A figure in a return is below this in size: Excel keeps 15 significant digits, and no
+#: count, sum of money or score of a unit comes near it; beyond are typing or hostile values.
+MAX_FIGURE = 1e15
+
+
 def parse_number(text: str) -> float | None:
     """A number as a Vietnamese clerk might type it: 1.234 / 12,5 / 1.234,5 / 12."""
     t = text.replace("\u00a0", "").replace(" ", "")
@@ -703,11 +709,17 @@ class _CellChecker:
             number = float(raw)
         else:
             parsed = parse_number(str(raw))
-            if parsed is None:
+            if parsed is None or not math.isfinite(parsed) or abs(parsed) >= MAX_FIGURE:
                 self.add(Code.WRONG_TYPE, cell, ind, task, value=str(raw), expected="một số")
                 return None
             number = parsed
             self.add(Code.NUMBER_AS_TEXT, cell, ind, task, value=str(raw), expected=_num(number))
+        if not math.isfinite(number) or abs(number) >= MAX_FIGURE:
+            # NaN, an infinity, 1e308: no count or score is such a figure, and a NaN would
+            # pass every bound and count as 0 (issue 14)
+            self.add(Code.WRONG_TYPE, cell, ind, task, value=_text(raw)[:40],
+                     expected=f"một số (nhỏ hơn {_num(MAX_FIGURE)})")
+            return None
         if ind.type == "integer" and not number.is_integer():
             self.add(Code.NOT_INTEGER, cell, ind, task, value=_num(number))
             return None

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from dvxl.names import shown
+
 ERROR, WARNING = "error", "warning"
 SEVERITY_LABELS = {ERROR: "Lỗi", WARNING: "Cảnh báo"}
 
@@ -35,6 +37,8 @@ class Code(StrEnum):
     XML_ENTITIES = "F007"
     LOCK_FILE = "F008"
     NOT_A_RETURN = "F009"
+    NOT_REGULAR_FILE = "F010"
+    MARKED_COPY_FAILED = "F011"
     MAIL_WITHOUT_SPREADSHEET = "M001"
     METADATA_LOST = "I001"
     UNIT_UNIDENTIFIED = "I002"
@@ -158,6 +162,22 @@ _CODES = (
         "Không phải tệp báo cáo",
         "Tệp này là {value}, không phải mẫu báo cáo: đã bỏ qua (không kiểm tra, không tổng "
         "hợp). Nếu đơn vị gửi báo cáo ở dạng này, hãy đề nghị gửi lại đúng mẫu báo cáo Excel.",
+    ),
+    _c(
+        Code.NOT_REGULAR_FILE,
+        WARNING,
+        "file",
+        "Không phải tệp thông thường trong hộp thư",
+        "Đây là {value}, không phải một tệp nằm trong hộp thư: đã bỏ qua (không đọc, không lưu "
+        "trữ). Hãy chép chính tệp báo cáo vào hộp thư.",
+    ),
+    _c(
+        Code.MARKED_COPY_FAILED,
+        WARNING,
+        "file",
+        "Không tạo được bản đánh dấu lỗi",
+        "Không tạo được bản đánh dấu lỗi cho tệp này ({value}). Hãy gửi cho đơn vị danh sách "
+        "lỗi của tệp trong sổ kết quả kiểm tra.",
     ),
     # A saved e-mail in the inbox (dvxl.mail): its spreadsheets are the returns.
     _c(
@@ -500,4 +520,6 @@ def make(code: Code, file: str, **fields: Any) -> Finding:
     context.setdefault("label", values.get("indicator", ""))
     context.setdefault("hint", REQUIRED_TEXT_HINT)
     message = spec.template.format_map(context)
-    return Finding(code=spec.code, severity=severity, file=file, message=message, **known)
+    # The file's name as the outputs show it: decoded, printable, bounded (dvxl.names).
+    return Finding(code=spec.code, severity=severity, file=shown(file), message=message,
+                   **known)

@@ -353,7 +353,8 @@ def _iso(moment: dt.datetime) -> str:
 
 def write_json(batch: BatchReport, path: Path) -> None:
     """Write :func:`as_json` to ``path`` (UTF-8, readable Vietnamese), atomically."""
-    atomic.write_text(path, json.dumps(as_json(batch), ensure_ascii=False, indent=2) + "\n")
+    atomic.write_text(path, json.dumps(as_json(batch), ensure_ascii=False, indent=2,
+                                       allow_nan=False) + "\n")
 
 
 # Console --------------------------------------------------------------------------------------
