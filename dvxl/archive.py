@@ -25,6 +25,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import os
+import re
 import secrets
 import time
 import zipfile
@@ -35,7 +36,7 @@ from typing import BinaryIO
 
 from dvxl import atomic
 from dvxl.errors import DvxlError
-from dvxl.validate import FileReport
+from dvxl.validate import FileReport, NotRegular, open_regular
 
 ARCHIVE_DIR = "archive"
 #: Larger files are kept as files of their own: a pack member is read whole into memory
@@ -54,7 +55,12 @@ def archive_path(root: Path, sha256: str, suffix: str) -> Path:
 
 
 def member_name(sha256: str, suffix: str) -> str:
-    return f"{sha256}{suffix.lower()}"
+    """``<sha256><suffix>``; a suffix that is no plain extension (a name's tail after its
+    last dot: long, not UTF-8, with control characters) is left out (issue 14)."""
+    return f"{sha256}{suffix.lower() if _PLAIN_SUFFIX.fullmatch(suffix) else ''}"
+
+
+_PLAIN_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
 
 
 def split(location: str) -> tuple[str, str | None]:
@@ -142,14 +148,14 @@ class Writer:
         member = member_name(sha256, path.suffix)
         try:
             if size > PACK_MEMBER_MAX:
-                return self._add_loose(path, sha256)
+                return self._add_loose(path, sha256, size)
             if member in self._members:
                 return f"{self.location}/{member}"
             try:
-                with path.open("rb") as source:
+                with open_regular(path) as source:
                     data = source.read(PACK_MEMBER_MAX + 1)
                     saved = os.fstat(source.fileno())
-            except FileNotFoundError:
+            except (FileNotFoundError, NotRegular):
                 return None
             if hashlib.sha256(data).hexdigest() != sha256:
                 return None
@@ -189,26 +195,32 @@ class Writer:
                                         strict_timestamps=False)
         return self._zip
 
-    def _add_loose(self, path: Path, sha256: str) -> str | None:
+    def _add_loose(self, path: Path, sha256: str, size: int) -> str | None:
         """A large file, copied to a file of its own beside its place, hashed as it is
-        written, and synced; moved into place by :meth:`commit`."""
+        written, and synced; moved into place by :meth:`commit`. No more than the ``size``
+        that was validated is copied: a file that grew, or was swapped for a link to an
+        endless device, is no longer what was validated."""
         dest = archive_path(self.root, sha256, path.suffix)
         dest.parent.mkdir(parents=True, exist_ok=True)
         temp = atomic.temp_file(dest.parent, dest.suffix)
         try:
             digest = hashlib.sha256()
-            with temp.open("wb") as target, path.open("rb") as source:
+            copied = 0
+            with temp.open("wb") as target, open_regular(path) as source:
                 for chunk in iter(lambda: source.read(1 << 20), b""):
+                    copied += len(chunk)
+                    if copied > size:
+                        break
                     digest.update(chunk)
                     target.write(chunk)
                 target.flush()
                 os.fsync(target.fileno())
                 saved = os.fstat(source.fileno())
-            if digest.hexdigest() != sha256:
+            if copied != size or digest.hexdigest() != sha256:
                 temp.unlink()
                 return None
             os.utime(temp, ns=(saved.st_atime_ns, saved.st_mtime_ns))  # when it was saved
-        except FileNotFoundError:
+        except (FileNotFoundError, NotRegular):
             temp.unlink(missing_ok=True)
             return None
         except BaseException:

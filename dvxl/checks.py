@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import re
 import unicodedata
 import weakref
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dvxl import periods, rules
-from dvxl.findings import ERROR, Code, Finding, make
+from dvxl.findings import ERROR, Code, Finding, make, required_hint
 from dvxl.form import (
     CELL_MAP,
     COL_CODE,
@@ -187,6 +188,7 @@ _IDENTITY_CODES = frozenset(code for code, *_ in IDENTITY)
 # As ``next(... for c, ... in IDENTITY if c == code)`` finds them: the first of a code wins.
 _IDENTITY_LABELS = {code: label for code, label, *_ in reversed(IDENTITY)}
 _IDENTITY_REQUIRED = {code: required for code, _l, _k, required in reversed(IDENTITY)}
+_IDENTITY_KINDS = {code: kind for code, _l, kind, _r in reversed(IDENTITY)}
 
 _last: list[_Index] = []
 
@@ -526,6 +528,11 @@ _LEGACY = re.compile(
 )
 
 
+#: A figure in a return is below this in size: Excel keeps 15 significant digits, and no
+#: count, sum of money or score of a unit comes near it; beyond are typing or hostile values.
+MAX_FIGURE = 1e15
+
+
 def parse_number(text: str) -> float | None:
     """A number as a Vietnamese clerk might type it: 1.234 / 12,5 / 1.234,5 / 12."""
     t = text.replace("\u00a0", "").replace(" ", "")
@@ -616,15 +623,20 @@ class _CellChecker:
             )
         )
 
-    def text(self, raw: Any, cell: str, ind: Indicator | None, task: Task | None) -> Any:
-        """Normalise text: NFC, trimmed; warn on each mend."""
+    def text(self, raw: Any, cell: str, ind: Indicator | None, task: Task | None,
+             **names: str) -> Any:
+        """Normalise text: NFC, trimmed; warn on each mend.
+
+        ``names`` (``indicator``, ``label``) name an identity cell, which has no Indicator:
+        without them its warnings would read «» (issue 15).
+        """
         if not isinstance(raw, str):
             return raw
         value = raw
         # ASCII text is NFC already, and holds none of the _LEGACY characters.
         if not value.isascii() and not unicodedata.is_normalized("NFC", value):
             value = unicodedata.normalize("NFC", value)
-            self.add(Code.DECOMPOSED_TEXT, cell, ind, task, value=value)
+            self.add(Code.DECOMPOSED_TEXT, cell, ind, task, value=value, **names)
         if value.isprintable():
             # No line breaks nor other control characters: one line, which the general
             # case below would strip alone.
@@ -632,9 +644,9 @@ class _CellChecker:
         else:
             stripped = "\n".join(line.strip() for line in value.strip().splitlines())
         if stripped != value and value.strip():
-            self.add(Code.EXTRA_SPACES, cell, ind, task, value=value)
+            self.add(Code.EXTRA_SPACES, cell, ind, task, value=value, **names)
         if not stripped.isascii() and len(_LEGACY.findall(stripped)) >= 2:
-            self.add(Code.LEGACY_ENCODING, cell, ind, task, value=stripped[:60])
+            self.add(Code.LEGACY_ENCODING, cell, ind, task, value=stripped[:60], **names)
         return stripped
 
     def value(self, raw: Any, cell: str, ind: Indicator, task: Task) -> Any:
@@ -645,7 +657,7 @@ class _CellChecker:
             raw = self.text(raw, cell, ind, task)
         if raw in ("", None):
             if ind.required:
-                self.add(Code.REQUIRED_EMPTY, cell, ind, task)
+                self.add(Code.REQUIRED_EMPTY, cell, ind, task, hint=required_hint(ind.type))
             return None
         kind = ind.type
         if kind in ("integer", "decimal", "score"):
@@ -697,11 +709,17 @@ class _CellChecker:
             number = float(raw)
         else:
             parsed = parse_number(str(raw))
-            if parsed is None:
+            if parsed is None or not math.isfinite(parsed) or abs(parsed) >= MAX_FIGURE:
                 self.add(Code.WRONG_TYPE, cell, ind, task, value=str(raw), expected="một số")
                 return None
             number = parsed
             self.add(Code.NUMBER_AS_TEXT, cell, ind, task, value=str(raw), expected=_num(number))
+        if not math.isfinite(number) or abs(number) >= MAX_FIGURE:
+            # NaN, an infinity, 1e308: no count or score is such a figure, and a NaN would
+            # pass every bound and count as 0 (issue 14)
+            self.add(Code.WRONG_TYPE, cell, ind, task, value=_text(raw)[:40],
+                     expected=f"một số (nhỏ hơn {_num(MAX_FIGURE)})")
+            return None
         if ind.type == "integer" and not number.is_integer():
             self.add(Code.NOT_INTEGER, cell, ind, task, value=_num(number))
             return None
@@ -824,11 +842,12 @@ def _value_cell(index: int) -> str:
 
 def _identity_value(checker: _CellChecker, code: str, raw: Any, cell: str) -> Any:
     label = _IDENTITY_LABELS[code]
-    raw = checker.text(raw, cell, None, None)
+    raw = checker.text(raw, cell, None, None, indicator=code, label=label)
     required = _IDENTITY_REQUIRED[code]
     if raw in ("", None):
         if required:
-            checker.add(Code.REQUIRED_EMPTY, cell, None, None, indicator=code, label=label)
+            checker.add(Code.REQUIRED_EMPTY, cell, None, None, indicator=code, label=label,
+                        hint=required_hint(_IDENTITY_KINDS[code]))
         return None
     if code != "NGAY_BC":
         return _text(raw)

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from dvxl.names import shown
+
 ERROR, WARNING = "error", "warning"
 SEVERITY_LABELS = {ERROR: "Lỗi", WARNING: "Cảnh báo"}
 
@@ -35,6 +37,8 @@ class Code(StrEnum):
     XML_ENTITIES = "F007"
     LOCK_FILE = "F008"
     NOT_A_RETURN = "F009"
+    NOT_REGULAR_FILE = "F010"
+    MARKED_COPY_FAILED = "F011"
     MAIL_WITHOUT_SPREADSHEET = "M001"
     METADATA_LOST = "I001"
     UNIT_UNIDENTIFIED = "I002"
@@ -158,6 +162,22 @@ _CODES = (
         "Không phải tệp báo cáo",
         "Tệp này là {value}, không phải mẫu báo cáo: đã bỏ qua (không kiểm tra, không tổng "
         "hợp). Nếu đơn vị gửi báo cáo ở dạng này, hãy đề nghị gửi lại đúng mẫu báo cáo Excel.",
+    ),
+    _c(
+        Code.NOT_REGULAR_FILE,
+        WARNING,
+        "file",
+        "Không phải tệp thông thường trong hộp thư",
+        "Đây là {value}, không phải một tệp nằm trong hộp thư: đã bỏ qua (không đọc, không lưu "
+        "trữ). Hãy chép chính tệp báo cáo vào hộp thư.",
+    ),
+    _c(
+        Code.MARKED_COPY_FAILED,
+        WARNING,
+        "file",
+        "Không tạo được bản đánh dấu lỗi",
+        "Không tạo được bản đánh dấu lỗi cho tệp này ({value}). Hãy gửi cho đơn vị danh sách "
+        "lỗi của tệp trong sổ kết quả kiểm tra.",
     ),
     # A saved e-mail in the inbox (dvxl.mail): its spreadsheets are the returns.
     _c(
@@ -322,7 +342,7 @@ _CODES = (
         ERROR,
         "cell",
         "Bỏ trống ô bắt buộc",
-        "Chưa nhập «{label}» (ô {cell}). Chỉ tiêu này bắt buộc; nếu không có thì nhập 0.",
+        "Chưa nhập «{label}» (ô {cell}). Chỉ tiêu này bắt buộc: {hint}.",
     ),
     _c(
         Code.WRONG_TYPE,
@@ -440,6 +460,22 @@ _CODES = (
 
 CODES: dict[str, CodeSpec] = {c.code: c for c in _CODES}
 
+#: What to type into an empty required cell (C001's ``hint``), by the cell's kind: 0 only
+#: where it is a count, since 0 is itself wrong in a list or a date (issue 15).
+REQUIRED_HINTS = {
+    "integer": "nếu không có thì nhập 0",
+    "decimal": "hãy nhập một số",
+    "score": "hãy nhập điểm tự chấm, từ 0 đến điểm tối đa của nhiệm vụ",
+    "choice": "hãy chọn một mục trong danh sách của ô",
+    "date": "hãy nhập ngày theo dạng ngày/tháng/năm, ví dụ 20/06/2026",
+}
+REQUIRED_TEXT_HINT = "hãy nhập nội dung"
+
+
+def required_hint(kind: str) -> str:
+    """C001's guidance for an empty required cell of this indicator type."""
+    return REQUIRED_HINTS.get(kind, REQUIRED_TEXT_HINT)
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -482,5 +518,8 @@ def make(code: Code, file: str, **fields: Any) -> Finding:
     severity = known.pop("severity", "") or spec.severity
     context = _Blank(values)
     context.setdefault("label", values.get("indicator", ""))
+    context.setdefault("hint", REQUIRED_TEXT_HINT)
     message = spec.template.format_map(context)
-    return Finding(code=spec.code, severity=severity, file=file, message=message, **known)
+    # The file's name as the outputs show it: decoded, printable, bounded (dvxl.names).
+    return Finding(code=spec.code, severity=severity, file=shown(file), message=message,
+                   **known)

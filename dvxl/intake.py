@@ -21,7 +21,9 @@ The ledger's schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`)::
 as ISO 8601 text with microseconds (so text order is time order); ``archived`` is where
 the archive keeps the content, relative to the workspace with "/" separators:
 ``archive/<pack>.zip/<sha256><suffix>`` for a member of a pack, ``archive/ab/<sha256><suffix>``
-for a file of its own (a large file, or any file archived before packs).
+for a file of its own (a large file, or any file archived before packs); ``""`` for a
+file over the size limit (F005), which is recorded (its digest, size and finding) but not
+copied: a hostile 1 TB sparse file must not fill the office's disk (issue 14).
 
 ``received`` is when the office received the file and ``received_from`` where that
 time comes from (:mod:`dvxl.receipt_time`: ``received``/``sent`` for an e-mail's,
@@ -49,6 +51,7 @@ from typing import Any
 from dvxl import archive, lock
 from dvxl.archive import ARCHIVE_DIR
 from dvxl.errors import DvxlError
+from dvxl.findings import Code
 from dvxl.mail import MailInfo
 from dvxl.receipt_time import FILE
 from dvxl.statuses import FileStatus
@@ -183,8 +186,16 @@ def _decode(obj: dict[str, Any]) -> object:
 
 
 def dumps_values(values: dict[str, Any]) -> str:
-    """A return's values as JSON text; dates and times carry a type tag."""
-    return json.dumps(values, ensure_ascii=False, default=_encode)
+    """A return's values as JSON text; dates and times carry a type tag.
+
+    Strict JSON: a NaN or an infinity is no figure (the checks refuse one, C002); should
+    one come here all the same, it is recorded as no value rather than as ``NaN``."""
+    try:
+        return json.dumps(values, ensure_ascii=False, default=_encode, allow_nan=False)
+    except ValueError:
+        finite = {key: None if isinstance(value, float) and not math.isfinite(value) else value
+                  for key, value in values.items()}
+        return json.dumps(finite, ensure_ascii=False, default=_encode, allow_nan=False)
 
 
 def loads_values(text: str) -> dict[str, Any]:
@@ -387,7 +398,8 @@ class Ledger:
     def held(self) -> list[tuple[str, str]]:
         """Every content the ledger records, with where the archive keeps it."""
         with self._guard():
-            rows = self._conn().execute("SELECT sha256, archived FROM files ORDER BY archived")
+            rows = self._conn().execute(
+                "SELECT sha256, archived FROM files WHERE archived != '' ORDER BY archived")
             return [(str(row[0]), str(row[1])) for row in rows]
 
     def last_period(self) -> str | None:
@@ -433,7 +445,7 @@ class Ledger:
             for entry in entries:
                 report = entry.report
                 findings = [f.as_dict() for f in report.findings]
-                findings_json = json.dumps(findings, ensure_ascii=False)
+                findings_json = json.dumps(findings, ensure_ascii=False, allow_nan=False)
                 values_json = dumps_values(report.values)
                 received = _stamp(report.received)
                 message = report.mail.sha256 if report.mail is not None else None
@@ -643,7 +655,9 @@ def intake(root: Path, batch: BatchReport) -> IntakeResult:
                             result.changed.append(report)
                             continue
                     where = placed.get(report.sha256)
-                    if where is None:
+                    if _not_kept(report):
+                        where = ""  # recorded, never copied
+                    elif where is None:
                         where = _place(holdings, recorded.get(report.sha256), report.size,
                                        partial(_unchanged, report), partial(writer.add, report))
                     if where is None:
@@ -654,6 +668,11 @@ def intake(root: Path, batch: BatchReport) -> IntakeResult:
                 writer.commit()  # every copy in place before the ledger names it
             result.new, result.known = ledger._record(period, entries, dt.datetime.now())
         return result
+
+
+def _not_kept(report: FileReport) -> bool:
+    """A file recorded without a copy in the archive: one over the size limit (F005)."""
+    return any(f.code == Code.TOO_LARGE for f in report.findings)
 
 
 def _place(

@@ -3,8 +3,9 @@
 Shared by the period workbook (:mod:`dvxl.render`) and the task workbooks of a large
 roster (:mod:`dvxl.taskbooks`), which a worker process writes with a :class:`Looks` of its
 own. Text is always written as text (never a formula); every total is a formula stored
-with the value Python computed (:func:`sum_formula`); a table too wide for one A4 page
-prints across pages with its key columns repeated.
+with the value Python computed (:func:`sum_formula`); every table prints one A4 page wide
+(fitted to the width, as many pages down as it needs, its header row repeated): a page
+that continues a table to the right, with labels and no values, helps nobody (issue 15).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import functools
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,13 +41,11 @@ MAX_ROW_HEIGHT = 409.0  # Excel's limit, in points
 #: Table rows of constant_memory sheets written as XML directly (dvxl.rawrows); tests turn
 #: it off to compare with what XlsxWriter writes itself.
 RAW_ROWS = True
-# About 84 characters of column width fit across A4 landscape within the margins of
-# Hướng dẫn 36 at 100 % (Times New Roman 12; measured on LibreOffice's PDF). A table that
-# would print below MIN_FIT_SCALE when fitted to one page width prints at WIDE_SCALE
-# across pages instead, its key columns repeated on each.
-PAGE_CHARS = 84
-MIN_FIT_SCALE = 50
-WIDE_SCALE = 60
+# A4 landscape within the margins of Hướng dẫn 36, in points: 297 mm less 30 + 15 mm wide,
+# 210 mm less 20 + 20 mm high. A wider table is scaled down to fit, so widths are kept as
+# narrow as their text allows.
+PAGE_WIDTH_PT = 252 / 25.4 * 72
+PAGE_HEIGHT_PT = 170 / 25.4 * 72
 SHEET_NAME_MAX = 31
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
@@ -97,12 +96,8 @@ class Looks:
 
     def heading(self, sheet: Any, lines: Sequence[tuple[str, Any]],
                 cols: Sequence[Col]) -> None:
-        """Title lines across the table's first printed page, wrapped, rows sized to them."""
-        capacity = _page_chars(cols)
-        ncols, width = 0, 0.0
-        while ncols < len(cols) and (ncols == 0 or width + cols[ncols].width <= capacity):
-            width += cols[ncols].width
-            ncols += 1
+        """Title lines across the table's width, wrapped, rows sized to them."""
+        ncols, width = len(cols), sum(col.width for col in cols)
         for r, (text, fmt) in enumerate(lines):
             if ncols > 1:
                 sheet.merge_range(r, 0, r, ncols - 1, "", fmt)
@@ -112,13 +107,14 @@ class Looks:
 
     def table(self, sheet: Any, header: int, cols: Sequence[Col], rows: list[list[Cell]],
               *, footer: list[Cell] | None = None, key_cols: int = 0,
-              only: bool = True) -> int:
+              only: bool = True, repeat_header: bool = True) -> int:
         """Header, rows and an optional totals row (not filtered); print-ready.
 
         The only table of its sheet also gets frozen panes, a filter and its header
-        repeated on every printed page. Returns the sheet row after the table.
+        repeated on every printed page (unless ``repeat_header`` is False). Returns the sheet
+        row after the table.
         """
-        _page(sheet, cols, header if only else None, key_cols)
+        _page(sheet, header if only and repeat_header else None)
         for col, spec in enumerate(cols):
             sheet.set_column(col, col, spec.width)
             sheet.write_string(header, col, spec.title, self.s.header)
@@ -281,25 +277,37 @@ def put(sheet: Any, row: int, col: int, value: Any, fmt: Any) -> None:
         sheet.write_string(row, col, str(value), fmt)
 
 
-def _page(sheet: Any, cols: Sequence[Col], header: int | None, key_cols: int) -> None:
-    """A4 landscape per Hướng dẫn 36; a table too wide for one page prints across pages."""
+def _page(sheet: Any, header: int | None) -> None:
+    """A4 landscape per Hướng dẫn 36, one page wide, the header row on every page."""
     printing.setup_page(sheet, landscape=True, header_rows=header)
-    if _too_wide(cols):
-        sheet.set_print_scale(WIDE_SCALE)  # turns fit-to-width off
-        if key_cols:
-            sheet.repeat_columns(0, key_cols - 1)
-        sheet.print_across()
 
 
-def _too_wide(cols: Sequence[Col]) -> bool:
-    return sum(col.width for col in cols) * MIN_FIT_SCALE > PAGE_CHARS * 100
+def column_points(width: float) -> float:
+    """A column's printed width in points: a width of ``width`` digits of Times New Roman 12
+    (8 pixels each) and 5 pixels of padding, as Excel and LibreOffice lay it out."""
+    return (8 * width + 5) * 0.75
 
 
-def _page_chars(cols: Sequence[Col]) -> float:
-    """Characters of column width on one printed page of a table with these columns."""
-    if _too_wide(cols):
-        return PAGE_CHARS * 100 / WIDE_SCALE
-    return sum(col.width for col in cols)
+def text_width(values: Iterable[Any], title: str = "", *, least: float = 6,
+               most: float = 48) -> float:
+    """A column width (characters) that holds the longest value on one line.
+
+    For codes and e-mail addresses, which must not wrap mid-word; ``title`` may wrap, so
+    only its longest word counts.
+    """
+    longest = max((_text_chars(str(v)) for v in values if v is not None), default=0.0)
+    word = max((_text_chars(w) for w in title.split()), default=0.0)
+    return max(least, min(most, math.ceil(max(longest, word)) + 1))
+
+
+def _text_chars(text: str) -> float:
+    """The width of ``text`` in widths of the digit 0 (the unit of column widths).
+
+    Times New Roman's capitals and «m», «w», «@» are wider than a digit, the other small
+    letters narrower (factors read off LibreOffice's PDF of the sample, with some room).
+    """
+    return sum(1.5 if ch == "@" else 1.35 if ch.isupper() or ch in "mw"
+               else 0.85 if ch.islower() else 1.0 for ch in text)
 
 
 def fit_height(texts: Any) -> float:

@@ -48,9 +48,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dvxl import atomic, markxml, printing, processes, template
-from dvxl.findings import CODES, ERROR, SEVERITY_LABELS, Finding
+from dvxl.findings import CODES, ERROR, SEVERITY_LABELS, Code, Finding, make
 from dvxl.form import FORM, IDENTITY, FormRow, form_rows
 from dvxl.model import Catalog, Period, Unit
+from dvxl.names import file_stem
 from dvxl.validate import BatchReport, FileReport
 
 if TYPE_CHECKING:
@@ -124,22 +125,52 @@ def write_marked_copies(
         _remove_stale(folder, originals)
         return []
     folder.mkdir(parents=True, exist_ok=True)
-    names = _Names(reports, folder, [r.path for r in batch.files])
+    naming = _Names(reports, folder, [r.path for r in batch.files])
     job = _Job(catalog, batch.period, folder, seal)
-    made: list[tuple[Path, str]] = []
+    made: list[_Made] = []
     try:
         made = _make_all(reports, job,
                          workers if workers is not None else processes.worker_count())
         paths = []
-        for report, (temp, suffix) in zip(reports, made, strict=True):
-            path = folder / names.take(report, suffix)
-            atomic.publish(temp, path)
+        for report, outcome in zip(reports, made, strict=True):
+            if isinstance(outcome, str):
+                _failed(report, outcome)
+                continue
+            temp, suffix = outcome
+            path = folder / naming.take(report, suffix)
+            try:
+                atomic.publish(temp, path)
+            except OSError as exc:
+                _failed(report, _why(exc))
+                continue
             paths.append(path)
         _remove_stale(folder, originals | set(paths))
         return paths
     finally:
-        for temp, _ in made:
-            temp.unlink(missing_ok=True)
+        _discard(made)
+
+
+#: The finding this module adds to a report: its copy could not be made.
+EMITS = (Code.MARKED_COPY_FAILED,)
+
+#: A copy made (its temporary file, the suffix it takes), or why it could not be made.
+_Made = tuple[Path, str] | str
+
+
+def _failed(report: FileReport, reason: str) -> None:
+    """A copy that could not be made becomes a finding of its file (the others are made)."""
+    report.findings.append(make(Code.MARKED_COPY_FAILED, report.path.name, unit=report.unit,
+                                value=reason))
+
+
+def _why(exc: BaseException) -> str:
+    """Why a copy failed, in words for the office: never a path (it would be a temporary
+    file's), never a traceback."""
+    if isinstance(exc, MemoryError):
+        return "không đủ bộ nhớ"
+    if isinstance(exc, OSError):
+        return f"lỗi ghi tệp: {exc.strerror or type(exc).__name__}"
+    return f"lỗi {type(exc).__name__} khi dựng bản sao"
 
 
 def _remove_stale(folder: Path, kept: set[Path]) -> None:
@@ -165,6 +196,13 @@ class _Job:
     period: Period
     folder: Path
     seal: Seal | None = None
+
+    def attempt(self, report: FileReport) -> _Made:
+        """:meth:`make`, or why it failed: one file's copy never stops the others."""
+        try:
+            return self.make(report)
+        except Exception as exc:  # whatever a library throws at one odd file
+            return _why(exc)
 
     def make(self, report: FileReport) -> tuple[Path, str]:
         """One marked copy in a temporary file of ``folder``: (its path, the suffix it takes)."""
@@ -193,17 +231,18 @@ def _start_worker(job: _Job) -> None:
     _worker_job = job
 
 
-def _make_chunk(reports: list[FileReport]) -> list[tuple[Path, str]]:
+def _make_chunk(reports: list[FileReport]) -> list[_Made]:
     assert _worker_job is not None, "the worker was started without its job"
-    return [_worker_job.make(report) for report in reports]
+    return [_worker_job.attempt(report) for report in reports]
 
 
-def _make_all(reports: list[FileReport], job: _Job, workers: int) -> list[tuple[Path, str]]:
-    """Every report's copy, in order; in a pool of ``workers`` when there are many.
+def _make_all(reports: list[FileReport], job: _Job, workers: int) -> list[_Made]:
+    """Every report's copy (or why it failed), in order; in a pool of ``workers`` when there
+    are many.
 
     Where no pool starts, or a worker dies, the copies not made are made here.
     """
-    made: dict[int, tuple[Path, str]] = {}
+    made: dict[int, _Made] = {}
     if workers > 1 and len(reports) >= POOL_MIN_COPIES:
         chunks = [(i, reports[i : i + CHUNK]) for i in range(0, len(reports), CHUNK)]
         try:
@@ -217,18 +256,22 @@ def _make_all(reports: list[FileReport], job: _Job, workers: int) -> list[tuple[
         except processes.START_ERRORS:
             pass
         except BaseException:
-            for temp, _ in made.values():
-                temp.unlink(missing_ok=True)
+            _discard(made.values())
             raise
     try:
         for i, report in enumerate(reports):
             if i not in made:
-                made[i] = job.make(report)
+                made[i] = job.attempt(report)
     except BaseException:
-        for temp, _ in made.values():
-            temp.unlink(missing_ok=True)
+        _discard(made.values())
         raise
     return [made[i] for i in range(len(reports))]
+
+
+def _discard(made: Iterable[_Made]) -> None:
+    for outcome in made:
+        if not isinstance(outcome, str):
+            outcome[0].unlink(missing_ok=True)
 
 
 # The fast path: the unit's .xlsx marked by editing its parts (dvxl.markxml) -------------------
@@ -408,6 +451,8 @@ def _load_original(report: FileReport, keep_vba: bool) -> Any:
     try:
         handle = io.BytesIO(report.data) if report.data is not None else report.path.open("rb")
         with handle, warnings.catch_warnings():
+            if _unpacked_size(handle) > ORIGINAL_MAX_BYTES:
+                return None  # far beyond a return: its template, rebuilt, is bounded
             # e.g. "Data Validation extension is not supported and will be removed"
             warnings.simplefilter("ignore")
             return openpyxl.load_workbook(handle, keep_vba=keep_vba)
@@ -415,9 +460,25 @@ def _load_original(report: FileReport, keep_vba: bool) -> Any:
         return None
 
 
+#: An original openpyxl loads whole, at most (its parts unpacked): openpyxl holds some
+#: 1 KB per cell, so a file of hundreds of thousands of cells would cost gigabytes. A
+#: return is some 100 KB unpacked; a larger file is marked on its template, rebuilt.
+ORIGINAL_MAX_BYTES = 8 << 20
+
+
+def _unpacked_size(handle: Any) -> int:
+    """The sum of the declared sizes of a package's parts (the reader checked they hold)."""
+    import zipfile
+    with zipfile.ZipFile(handle) as package:
+        size = sum(info.file_size for info in package.infolist())
+    handle.seek(0)
+    return size
+
+
 def _stem(report: FileReport) -> str:
-    """A copy is named after the file the unit sent: an e-mail's attachment, not its message."""
-    return Path(report.own_name).stem
+    """A copy is named after the file the unit sent: an e-mail's attachment, not its message;
+    decoded, printable and short enough to name a file (:func:`dvxl.names.file_stem`)."""
+    return file_stem(Path(report.own_name).stem)
 
 
 class _Names:
@@ -603,18 +664,19 @@ def _clear_previous(book: Any) -> None:
         book.remove(book[LIST_SHEET])
     ours = {ERROR_FILL, WARNING_FILL}
     for sheet in book.worksheets:
-        for row in sheet.iter_rows():
-            for cell in row:
-                comment = cell.comment
-                if comment is None or comment.author != AUTHOR:
-                    continue
-                cell.comment = None
-                if str(cell.fill.fgColor.rgb)[-6:].upper() in ours:
-                    unlocked = cell.protection.locked is False
-                    cell.fill = _solid(INPUT_FILL) if unlocked else PatternFill(fill_type=None)
-                    font = copy(cell.font)
-                    font.color = None
-                    cell.font = font
+        # The cells the file holds, not the grid up to the last one: iter_rows() made every
+        # cell of A1:Z1048576 for one formatted cell at the last row (8 GB, issue 14).
+        for cell in list(sheet._cells.values()):
+            comment = cell.comment
+            if comment is None or comment.author != AUTHOR:
+                continue
+            cell.comment = None
+            if str(cell.fill.fgColor.rgb)[-6:].upper() in ours:
+                unlocked = cell.protection.locked is False
+                cell.fill = _solid(INPUT_FILL) if unlocked else PatternFill(fill_type=None)
+                font = copy(cell.font)
+                font.color = None
+                cell.font = font
 
 
 def _mark_cells(book: Any, findings: list[Finding]) -> None:

@@ -31,6 +31,7 @@ WORKBOOK_OPTIONS: dict[str, Any] = {
 _MM = 1 / 25.4
 MARGINS = {"top": 20 * _MM, "bottom": 20 * _MM, "left": 30 * _MM, "right": 15 * _MM}
 PAGE_NUMBER_HEADER = f'&C&"{FONT},Regular"&12&P'
+HEADER_MARGIN = 8 * _MM
 A4 = 9
 
 INPUT_FILL = "#FFF2CC"  # pale yellow: "type here", explained on every template's guide sheet
@@ -80,7 +81,7 @@ def setup_page(sheet: Any, *, landscape: bool, header_rows: int | None) -> None:
     else:
         sheet.set_portrait()
     sheet.set_margins(**MARGINS)
-    sheet.set_header(PAGE_NUMBER_HEADER, {"margin": 8 * _MM})
+    sheet.set_header(PAGE_NUMBER_HEADER, {"margin": HEADER_MARGIN})
     sheet.fit_to_pages(1, 0)
     sheet.center_horizontally()
     if header_rows is not None:

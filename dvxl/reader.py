@@ -20,8 +20,10 @@ XML); :mod:`dvxl.gates` holds the limits and the refusal they share.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
+import os
 import re
 import stat
 import zipfile
@@ -57,7 +59,7 @@ VISIBLE, HIDDEN, VERY_HIDDEN = "visible", "hidden", "veryhidden"
 #: :data:`dvxl.gates.EMITS`).
 EMITS = (
     Code.NOT_SPREADSHEET, Code.EMPTY_FILE, Code.CORRUPT_FILE, Code.PASSWORD, Code.TOO_LARGE,
-    Code.LOCK_FILE, Code.NOT_A_RETURN,
+    Code.LOCK_FILE, Code.NOT_A_RETURN, Code.NOT_REGULAR_FILE,
 )
 
 
@@ -165,28 +167,61 @@ def _read(
 
 
 def _load(path: Path, limits: Limits) -> bytes:
-    """The file's bytes, read once (everything after works on this snapshot)."""
-    try:
-        info = path.stat()
-    except OSError as exc:
-        raise Refused(Code.CORRUPT_FILE, value=f"không mở được tệp: {exc.strerror or exc}") from exc
-    if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
-        raise Refused(Code.CORRUPT_FILE, value="không phải tệp thông thường")
-    if info.st_size == 0:
-        raise Refused(Code.EMPTY_FILE)
-    too_big = {"expected": human(limits.max_file_bytes)}
-    if info.st_size > limits.max_file_bytes:
-        raise Refused(Code.TOO_LARGE, value=human(info.st_size), **too_big)
+    """The file's bytes, read once (everything after works on this snapshot).
+
+    Only a regular file is read: opened without following a symbolic link and without
+    waiting on a FIFO, then checked on the open descriptor, so that a file swapped for a
+    link or a device after the inbox was listed is refused, not read (issue 14).
+    """
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0)
     try:  # on Windows, a file Excel holds open cannot even be read
-        with path.open("rb") as handle:
-            data = handle.read(limits.max_file_bytes + 1)
+        fd = os.open(path, flags)
     except OSError as exc:
-        raise Refused(Code.CORRUPT_FILE, value=f"không mở được tệp: {exc.strerror or exc}") from exc
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a link
+            raise Refused(Code.NOT_REGULAR_FILE, value=LINK) from exc
+        raise Refused(Code.CORRUPT_FILE, value=f"không mở được tệp: {_why(exc)}") from exc
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
+            raise Refused(Code.NOT_REGULAR_FILE, value=special_kind(info.st_mode))
+        if info.st_size == 0:
+            raise Refused(Code.EMPTY_FILE)
+        too_big = {"expected": human(limits.max_file_bytes)}
+        if info.st_size > limits.max_file_bytes:
+            raise Refused(Code.TOO_LARGE, value=human(info.st_size), **too_big)
+        try:
+            data = handle.read(limits.max_file_bytes + 1)
+        except OSError as exc:
+            raise Refused(Code.CORRUPT_FILE, value=f"không đọc được tệp: {_why(exc)}") from exc
     if not data:
         raise Refused(Code.EMPTY_FILE)
     if len(data) > limits.max_file_bytes:  # grew while we looked
         raise Refused(Code.TOO_LARGE, value=f"hơn {too_big['expected']}", **too_big)
     return data
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+LINK = "liên kết tượng trưng (symbolic link)"
+
+
+def special_kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words for the office."""
+    if stat.S_ISLNK(mode):
+        return LINK
+    if stat.S_ISDIR(mode):
+        return "thư mục"
+    if stat.S_ISFIFO(mode):
+        return "đường ống (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "tệp thiết bị"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "tệp đặc biệt"
+
+
+def _why(exc: OSError) -> str:
+    """An OS error in words, without the path (it may be a temporary file's)."""
+    return exc.strerror or type(exc).__name__
 
 
 def _given(data: bytes, limits: Limits) -> bytes:

@@ -33,7 +33,9 @@ a unit or the catalog is written with ``write_string``, so "=..." stays text
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,6 +60,7 @@ from dvxl.looks import (
     quote,
     stamp,
     sum_formula,
+    text_width,
     unique_sheet_name,
     workbook_properties,
 )
@@ -78,13 +81,19 @@ REMINDER_SHEET = "Đôn đốc"
 EVALUATION_SHEET = "Đánh giá"
 CHANGES_SHEET = "Thay đổi"
 FIXED_SHEETS = (SUMMARY_SHEET, TRACKING_SHEET, REMINDER_SHEET, EVALUATION_SHEET, CHANGES_SHEET)
+#: Chart sheets after them: the total of every unit (not for a large roster), the levels.
+CHART_SHEETS = ("Biểu đồ tổng điểm", "Biểu đồ xếp loại")
 UNITS_SHEET = "Theo đơn vị"
 COMPARE_SHEET = "So sánh các kỳ"  # when the ledger has earlier periods (dvxl.comparesheet)
 #: Up to this many addressed units each gets a sheet of its own; above, one long sheet.
 UNIT_SHEETS_MAX = 100
-CHART_WIDTH = 900  # pixels
-PIE_HEIGHT = 360
+#: The identity cells of a return that say whom the office can ring (dvxl.form.IDENTITY).
+PREPARER, PHONE = "NGUOI_LAP", "DIEN_THOAI"
+CONTACT_TITLE = "Người lập, điện thoại, thư điện tử"
+REASON_TITLE = "Lý do xếp loại thấp hơn mức theo điểm"
+CHART_WIDTH, CHART_HEIGHT = 720, 480  # pixels, the charts beside the evaluation's tables
 DEFAULT_ROW_PX = 21  # printing.WORKBOOK_OPTIONS["default_row_height"]
+COUNT_WIDTH = 11  # columns of the counts per level past the evaluation table
 
 # Column widths (characters) of an indicator's value on a unit's sheet, by indicator type.
 _UNIT_WIDTHS = {**VALUE_WIDTHS, "integer": 9, "doclist": 22, "longtext": 28}
@@ -171,6 +180,9 @@ class _Writer(Looks):
         taken: set[str] = set()
         add = self.wb.add_worksheet
         fixed = {name: add(unique_sheet_name(name, taken)) for name in FIXED_SHEETS}
+        # The evaluation's charts, each on a chart sheet: one printed page, never split.
+        self.chart_sheets = [self.wb.add_chartsheet(unique_sheet_name(name, taken))
+                             for name in CHART_SHEETS[1 if self.large else 0:]]
         compare = add(unique_sheet_name(COMPARE_SHEET, taken)) if self.history else None
         tasks = [t for t in self.catalog.tasks if self._units_for(t)] if with_tasks else []
         task_sheets = [(t, add(unique_sheet_name(TASK_SHEET_PREFIX + t.code, taken)))
@@ -207,6 +219,20 @@ class _Writer(Looks):
 
     def _period_line(self) -> str:
         return period_line(self.c)
+
+    def _code_col(self, title: str) -> Col:
+        """A column of unit codes, wide enough that no code wraps."""
+        return Col(title, text_width((u.code for u in self.units), title))
+
+    def _preparer(self, unit: Unit) -> tuple[str, str]:
+        """Who prepared the unit's accepted return and their phone, as the return says."""
+        sub = self.c.submissions.get(unit.code)
+        values = sub.values if sub else {}
+        return _plain(values.get(PREPARER)), _phone(values.get(PHONE))
+
+    def _contact(self, unit: Unit) -> str:
+        """The preparer, their phone and the unit's e-mail address, one a line."""
+        return "\n".join(part for part in (*self._preparer(unit), unit.email) if part)
 
     # Tổng hợp -----------------------------------------------------------------------------------
 
@@ -311,12 +337,17 @@ class _Writer(Looks):
 
     def _tracking(self, sheet: Any) -> None:
         c, s = self.c, self.s
-        # Within one landscape page (looks._too_wide): 166 characters of 168.
-        cols = [Col("STT", 5), Col("Mã", 10), Col("Tên đơn vị", 22, True),
-                Col("Nhóm", 16, True), Col("Tình trạng", 12, True), Col("Số ngày muộn", 7),
+        contacts = [self._contact(t.unit) for t in c.tracking]
+        # Printed fitted to one page wide: each column as narrow as its text allows; the
+        # contact's lines (name, phone, e-mail) each on one line.
+        cols = [Col("STT", 5), self._code_col("Mã"), Col("Tên đơn vị", 20, True),
+                Col("Nhóm", 14, True), Col("Tình trạng", 12, True), Col("Số ngày muộn", 7),
                 Col("Số tệp đã gửi", 7), Col("Lần gửi cuối", 15),
-                Col("Nguồn thời điểm nhận", 14, True), Col("Tệp", 18, True),
-                Col("Còn thiếu", 22, True), Col("Thư điện tử", 18, True)]
+                Col("Nguồn thời điểm nhận", 12, True), Col("Tệp", 16, True),
+                Col("Còn thiếu", 18, True),
+                Col(CONTACT_TITLE, text_width((line for text in contacts
+                                               for line in text.split("\n")),
+                                              least=18, most=40), True)]
         self.heading(sheet, [
             (f"THEO DÕI TÌNH HÌNH GỬI BÁO CÁO {c.period.name.upper()}", self.title),
             (self._period_line(), self.note),
@@ -339,7 +370,7 @@ class _Writer(Looks):
         put(sheet, total, 3, sum_formula(top + 1, total - 1, 3, list(counts.values())),
             self.total_integer)
         rows: list[list[Cell]] = []
-        for i, t in enumerate(c.tracking, 1):
+        for i, (t, contact) in enumerate(zip(c.tracking, contacts, strict=True), 1):
             rows.append([
                 (i, self.center), (t.unit.code, self.text), (t.unit.name, self.text),
                 (self.group_names.get(t.unit.rating_group, t.unit.rating_group), self.text),
@@ -347,7 +378,7 @@ class _Writer(Looks):
                 (t.days_late or "", self.integer), (t.files, self.integer),
                 (t.last_received, self.stamp),
                 (t.received_label, self.corrected if t.received_from == TYPED else self.text),
-                (t.last_name, self.text), (t.note, self.text), (t.unit.email, self.text),
+                (t.last_name, self.text), (t.note, self.text), (contact, self.text),
             ])
         self.table(sheet, header, cols, rows, key_cols=3)
 
@@ -355,13 +386,14 @@ class _Writer(Looks):
 
     def _reminders(self, sheet: Any) -> None:
         c = self.c
-        cols = [Col("STT", 6), Col("Đơn vị", 32, True), Col("Thư điện tử", 28, True),
-                Col("Tình trạng", 13, True), Col("Nội dung nhắc", 72, True)]
+        due = [t for t in c.tracking if t.needs_reminder]
+        cols = [Col("STT", 5), Col("Đơn vị", 28, True),
+                Col("Thư điện tử", text_width((t.unit.email for t in due), least=14), True),
+                Col("Tình trạng", 12, True), Col("Nội dung nhắc", 64, True)]
         self.heading(sheet, [
             (f"DANH SÁCH ĐƠN VỊ CẦN ĐÔN ĐỐC — {c.period.name.upper()}", self.title),
             (self._period_line(), self.note),
         ], cols)
-        due = [t for t in c.tracking if t.needs_reminder]
         rows: list[list[Cell]] = [
             [(i, self.center), (t.unit.name, self.text), (t.unit.email, self.text),
              self.status_cell(t.status), (reminders.reminder_text(c, t), self.text)]
@@ -376,16 +408,17 @@ class _Writer(Looks):
 
     def _evaluation(self, sheet: Any) -> None:
         c = self.c
-        cols = [Col("STT", 6), Col("Mã", 11), Col("Tên đơn vị", 30, True),
-                Col("Nhóm", 26, True), Col("Điểm tự chấm", 9), Col("Điểm thẩm định", 10),
-                Col("Tổng điểm", 9), Col("Xếp loại", 22, True),
-                Col("Hạ mức do giới hạn tỷ lệ", 10), Col("Xếp hạng trong nhóm", 9),
-                Col("Số ngày muộn", 8)]
+        cols = [Col("STT", 5), self._code_col("Mã"), Col("Tên đơn vị", 22, True),
+                Col("Nhóm", 18, True), Col("Điểm tự chấm", 9), Col("Điểm thẩm định", 10),
+                Col("Tổng điểm", 9), Col("Xếp loại", 18, True), Col("Xếp hạng trong nhóm", 9),
+                Col("Số ngày muộn", 8), Col(REASON_TITLE, 34, True)]
         self.heading(sheet, [
             (f"KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI {c.period.name.upper()}", self.title),
             (self._period_line(), self.note),
             ("Tổng điểm lấy điểm thẩm định ở nhiệm vụ đã thẩm định, điểm tự chấm ở nhiệm vụ "
-             "chưa thẩm định (chi tiết ở trang tính của từng đơn vị).", self.note),
+             "chưa thẩm định (chi tiết ở trang tính của từng đơn vị). Cột cuối nêu lý do khi "
+             "xếp loại thấp hơn mức mà tổng điểm đạt (điều kiện của mức, giới hạn tỷ lệ).",
+             self.note),
         ], cols)
         header = 4
         order = {g.code: i for i, g in enumerate(self.catalog.groups)}
@@ -402,15 +435,19 @@ class _Writer(Looks):
                 (group, self.text), (_score_sum(score, "self"), self.general),
                 (_score_sum(score, "assessed"), self.general),
                 self._total_cell(unit, score), (level, self.text),
-                (YES if score and score.capped else "", self.center),
                 (score.rank if score and score.rank is not None else "", self.center),
                 (score.days_late if score and score.days_late else "", self.integer),
+                ("\n".join(score.reasons) if score else "", self.text),
             ])
-        end = self.table(sheet, header, cols, rows, key_cols=3)
+        # Without its header row repeated on every page: LibreOffice 7.4, fitting this sheet
+        # to the page width with a repeated row, left out the end of the counts table below
+        # (every row after the second group) — measured on the sample, issue 15.
+        end = self.table(sheet, header, cols, rows, key_cols=3, repeat_header=False)
         first, last = header + 1, header + max(len(rows), 1)
         counts = self._evaluation_counts(sheet, end + 1, first, last, table,
                                          [col.width for col in cols])
-        self._charts(sheet, counts, first, last, len(rows), len(cols))
+        self._charts(sheet, counts, first, last, len(rows),
+                     max(len(cols) - 1, counts.total_col))
 
     def _total_cell(self, unit: Unit, score: UnitScore | None) -> Cell:
         """The unit's total: a reference to its sheet's total cell when the two agree."""
@@ -434,8 +471,8 @@ class _Writer(Looks):
         level_cols = list(range(4, 4 + len(levels)))
         total_col = level_cols[-1] + 1
         for col in range(len(widths), total_col + 1):
-            sheet.set_column(col, col, 11)
-        widths = widths + [11] * (total_col + 1 - len(widths))
+            sheet.set_column(col, col, COUNT_WIDTH)
+        widths = widths + [COUNT_WIDTH] * (total_col + 1 - len(widths))
         sheet.write_string(header, 0, "STT", s.header)
         sheet.merge_range(header, 1, header, 3, "", s.header)
         sheet.write_string(header, 1, "Nhóm", s.header)
@@ -473,17 +510,32 @@ class _Writer(Looks):
         return _Counts(header, level_cols[0], level_cols[-1], total, total_col)
 
     def _charts(self, sheet: Any, counts: _Counts, first: int, last: int, n: int,
-                ncols: int) -> None:
+                last_col: int) -> None:
         """A bar chart of total score by unit and a pie of the shares of the levels.
 
-        A large roster gets the pie only: a bar per unit would be metres long.
+        For print, each on a chart sheet of its own, which prints as one landscape page:
+        charts on the evaluation sheet got split across pages and printed under its
+        repeated header row, and LibreOffice ignores page breaks on a sheet fitted to the
+        page width (issue 15). For the screen, and for the master's button, which copies
+        worksheets only, the same charts also sit right of the tables, outside the print
+        area. A large roster gets the pie only: a bar per unit would be metres long.
         """
         name = sheet.get_name()
+        makers: list[Callable[[], Any]] = [functools.partial(self._pie, name, counts)]
+        if not self.large:
+            makers.insert(0, functools.partial(self._bar, name, first, last, n))
+        top = 0
+        for make, chart_sheet in zip(makers, self.chart_sheets, strict=True):
+            _chart_page(chart_sheet, make())
+            beside = make()
+            beside.set_size({"width": CHART_WIDTH, "height": CHART_HEIGHT})
+            sheet.insert_chart(top, last_col + 2, beside)
+            top += math.ceil(CHART_HEIGHT / DEFAULT_ROW_PX) + 2
+        sheet.print_area(0, 0, counts.total, last_col)
+
+    def _bar(self, name: str, first: int, last: int, n: int) -> Any:
+        """Total score by unit: one bar per unit of the evaluation table."""
         font = {"name": printing.FONT}
-        anchor = counts.total + 2
-        if self.large:
-            self._pie(sheet, counts, anchor, max(ncols - 1, counts.total_col))
-            return
         bar = self.wb.add_chart({"type": "bar"})
         bar.add_series({
             "name": "Tổng điểm",
@@ -496,17 +548,12 @@ class _Writer(Looks):
         # In a bar chart the x axis is the horizontal value axis, y the units.
         bar.set_x_axis({"min": 0, "max": 100, "num_font": font,
                         "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
-        bar.set_y_axis({"reverse": True, "num_font": {**font, "size": 9}})
+        bar.set_y_axis({"reverse": True, "num_font": {**font, "size": 9 if n <= 40 else 7}})
         bar.set_legend({"none": True})
-        bar_height = max(300, 80 + 22 * n)
-        bar.set_size({"width": CHART_WIDTH, "height": bar_height})
-        sheet.insert_chart(anchor, 0, bar)
-        self._pie(sheet, counts, anchor + math.ceil(bar_height / DEFAULT_ROW_PX) + 2,
-                  max(ncols - 1, counts.total_col))
+        return bar
 
-    def _pie(self, sheet: Any, counts: _Counts, pie_at: int, last_col: int) -> None:
-        """The pie of the shares of the levels at row ``pie_at``; the print area takes it in."""
-        name = sheet.get_name()
+    def _pie(self, name: str, counts: _Counts) -> Any:
+        """The shares of the levels (all units), from the counts table."""
         font = {"name": printing.FONT}
         pie = self.wb.add_chart({"type": "pie"})
         pie.add_series({
@@ -518,16 +565,13 @@ class _Writer(Looks):
         pie.set_title({"name": "Tỷ lệ các mức xếp loại (tất cả đơn vị)",
                        "name_font": {**font, "size": 13}})
         pie.set_legend({"position": "right", "font": font})
-        pie.set_size({"width": CHART_WIDTH, "height": PIE_HEIGHT})
-        sheet.insert_chart(pie_at, 0, pie)
-        # Print the charts too: the default print area stops at the last cell.
-        sheet.print_area(0, 0, pie_at + math.ceil(PIE_HEIGHT / DEFAULT_ROW_PX) + 1, last_col)
+        return pie
 
     # Thay đổi -----------------------------------------------------------------------------------
 
     def _changes(self, sheet: Any) -> None:
         c = self.c
-        cols = [Col("STT", 6), Col("Mã", 10), Col("Đơn vị", 24, True),
+        cols = [Col("STT", 5), self._code_col("Mã"), Col("Đơn vị", 24, True),
                 Col("Chỉ tiêu", 36, True), Col("Giá trị cũ", 20, True),
                 Col("Giá trị mới", 20, True), Col("Tệp cũ", 22, True), Col("Tệp mới", 22, True)]
         self.heading(sheet, [
@@ -603,11 +647,14 @@ class _Writer(Looks):
             (f"Mã đơn vị {unit.code}; báo cáo {c.period.name}. {self._period_line()}", self.note),
         ], cols)
         status = track.status if track else TrackStatus.MISSING
+        preparer, phone = self._preparer(unit)
         facts: list[tuple[str, Cell]] = [
             ("Tình trạng nộp", self.status_cell(status)),
             ("Tệp nguồn", (sub.name if sub else "", self.text)),  # the accepted return only
             ("Thời gian nhận", (sub.received if sub else "", self.stamp)),
             ("Nguồn thời điểm nhận", (track.received_label if track else "", self.text)),
+            ("Người lập báo cáo", (preparer, self.text)),
+            ("Số điện thoại liên hệ", (phone, self.text)),
             ("Xếp loại", (_level(score, self.not_rated), self.text)),
         ]
         if track and track.note:
@@ -648,7 +695,7 @@ class _Writer(Looks):
         """
         c = self.c
         tasks = [t for t in self.catalog.tasks if self._units_for(t)]
-        cols = [Col("STT", 6), Col("Mã đơn vị", 11), Col("Tên đơn vị", 26, True),
+        cols = [Col("STT", 6), self._code_col("Mã đơn vị"), Col("Tên đơn vị", 26, True),
                 Col("Nhóm", 18, True), Col("Tình trạng nộp", 13, True)]
         cols += [Col(f"{TASK_SHEET_PREFIX}{t.code}", 7) for t in tasks]
         cols += [Col("Tổng điểm", 9), Col("Xếp loại", 18, True)]
@@ -719,6 +766,15 @@ class _Writer(Looks):
 # Helpers ------------------------------------------------------------------------------------------
 
 
+def _chart_page(chart_sheet: Any, chart: Any) -> None:
+    """A chart sheet holding ``chart``, printed on one A4 landscape page (Hướng dẫn 36)."""
+    chart_sheet.set_chart(chart)
+    chart_sheet.set_paper(printing.A4)
+    chart_sheet.set_landscape()
+    chart_sheet.set_margins(**printing.MARGINS)
+    chart_sheet.set_header(printing.PAGE_NUMBER_HEADER, {"margin": printing.HEADER_MARGIN})
+
+
 def _level(score: UnitScore | None, not_rated: str) -> str:
     """The level's name; «not rated» for a unit without one."""
     return (score.level if score else "") or not_rated
@@ -730,6 +786,17 @@ def _score_sum(score: UnitScore | None, which: str) -> float | str:
     values = [getattr(t, f"{which}_score" if which == "self" else which) for t in score.tasks]
     present = [v for v in values if v is not None]
     return math.fsum(present) if present else ""
+
+
+def _plain(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _phone(value: Any) -> str:
+    """A phone number as typed; one a spreadsheet stored as a number loses no digits."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return _plain(value)
 
 
 def _number(value: Any) -> Any:

@@ -54,15 +54,15 @@ SEVERITY_COLOURS = {ERROR: RED, WARNING: AMBER}
 # (header, width in characters, wrapped?) per column.
 SUMMARY_COLUMNS = (
     ("STT", 6, False),
-    ("Tệp", 38, True),
-    ("Đơn vị", 11, False),
+    ("Tệp", 30, True),
+    ("Đơn vị", 13, False),  # a unit code on one line (issue 15)
     ("Tên đơn vị", 32, True),
     ("Định dạng", 10, False),
     ("Trạng thái", 15, True),
     ("Số lỗi", 8, False),
     ("Số cảnh báo", 10, False),
     ("Nhận diện", 16, True),
-    ("Thay thế bởi", 30, True),
+    ("Thay thế bởi", 24, True),
     ("Ngày sửa tệp", 17, False),
     ("Thời điểm nhận", 17, False),
     ("Nguồn thời điểm nhận", 20, True),
@@ -70,8 +70,8 @@ SUMMARY_COLUMNS = (
 )
 DETAIL_COLUMNS = (
     ("STT", 6, False),
-    ("Tệp", 30, True),
-    ("Đơn vị", 10, False),
+    ("Tệp", 26, True),
+    ("Đơn vị", 13, False),
     ("Mã lỗi", 8, False),
     ("Mức độ", 10, False),
     ("Trang tính", 12, True),
@@ -353,7 +353,8 @@ def _iso(moment: dt.datetime) -> str:
 
 def write_json(batch: BatchReport, path: Path) -> None:
     """Write :func:`as_json` to ``path`` (UTF-8, readable Vietnamese), atomically."""
-    atomic.write_text(path, json.dumps(as_json(batch), ensure_ascii=False, indent=2) + "\n")
+    atomic.write_text(path, json.dumps(as_json(batch), ensure_ascii=False, indent=2,
+                                       allow_nan=False) + "\n")
 
 
 # Console --------------------------------------------------------------------------------------

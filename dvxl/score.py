@@ -23,6 +23,10 @@ Classification of a rated unit, in three steps:
 3. **Rank.** Within the rating group, by total descending; equal totals share
    a rank and the next rank skips (1, 2, 2, 4).
 
+Whenever the level is lower than the total alone would give, ``UnitScore.reasons``
+says why in Vietnamese (a condition not met, with the values that failed it; a cap),
+so that the evaluation sheet shows the decision instead of re-deriving it.
+
 The names and fields below are a contract other stages rely on.
 """
 
@@ -38,6 +42,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dvxl import rules
+from dvxl.catalog import LEVEL_VARIABLES
 from dvxl.model import Catalog, Level, Period, Unit
 
 #: Totals closer than this are equal (for ranks and for who goes first under a cap).
@@ -95,6 +100,8 @@ class UnitScore:
     rated: bool = False
     days_late: int = 0
     variables: dict[str, float] = field(default_factory=dict)  # the LEVEL_VARIABLES used
+    # Why the level is below what the total alone gives (Vietnamese, one line each).
+    reasons: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -172,23 +179,51 @@ def _score_unit(
             sum(1 for t in tasks if (t.decided or 0.0) < t.points / 2 - TOLERANCE)
         ),
     }
-    level = _classify(catalog.levels, total, result.variables)
+    level = _classify(catalog.levels, total, result.variables, result.reasons)
     result.level_code, result.level = level.code, level.name
     return result
 
 
-def _classify(levels: Iterable[Level], total: float, variables: dict[str, float]) -> Level:
-    """The first level (highest first) the total reaches and whose condition holds."""
+def _classify(levels: Iterable[Level], total: float, variables: dict[str, float],
+              reasons: list[str]) -> Level:
+    """The first level (highest first) the total reaches and whose condition holds.
+
+    Each level the total reaches but whose condition fails adds a line to ``reasons``.
+    """
     last: Level | None = None
     for level in levels:
         last = level
         if total < level.min_score - TOLERANCE:
             continue
-        if level.condition and rules.evaluate(rules.parse(level.condition), variables) is not True:
-            continue
+        if level.condition:
+            node = rules.parse(level.condition)
+            if rules.evaluate(node, variables) is not True:
+                reasons.append(f"Đủ điểm mức «{level.name}» (từ {_points(level.min_score)} "
+                               f"điểm) nhưng chưa đạt điều kiện: {_failed(node, variables)}")
+                continue
         return level
     assert last is not None, "a catalog has at least one level"
     return last
+
+
+def _failed(node: rules.Node, variables: dict[str, float]) -> str:
+    """The parts of a condition that do not hold, as the values they are about."""
+    parts = list(node.operands) if isinstance(node, rules.BoolOp) and node.op == "and" else [node]
+    failing = [p for p in parts if rules.evaluate(p, variables) is not True] or parts
+    used = {n for p in failing for n in rules.names(p)}
+    shown = [f"{_describe(n)} là {_points(variables[n])}"
+             for n in LEVEL_VARIABLES if n in used and n in variables]
+    return "; ".join(shown) or "điều kiện của mức không thỏa mãn"
+
+
+def _describe(name: str) -> str:
+    """A level variable's description without its parenthesis: «số ngày nộp báo cáo trễ hạn»."""
+    return LEVEL_VARIABLES.get(name, name).split(" (")[0]
+
+
+def _points(value: float) -> str:
+    """90 as «90», 12.5 as «12,5» (Vietnamese decimal comma)."""
+    return f"{value:g}".replace(".", ",")
 
 
 def _apply_caps(levels: tuple[Level, ...], rated: list[UnitScore]) -> None:
@@ -211,6 +246,11 @@ def _apply_caps(levels: tuple[Level, ...], rated: list[UnitScore]) -> None:
         at_level.sort(key=functools.cmp_to_key(_best_first))
         for unit in at_level[allowed:]:
             unit.level_code, unit.level, unit.capped = lower.code, lower.name, True
+            unit.reasons.append(
+                f"Đạt mức «{upper.name}» nhưng hạ xuống «{lower.name}» do giới hạn tỷ lệ: "
+                f"mức này tối đa {_points(round(upper.cap * 100, 2))}% ({allowed} trong {n} "
+                f"đơn vị của nhóm từ mức «{lower.name}» trở lên); đơn vị có tổng điểm cao hơn "
+                "được giữ trước")
 
 
 def _best_first(a: UnitScore, b: UnitScore) -> int:

@@ -18,7 +18,9 @@ from dvxl.zipparts import Parts
 EMITS = (Code.CORRUPT_FILE,)
 
 _MAX_ROWS, _MAX_COLS = 1_048_576, 16_384
-_REF = re.compile(r"([A-Za-z]{1,3})([0-9]{1,7})")
+# Any number of digits: a cell beyond Excel's last row (A99999999) is no reason to look
+# away; python-calamine reads it and would build the dense grid down to it (issue 14).
+_REF = re.compile(r"([A-Za-z]{1,3})([0-9]+)")
 
 
 @dataclass
@@ -158,9 +160,9 @@ def _scan_plain(xml: bytes, scan: Scan) -> bool:
         protected = value.decode("ascii", "replace").lower() in ("1", "true")
     rows = cols = 0
     if cell_rows:  # every cell is plain: the columns found are theirs
-        rows = min(max(map(int, cell_rows)), _MAX_ROWS)
+        rows = max(map(int, cell_rows))
         letters = set(_PLAIN_COLUMN.findall(head))
-        cols = min(max(_col_number(word.decode()) for word in letters), _MAX_COLS)
+        cols = max(_col_number(word.decode()) for word in letters)
     if rows * cols > scan.limits.max_cells:
         return False
     scan.rows, scan.cols, scan.protected = rows, cols, protected
@@ -197,7 +199,7 @@ def _xlsx_handler(scan: Scan) -> Callable[[str, dict[str, str]], None]:
                 match = _REF.fullmatch(last_ref) if last_ref else None
                 if match:
                     at_row, at_col = int(match[2]), _col_number(match[1]) + skipped
-                if 1 <= at_row <= _MAX_ROWS and 1 <= at_col <= _MAX_COLS:
+                if at_row >= 1 and at_col >= 1:  # beyond Excel's grid too: calamine reads it
                     (scan.formula if local == "f" else scan.filled)(at_row, at_col)
         elif local == "row":
             number = attrs.get("r", "")
@@ -261,9 +263,9 @@ def scan_ods(parts: Parts, limits: Limits) -> dict[str, Scan]:
             return
         elif name in _T_CELLS:
             repeat, formula, filled = cell
-            if filled and row < _MAX_ROWS and col < _MAX_COLS:
-                nrows = min(row_repeat, _MAX_ROWS - row)
-                ncols = min(repeat, _MAX_COLS - col)
+            if filled:  # beyond Excel's grid too: the area check refuses it
+                nrows = min(row_repeat, _MAX_ROWS)
+                ncols = min(repeat, _MAX_COLS)
                 (scan.formula if formula else scan.filled)(row + 1, col + 1, nrows, ncols)
             col += repeat
             cell = []

@@ -29,6 +29,7 @@ from dvxl.looks import (
     Looks,
     period_line,
     sum_formula,
+    text_width,
     unique_sheet_name,
     workbook_properties,
 )
@@ -91,11 +92,12 @@ def task_input(c: Consolidated, task: Task, units: list[Unit],
 def write_sheet(looks: Looks, sheet: Any, data: TaskInput) -> None:
     """A task's sheet: a row per unit it is addressed to, every indicator, totals."""
     task, inds = data.task, data.indicators
-    cols = [Col("STT", 6), Col("Mã đơn vị", 11), Col("Tên đơn vị", 30, True),
-            Col("Tình trạng nộp", 13, True)]
+    # Narrow as the text allows: the sheet prints fitted to one page wide (issue 15).
+    cols = [Col("STT", 5), Col("Mã đơn vị", text_width((r[0] for r in data.rows), "Mã đơn vị")),
+            Col("Tên đơn vị", 22, True), Col("Tình trạng nộp", 12, True)]
     cols += [Col(f"{i.label}\n({i.unit})" if i.unit else i.label, VALUE_WIDTHS.get(i.type, 16),
                   i.type not in NUMERIC_TYPES) for i in inds]
-    cols += [Col("Tệp nguồn", 26, True), Col("Thời gian nhận", 16)]
+    cols += [Col("Tệp nguồn", 18, True), Col("Thời gian nhận", 16)]
     received = sum(1 for row in data.rows if row[4])
     looks.heading(sheet, [
         (f"NHIỆM VỤ {task.code}: {task.title.upper()}", looks.title),

@@ -1,8 +1,9 @@
 """The tracking table for the terminal: where every unit stands, as aligned text lines.
 
 What ``dvxl status`` prints, from the ledger: the rows of the period workbook's «Theo
-dõi» sheet, one unit a line, then the count of units per status
-(:func:`dvxl.merge.count_tracks`).
+dõi» sheet, one unit a line (its rating group by name, as the sheet shows it), then the
+count of units per status (:func:`dvxl.merge.count_tracks`). The command prints the period
+line (:func:`dvxl.periods.label`) above the table, which names the period.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ def tracking_lines(c: Consolidated) -> list[str]:
     header = ("STT", "Mã", "Tên đơn vị", "Nhóm", "Tình trạng", "Muộn", "Số tệp",
               "Lần gửi cuối", "Nguồn", "Ghi chú")
     right = {0, 5, 6}
+    groups = {g.code: g.name for g in c.catalog.groups}
     rows = [
         (
-            str(i), t.unit.code, _clip(t.unit.name, 40), t.unit.rating_group,
+            str(i), t.unit.code, _clip(t.unit.name, 40),
+            _clip(groups.get(t.unit.rating_group, t.unit.rating_group), 32),
             t.status.label, str(t.days_late) if t.days_late else "", str(t.files),
             stamp(t.last_received) if t.last_received else "", _clip(t.received_label, 30),
             t.note,

@@ -15,28 +15,33 @@ the rest of the batch is checked.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
+import os
+import stat
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from dvxl import mail, periods, processes
+from dvxl import mail, names, periods, processes
 from dvxl.checks import check_book, read_metadata, unit_in_name
 from dvxl.findings import ERROR, WARNING, Code, Finding, make
 from dvxl.form import FORM, META
 from dvxl.mail import MailInfo
 from dvxl.model import Catalog, Period, Unit
-from dvxl.reader import Limits, ReadResult, read_book
+from dvxl.reader import Limits, ReadResult, read_book, special_kind
 from dvxl.receipt_time import FILE
 from dvxl.seal import Seal
 from dvxl.statuses import FileStatus
 
-#: The finding codes this module can emit: the older files of a unit, and the file that
-#: killed a worker process.
-EMITS = (Code.SEVERAL_FILES, Code.CORRUPT_FILE, Code.MAIL_WITHOUT_SPREADSHEET)
+#: The finding codes this module can emit: the older files of a unit, the file that
+#: killed a worker process, a message without a spreadsheet, and whatever in the inbox is
+#: no regular file (a link, a FIFO, a device).
+EMITS = (Code.SEVERAL_FILES, Code.CORRUPT_FILE, Code.MAIL_WITHOUT_SPREADSHEET,
+         Code.NOT_REGULAR_FILE)
 
 
 @dataclass
@@ -109,7 +114,7 @@ class FileReport:
 
     @property
     def status(self) -> FileStatus:
-        if any(f.code in (Code.LOCK_FILE, Code.NOT_A_RETURN) for f in self.findings):
+        if any(f.code in _NOT_SUBMISSIONS for f in self.findings):
             return FileStatus.IGNORED
         if not self.readable:
             return FileStatus.UNREADABLE
@@ -123,6 +128,10 @@ class FileReport:
     def mergeable(self) -> bool:
         """A file whose values go into the merge: identified, current, without errors."""
         return self.status in (FileStatus.VALID, FileStatus.WARNINGS)
+
+
+#: Findings that make a file no submission at all: listed once, never archived.
+_NOT_SUBMISSIONS = (Code.LOCK_FILE, Code.NOT_A_RETURN, Code.NOT_REGULAR_FILE)
 
 
 @dataclass
@@ -154,25 +163,77 @@ class BatchReport:
 
 
 def inbox_files(inbox: Path) -> list[Path]:
-    """Every regular file under ``inbox``, recursively, in a stable order. Hidden folders
-    are skipped; hidden files are listed (the reader ignores them with F009)."""
+    """Every file under ``inbox``, recursively, in a stable order. Hidden folders are
+    skipped; hidden files are listed (the reader ignores them with F009), and so is
+    whatever is no regular file inside the inbox (a symbolic link, to a file or a folder,
+    a FIFO, a device): :func:`check_file` reports it (F010) without reading it."""
     if not inbox.is_dir():
         return []
     found = [
         p
         for p in inbox.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(inbox).parts[:-1])
+        if (p.is_symlink() or not p.is_dir())
+        and not any(part.startswith(".") for part in p.relative_to(inbox).parts[:-1])
     ]
     return sorted(found, key=lambda p: p.relative_to(inbox).as_posix())
 
 
+def not_regular(path: Path, inbox: Path) -> str:
+    """What ``path`` is when it is no regular file inside ``inbox`` (``""`` when it is one,
+    or is gone: the reader says so). A symbolic link is never followed, wherever it
+    points: a link out of the inbox would archive someone else's file for good."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return ""
+    if stat.S_ISREG(info.st_mode):
+        return ""
+    kind = special_kind(info.st_mode)
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            target = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return f"{kind} hỏng"
+        inside = target.is_relative_to(inbox.resolve())
+        return f"{kind} trỏ tới {'một tệp khác trong' if inside else 'chỗ khác ngoài'} hộp thư"
+    return kind
+
+
 def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file on disk, read in 1 MB pieces."""
+    """The SHA-256 of a file on disk, read in 1 MB pieces; ``""`` when it is no longer a
+    regular file (swapped for a link, a FIFO: neither followed nor read)."""
     h = hashlib.sha256()
-    with path.open("rb") as handle:
+    try:
+        handle = open_regular(path)
+    except NotRegular:
+        return ""
+    with handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+class NotRegular(Exception):
+    """A file of the inbox that is no regular file (a symbolic link, a FIFO, a device)."""
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file: never through a symbolic link,
+    never waiting on a FIFO (issue 14: a link out of the inbox is neither read nor
+    archived). Raises :class:`NotRegular`, or the OSError of opening it."""
+    flags = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+             | getattr(os, "O_NONBLOCK", 0))
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegular(path) from exc
+        raise
+    handle = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        handle.close()
+        raise NotRegular(path)
+    return handle
 
 
 def check_path(
@@ -205,7 +266,11 @@ def check_file(
     ``data`` and ``name``: an attachment's bytes and its name in the inbox (``path`` then
     only names it, see :func:`check_message`).
     """
-    stat = path.stat() if data is None else None
+    if data is None:
+        kind = not_regular(path, inbox)
+        if kind:
+            return _not_read(path, inbox, Code.NOT_REGULAR_FILE, value=kind)
+    info = path.stat() if data is None else None
     # A return made from its template is checked from two sheets (the form and its
     # metadata); a file without our metadata is identified by its content, in any sheet.
     result = read_book(path, limits, sheets=(FORM, META), data=data)
@@ -214,13 +279,13 @@ def check_file(
     if data is not None:
         size, sha256, modified = len(data), hashlib.sha256(data).hexdigest(), dt.datetime.min
     else:
-        assert stat is not None
+        assert info is not None
         # The digest of the bytes the reader checked (one read of the file, not two); a file
         # refused unread (too large, a lock file) is hashed from the disk as before.
-        size, sha256 = stat.st_size, result.sha256 or file_sha256(path)
-        modified = dt.datetime.fromtimestamp(stat.st_mtime)
+        size, sha256 = info.st_size, result.sha256 or _refused_sha256(path, result)
+        modified = dt.datetime.fromtimestamp(info.st_mtime)
     report = FileReport(
-        name=name or path.relative_to(inbox).as_posix(),
+        name=names.shown(name or path.relative_to(inbox).as_posix()),
         path=path,
         size=size,
         sha256=sha256,
@@ -228,6 +293,27 @@ def check_file(
         data=data,
     )
     return _checked(report, result, catalog, period, seal)
+
+
+def _not_read(path: Path, inbox: Path, code: Code, **fields: str) -> FileReport:
+    """The report of a file refused before anything read it: no size, no digest."""
+    try:
+        modified = dt.datetime.fromtimestamp(path.lstat().st_mtime)
+    except (OSError, OverflowError, ValueError):
+        modified = dt.datetime.min
+    return FileReport(name=names.shown(path.relative_to(inbox).as_posix()), path=path, size=0,
+                      sha256="", modified=modified, findings=[make(code, path.name, **fields)])
+
+
+def _refused_sha256(path: Path, result: ReadResult) -> str:
+    """The digest of a file the reader refused unread (too large, a lock file, a cover
+    letter), from the disk; ``""`` when it is, after all, no regular file to read."""
+    if any(f.code == Code.NOT_REGULAR_FILE for f in result.findings):
+        return ""
+    try:
+        return file_sha256(path)
+    except OSError:
+        return ""
 
 
 def _checked(
@@ -276,18 +362,18 @@ def check_message(
     """A saved e-mail: a report per spreadsheet attachment, each received at the message's
     time and named ``<message> › <attachment>``; a message without one is a report of its
     own with the finding M001 (its sender's unit, when the roster knows the address)."""
-    stat = path.stat()
-    name = path.relative_to(inbox).as_posix()
-    modified = dt.datetime.fromtimestamp(stat.st_mtime)
+    info_ = path.stat()
+    name = names.shown(path.relative_to(inbox).as_posix())
+    modified = dt.datetime.fromtimestamp(info_.st_mtime)
     read = mail.read_message(path, limits, kind)
     message = read.message
     sha256 = read.sha256 or file_sha256(path)
-    report = FileReport(name=name, path=path, size=stat.st_size, sha256=sha256,
+    report = FileReport(name=name, path=path, size=info_.st_size, sha256=sha256,
                         modified=modified)
     if message is None:
         report.findings += read.findings
         return [report]
-    info = MailInfo(name, path, stat.st_size, sha256, message.format, message.received,
+    info = MailInfo(name, path, info_.st_size, sha256, message.format, message.received,
                     message.received_from, message.sender, message.sender_address,
                     message.subject)
     if not message.attachments:
@@ -515,13 +601,13 @@ def _check_isolated(
 def _crashed(path: Path, job: _Job) -> FileReport:
     """The report of a file whose reading killed the worker process."""
     try:
-        stat = path.stat()
-        size, modified, sha256 = stat.st_size, stat.st_mtime, file_sha256(path)
+        info = path.stat()
+        size, modified, sha256 = info.st_size, info.st_mtime, file_sha256(path)
     except OSError:
         size, modified, sha256 = 0, 0.0, ""
     reason = "chương trình đọc tệp bị dừng đột ngột khi đọc tệp này"
     return FileReport(
-        name=path.relative_to(job.inbox).as_posix(),
+        name=names.shown(path.relative_to(job.inbox).as_posix()),
         path=path,
         size=size,
         sha256=sha256,

@@ -260,14 +260,16 @@ def _write_validation(
     stage = staging or atomic.Staging(output or ws.outputs(code))
     try:
         folder = stage.folder
+        from dvxl import markup  # openpyxl (a tenth of a second): imported where it is used
+
+        # The marked copies first: a copy that cannot be made is a finding (F011) of its
+        # file, which the workbook and the JSON then list (issue 14).
+        marked = markup.write_marked_copies(batch, catalog, folder / MARKED_FOLDER, workers,
+                                              ws.seal())
         workbook = folder / f"kiem-tra-{code}.xlsx"
         report.write_validation_workbook(batch, workbook)
         json_path = folder / f"kiem-tra-{code}.json"
         report.write_json(batch, json_path)
-        from dvxl import markup  # openpyxl (a tenth of a second): imported where it is used
-
-        marked = markup.write_marked_copies(batch, catalog, folder / MARKED_FOLDER, workers,
-                                              ws.seal())
         if own:
             stage.commit(owned=(MARKED_FOLDER,))
     except (atomic.OutputError, OSError) as error:

@@ -234,3 +234,46 @@ def relabel(path: Path, changes: dict[str, str | None], seal: Any = None) -> Pat
             rows[key][1].value = value
     book.save(path)
     return path
+# Pathological returns (issue 14): valid workbooks a reader or a marker could choke on -----
+
+
+def far_row(folder: Path, good: Path, part: str = "xl/worksheets/sheet2.xml") -> Path:
+    """A return with one more cell at row 99,999,999 (beyond Excel's grid) in ``part``
+    (the form, «Báo cáo», by default): python-calamine built a 19 GB grid down to it."""
+    parts = xlsx_parts(good)
+    cell = b'<row r="99999999"><c r="A99999999" s="1"><v>1</v></c></row></sheetData>'
+    parts[part] = parts[part].replace(b"</sheetData>", cell)
+    return write_zip(folder / f"hang-xa-{part[-5]}.xlsx", parts)
+
+
+def last_row_comment(folder: Path, good: Path, sheet: str = "Báo cáo") -> Path:
+    """A return with a formatted cell at the sheet's last row next to a comment: a comment
+    sends the marked copy to openpyxl, which walked the whole grid (8 GB)."""
+    import openpyxl
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
+
+    book = openpyxl.load_workbook(good)
+    target = book[sheet]
+    target["Z1048576"].fill = PatternFill("solid", fgColor="FFFF00")
+    target["Y1048576"].comment = Comment("ghi chú của đơn vị", "HU01")
+    path = folder / "dong-cuoi-ghi-chu.xlsx"
+    book.save(path)
+    return path
+
+
+def with_cell_xml(folder: Path, good: Path, cell: str, value: bytes, name: str) -> Path:
+    """``good`` with ``cell`` of the form holding the raw ``<v>`` text ``value`` (``NaN``,
+    ``INF``, ``1e308``): what no Excel writes but any zip tool can."""
+    parts = xlsx_parts(good)
+    sheet = parts[SHEET2]
+    found = re.search(rb'<c r="' + cell.encode() + rb'"[^>]*?(/>|>.*?</c>)', sheet, re.S)
+    assert found, cell
+    style = re.search(rb'\ss="\d+"', found[0])
+    new = b'<c r="' + cell.encode() + b'"' + (style[0] if style else b"") + b"><v>" + value \
+        + b"</v></c>"
+    parts[SHEET2] = sheet[: found.start()] + new + sheet[found.end() :]
+    return write_zip(folder / name, parts)
+
+
+SHEET2 = "xl/worksheets/sheet2.xml"  # the form, «Báo cáo», in a template XlsxWriter made

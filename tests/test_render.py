@@ -27,7 +27,7 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from dvxl import looks, reminders, render, sample, tracktable
+from dvxl import reminders, render, sample, tracktable
 from dvxl.merge import (
     Change,
     Consolidated,
@@ -129,6 +129,8 @@ def evaluate(catalog: Catalog, submissions: dict[str, Submission],
         units.append(score)
     for u in units:
         u.capped = u.unit == "BCSUB" and u.rated
+        if u.capped:
+            u.reasons = ["Đạt mức «A» nhưng hạ xuống «B» do giới hạn tỷ lệ", "Dòng thứ hai"]
     for group in {u.group for u in units}:
         rated = sorted((u for u in units if u.group == group and u.rated),
                        key=lambda u: -(u.total or 0))
@@ -218,7 +220,7 @@ def formulas(book: Any) -> dict[tuple[str, int, int], str]:
 def test_sheets_are_summaries_then_tasks_then_units(values: dict[str, Any],
                                                     consolidated: Consolidated) -> None:
     tasks = [f"NV {t.code}" for t in consolidated.catalog.tasks]
-    assert list(values) == FIXED + tasks + list(UNITS)
+    assert list(values) == FIXED + list(render.CHART_SHEETS) + tasks + list(UNITS)
     assert all(len(name) <= 31 and not re.search(r"[\[\]:*?/\\]", name) for name in values)
 
 
@@ -317,17 +319,20 @@ def test_unit_sheet_shows_each_task_with_scores_and_totals(
     catalog = consolidated.catalog
     rows = values["BCSUB"]
     assert rows[0][0] == catalog.unit("BCSUB").name.upper()
-    facts = {r[0]: r[1] for r in rows[2:7] if r[0]}
+    facts = {r[0]: r[1] for r in rows[2:9] if r[0]}
     assert facts["Tình trạng nộp"] == ON_TIME
     assert facts["Tệp nguồn"] == f"BC {PERIOD} BCSUB.xlsx"
     assert facts["Thời gian nhận"] == received(17)
+    sub = consolidated.submissions["BCSUB"]
+    assert facts["Người lập báo cáo"] == sub.values["NGUOI_LAP"]
+    assert facts["Số điện thoại liên hệ"] == sub.values["DIEN_THOAI"]
+    assert str(sub.values["DIEN_THOAI"]).startswith("0")
     header, body = table(rows, "Nhiệm vụ")
     common = [i for i in catalog.indicators if i.is_common and i.type != "score"]
     assert header == ["Nhiệm vụ", *[i.label for i in common], "Các chỉ tiêu khác",
                       "Điểm tối đa", "Điểm tự chấm", "Điểm thẩm định", "Điểm tính"]
     tasks = catalog.tasks_for(catalog.unit("BCSUB"))
     assert [r[0] for r in body[:-1]] == [f"{t.code}. {t.title}" for t in tasks]
-    sub = consolidated.submissions["BCSUB"]
     first = dict(zip(header, body[0], strict=True))
     assert first["Tình hình triển khai"] == sub.values["1.1.TRANG_THAI"]
     assert first["Số văn bản đã ban hành để triển khai"] == sub.values["1.1.VB_SO"]
@@ -349,8 +354,9 @@ def test_unit_sheet_shows_each_task_with_scores_and_totals(
 
 def test_unit_sheet_of_a_silent_unit_has_blank_rows(values: dict[str, Any]) -> None:
     rows = values["HU01"]
-    facts = {r[0]: r[1] for r in rows[2:8] if r[0]}
+    facts = {r[0]: r[1] for r in rows[2:10] if r[0]}
     assert facts["Tình trạng nộp"] == MISSING
+    assert facts["Người lập báo cáo"] == facts["Số điện thoại liên hệ"] == ""
     assert facts["Xếp loại"] == "Không đủ điều kiện xếp loại"
     assert facts["Ghi chú"] == "Chưa nộp báo cáo"
     header, body = table(rows, "Nhiệm vụ")
@@ -362,7 +368,8 @@ def test_unit_sheet_of_a_silent_unit_has_blank_rows(values: dict[str, Any]) -> N
     assert body[-1][-4] == 100 and body[-1][-1] == 0
 
 
-def test_tracking_colours_statuses_and_counts_them(values: dict[str, Any], book: Any) -> None:
+def test_tracking_colours_statuses_and_counts_them(
+        values: dict[str, Any], book: Any, consolidated: Consolidated) -> None:
     rows = values["Theo dõi"]
     recs = records(rows)
     assert [r["Mã"] for r in recs] == list(UNITS)
@@ -373,7 +380,12 @@ def test_tracking_colours_statuses_and_counts_them(values: dict[str, Any], book:
     assert by["DDHDND"]["Số ngày muộn"] == 2 and by["MTTQ"]["Số tệp đã gửi"] == 2
     assert by["VPTU"]["Còn thiếu"].startswith("Tệp «BC VPTU.xlsx» còn 3 lỗi")
     assert by["VPTU"]["Lần gửi cuối"] == received(16, 14)
-    assert by["HU01"]["Thư điện tử"].endswith("@binhan.example")
+    # The office can ring the preparer: name and phone from the return, then the e-mail.
+    contact = render.CONTACT_TITLE
+    assert by["HU01"][contact].endswith("@binhan.example")  # silent: the e-mail only
+    bcsub = consolidated.submissions["BCSUB"].values
+    assert by["BCSUB"][contact].split("\n") == [
+        bcsub["NGUOI_LAP"], bcsub["DIEN_THOAI"], consolidated.catalog.unit("BCSUB").email]
     ws = book["Theo dõi"]
     h = header_row(rows)
     fills = {ws[addr(h + 1 + i, 1)].value: ws[addr(h + 1 + i, 4)].fill.fgColor.rgb
@@ -424,8 +436,11 @@ def test_evaluation_levels_ranks_totals_and_charts(
             assert rec["Tổng điểm"] == ""
         else:
             assert rec["Tổng điểm"] == pytest.approx(score.total)
-    assert by["BCSUB"]["Hạ mức do giới hạn tỷ lệ"] == "Có"
-    assert by["HU02"]["Hạ mức do giới hạn tỷ lệ"] == ""
+    # The reason a level is below the total's comes from the evaluation, one per line.
+    reason = render.REASON_TITLE
+    assert scores["BCSUB"].capped and by["BCSUB"][reason] == "\n".join(scores["BCSUB"].reasons)
+    assert "giới hạn tỷ lệ" in by["BCSUB"][reason]
+    assert by["HU02"][reason] == "" and not scores["HU02"].reasons
     assert by["DDHDND"]["Số ngày muộn"] == 2
     hu02 = scores["HU02"]
     assert by["HU02"]["Điểm thẩm định"] == hu02.tasks[0].assessed
@@ -447,11 +462,15 @@ def test_evaluation_levels_ranks_totals_and_charts(
     with zipfile.ZipFile(path) as z:
         names = z.namelist()
         charts = [n for n in names if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]
-        assert sorted(charts) == ["xl/charts/chart1.xml", "xl/charts/chart2.xml"]
+        # Bar and pie, each on a chart sheet (print) and beside the tables (screen).
+        assert len(charts) == 4
         xml = " ".join(z.read(n).decode() for n in charts)
     assert "<c:barChart>" in xml and "<c:pieChart>" in xml
     assert "&apos;Đánh giá&apos;!$G$" in xml or "'Đánh giá'!$G$" in xml
-    assert ws.print_area  # the charts below the tables print too
+    # Each chart on a chart sheet of its own, which prints as one page.
+    assert [c.title for c in book.chartsheets] == list(render.CHART_SHEETS)
+    total_at = next(i for i, r in enumerate(rows) if r[1] == "Tất cả đơn vị")
+    assert ws.print_area == f"'Đánh giá'!$A$1:$K${total_at + 1}"  # not the charts beside
 
 
 def test_evaluation_total_disagreeing_with_the_tasks_is_shown_as_the_decided_number(
@@ -506,13 +525,12 @@ def test_every_sheet_prints_on_a4_in_times_new_roman(book: Any) -> None:
         assert ws.page_margins.left == pytest.approx(30 / 25.4), ws.title
         assert ws.oddHeader.center.text == "&P", ws.title
         assert ws["A1"].font.name == "Times New Roman", ws.title
-        if ws.title != "Tổng hợp":
+        if ws.title not in ("Tổng hợp", "Đánh giá"):  # render._evaluation says why not
             assert ws.print_title_rows, ws.title
             assert ws.freeze_panes, ws.title
-    wide = book["NV 1.2"]  # 18 columns: printed across pages, unit columns repeated
-    assert wide.page_setup.scale == looks.WIDE_SCALE
-    assert wide.print_title_cols == "$A:$D"
-    assert book["Theo dõi"].sheet_properties.pageSetUpPr.fitToPage
+        # One page wide, however many columns (tests/test_print.py prints them).
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert ws.page_setup.scale is None and not ws.print_title_cols, ws.title
 
 
 def test_sheet_names_are_made_valid_and_unique(sample_catalog: Catalog, tmp_path: Path) -> None:
@@ -544,6 +562,9 @@ def test_tracking_lines_align_columns_and_count_statuses(consolidated: Consolida
     for line, track in zip(lines[2:-1], consolidated.tracking, strict=True):
         assert line[start:].startswith(track.status.label)
         assert track.unit.code in line
+        group = next(g.name for g in consolidated.catalog.groups
+                     if g.code == track.unit.rating_group)
+        assert group[:31] in line and f" {track.unit.rating_group} " not in line
     assert lines[-1] == ("Đúng hạn: 3 · Nộp muộn: 1 · Không hợp lệ: 1 · Chưa nộp: 1 · "
                          "Tổng số: 6 đơn vị")
 

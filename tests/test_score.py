@@ -126,6 +126,24 @@ def test_late_unit_with_95_points_is_neither_xuat_sac_nor_tot(uncapped: Catalog)
     assert score.level == HT
 
 
+def test_a_level_lost_to_a_condition_says_which_values_failed_it(uncapped: Catalog) -> None:
+    late = dt.datetime(2026, 6, 20, 8, 0)
+    score = unit_score(
+        run(uncapped, [accepted(uncapped, "HU01", (25, 25, 25, 20), received=late)]), "HU01"
+    )
+    assert score.reasons == [
+        f"Đủ điểm mức «{XS}» (từ 90 điểm) nhưng chưa đạt điều kiện: "
+        "số ngày nộp báo cáo trễ hạn là 2",
+        f"Đủ điểm mức «{TOT}» (từ 70 điểm) nhưng chưa đạt điều kiện: "
+        "số ngày nộp báo cáo trễ hạn là 2",
+    ]
+
+
+def test_a_level_the_total_gives_has_no_reason(uncapped: Catalog) -> None:
+    score = unit_score(run(uncapped, [accepted(uncapped, "HU01", (20, 20, 20, 20))]), "HU01")
+    assert (score.level, score.reasons) == (TOT, [])
+
+
 def test_return_received_late_on_the_deadline_day_is_on_time(uncapped: Catalog) -> None:
     last_minute = dt.datetime(2026, 6, 18, 23, 59)
     score = unit_score(run(uncapped, [accepted(uncapped, "HU01", received=last_minute)]), "HU01")
@@ -138,6 +156,10 @@ def test_a_task_under_half_its_points_keeps_a_unit_from_xuat_sac(uncapped: Catal
     assert score.total == 93.5
     assert score.variables["so_nhiem_vu_duoi_50"] == 1
     assert score.level == TOT
+    assert score.reasons == [
+        f"Đủ điểm mức «{XS}» (từ 90 điểm) nhưng chưa đạt điều kiện: "
+        "số nhiệm vụ đạt dưới một nửa số điểm tối đa là 1"
+    ]
     exactly_half = unit_score(
         run(uncapped, [accepted(uncapped, "MTTQ", override={"3.1": 6.25})]), "MTTQ"
     )
@@ -193,6 +215,12 @@ def test_cap_moves_the_lowest_xuat_sac_down_to_tot(sample_catalog: Catalog) -> N
         "HU08": ("TOT", False),
     }
     assert unit_score(evaluation, "HU01").level == TOT
+    assert unit_score(evaluation, "HU01").reasons == [
+        f"Đạt mức «{XS}» nhưng hạ xuống «{TOT}» do giới hạn tỷ lệ: mức này tối đa 20% "
+        f"(2 trong 10 đơn vị của nhóm từ mức «{TOT}» trở lên); đơn vị có tổng điểm cao hơn "
+        "được giữ trước"
+    ]
+    assert unit_score(evaluation, "TPBA").reasons == []
     assert evaluation.counts["HUYEN"] == {XS: 2, TOT: 8, HT: 0, KHT: 0, NOT_RATED: 6}
 
 
