@@ -18,6 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from dvxl import atomic
 from dvxl.errors import DvxlError
 
 TIMEOUT_S = 180.0
@@ -78,10 +79,8 @@ def to_pdf(docx: Path, pdf: Path, timeout: float = TIMEOUT_S) -> Path:
                 "LibreOffice không tạo được bản PDF của báo cáo (tệp Word vẫn được ghi). "
                 "Kiểm tra đã cài thành phần Writer (libreoffice-writer-nogui)."
             )
-        pdf.parent.mkdir(parents=True, exist_ok=True)
-        staged = pdf.with_name(f".~dvxl-{pdf.name}")
-        shutil.copyfile(made, staged)
-        os.replace(staged, pdf)
+        with atomic.replacing(pdf) as staged:
+            shutil.copyfile(made, staged)
     return pdf
 
 

@@ -15,9 +15,7 @@ Three steps, in order:
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from docxtpl import DocxTemplate
 
+from dvxl import atomic
 from dvxl.docreport import maker, spantables, tables
 from dvxl.docreport.content import ReportInput, build_context
 from dvxl.errors import UsageError
@@ -158,17 +157,7 @@ def apply_profile(doc: Any, profile: FormatProfile) -> None:
 
 
 def save(doc: Any, path: Path) -> Path:
-    """Save in a temporary file beside ``path``, then move it into place (readable by all)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".~dvxl-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    """Save whole or not at all (:mod:`dvxl.atomic`: readable by all, never half-written)."""
+    with atomic.replacing(path) as tmp:
         doc.save(str(tmp))
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
