@@ -1,9 +1,11 @@
 """The ``dvxl`` command: a thin skin over the library.
 
 Every command parses its options, makes one library call and prints the result
-in Vietnamese. :class:`~dvxl.errors.DvxlError` and click's usage errors are
-turned into a Vietnamese message and an exit code in :func:`main`, the one
-place that catches them; nothing reaches the user as a traceback. click's own
+in Vietnamese. A :class:`~dvxl.errors.DvxlError` becomes a click exception as it
+leaves a command; click's exceptions (usage errors among them) are shown with
+their exit code in :func:`main`, which also turns a file that cannot be read or
+written and a fault of dvxl's into a Vietnamese message; nothing reaches the user
+as a traceback. click's own
 words (usage errors, help headings, «[mặc định: …]») come from its gettext
 catalogue, installed by :mod:`dvxl.clivi` before any command is declared; the
 placeholders click does not translate ([OPTIONS], TEXT) are given here.
