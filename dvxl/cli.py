@@ -1,9 +1,14 @@
 """The ``dvxl`` command: a thin skin over the library.
 
 Every command parses its options, makes one library call and prints the result
-in Vietnamese. :class:`~dvxl.errors.DvxlError` and click's usage errors are
-turned into a Vietnamese message and an exit code in :func:`main`, the one
-place that catches them; nothing reaches the user as a traceback.
+in Vietnamese. A :class:`~dvxl.errors.DvxlError` becomes a click exception as it
+leaves a command; click's exceptions (usage errors among them) are shown with
+their exit code in :func:`main`, which also turns a file that cannot be read or
+written and a fault of dvxl's into a Vietnamese message; nothing reaches the user
+as a traceback. click's own
+words (usage errors, help headings, «[mặc định: …]») come from its gettext
+catalogue, installed by :mod:`dvxl.clivi` before any command is declared; the
+placeholders click does not translate ([OPTIONS], TEXT) are given here.
 """
 
 from __future__ import annotations
@@ -14,61 +19,93 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import click
 
-from dvxl import __version__, atomic, lock, periods, report, taskbooks, tracktable, workspace
+from dvxl import (
+    __version__,
+    atomic,
+    clivi,
+    lock,
+    periods,
+    progress,
+    report,
+    taskbooks,
+    tracktable,
+    workspace,
+)
 from dvxl.errors import RUN_FAILED, DvxlError, UsageError
 from dvxl.merge import count_tracks
 from dvxl.schema import parse_value
 from dvxl.statuses import tally
 
+clivi.install()  # before any click object is built (click.Path names its placeholder then)
+
 DEMO_PERIOD = "2026-6T"
-
-
-class _Formatter(click.HelpFormatter):
-    HEADINGS: ClassVar[dict[str, str]] = {
-        "Options": "Tùy chọn",
-        "Commands": "Lệnh",
-        "Arguments": "Đối số",
-    }
-
-    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
-        super().write_usage(prog, args, prefix="Cách dùng: ")
-
-    def write_heading(self, heading: str) -> None:
-        super().write_heading(self.HEADINGS.get(heading, heading))
-
-
-class _Context(click.Context):
-    formatter_class = _Formatter
+#: The placeholders of the usage line that click takes as given, not through gettext.
+OPTIONS_METAVAR = "[TÙY_CHỌN]"
+SUBCOMMAND_METAVAR = "LỆNH [ĐỐI_SỐ]..."
 
 
 class _Command(click.Command):
-    context_class = _Context
+    """A command whose usage line says [TÙY_CHỌN] and whose summary is never cut."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("options_metavar", OPTIONS_METAVAR)
+        super().__init__(*args, **kwargs)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        """The first sentence of the help, whole: the list of commands wraps it.
+
+        click cuts it at ``limit`` characters with «...», mid-sentence in Vietnamese.
+        """
+        return super().get_short_help_str(limit=1_000_000)
 
 
-class _Group(click.Group):
-    context_class = _Context
+class _Group(_Command, click.Group):
+    """A group of commands: LỆNH [ĐỐI_SỐ]... in its usage line.
+
+    A :class:`~dvxl.errors.DvxlError` from a command becomes a :class:`click.ClickException`
+    with the error's exit code, so that click shows it («Lỗi: …») the same way whether the
+    command runs from :func:`main` or from click's own test runner.
+    """
+
     command_class = _Command
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("subcommand_metavar", SUBCOMMAND_METAVAR)
+        super().__init__(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DvxlError as error:
+            stopped = type("Stopped", (click.ClickException,), {"exit_code": error.exit_code})
+            raise stopped(str(error)) from error
 
 
 _Group.group_class = _Group
 
+#: click adds -h/--help to every command (its text and the hint «Xem hướng dẫn: dvxl … --help»
+#: after a usage error come from the catalogue).
 _HELP = {"help_option_names": ["-h", "--help"]}
-_help_option = click.help_option("-h", "--help", help="Hiện hướng dẫn này rồi thoát.")
+
+
+def _absolute(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """The path the user gave, made absolute: messages name the real folder, never «.»."""
+    return None if value is None else Path(os.path.abspath(value))
 
 
 _period_option = click.option(
-    "-p", "--period",
+    "-p", "--period", metavar="MÃ_KỲ",
     help="Mã kỳ báo cáo, ví dụ 2026-6T. Mặc định: kỳ ghi trong các tệp gửi về "
     "(dvxl không đoán kỳ theo ngày hôm nay).",
 )
 
 
 _recorded_period_option = click.option(
-    "-p", "--period",
+    "-p", "--period", metavar="MÃ_KỲ",
     help="Mã kỳ báo cáo, ví dụ 2026-6T. Mặc định: kỳ có tệp được tiếp nhận gần nhất.",
 )
 
@@ -81,6 +118,7 @@ def _workspace_option(func: Any) -> Any:
         type=click.Path(file_okay=False, path_type=Path),
         default=Path("."),
         show_default=False,
+        callback=_absolute,
         help="Thư mục làm việc (chứa master.xlsm); mặc định là thư mục hiện tại.",
     )(func)
 
@@ -89,7 +127,6 @@ def _workspace_option(func: Any) -> Any:
 @click.version_option(
     __version__, "-V", "--version", message="dvxl %(version)s", help="Hiện phiên bản rồi thoát."
 )
-@_help_option
 def cli() -> None:
     """dvxl — theo dõi, tổng hợp báo cáo thực hiện văn bản của Đảng bằng Excel.
 
@@ -99,19 +136,20 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", metavar="THƯ_MỤC", callback=_absolute,
+                type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--catalog",
     "catalog_dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
+    callback=_absolute,
     help="Thư mục danh mục dạng văn bản (mặc định: danh mục mẫu đi kèm dvxl).",
 )
 @click.option(
     "--force", is_flag=True, help="Tạo lại master.xlsm đã có (bản cũ được chép vào backup/)."
 )
-@_help_option
 def init(directory: Path, catalog_dir: Path | None, force: bool) -> None:
-    """Tạo thư mục làm việc DIRECTORY với sổ tổng hợp master.xlsm."""
+    """Tạo thư mục làm việc THƯ_MỤC với sổ tổng hợp master.xlsm."""
     with _hold(directory):
         ws = workspace.init(directory, catalog_dir, force)
     click.echo(f"Đã tạo sổ tổng hợp: {ws.master}")
@@ -119,9 +157,9 @@ def init(directory: Path, catalog_dir: Path | None, force: bool) -> None:
 
 
 @cli.command()
-@click.option("-p", "--period", required=True, help="Mã kỳ báo cáo, ví dụ 2026-6T.")
+@click.option("-p", "--period", metavar="MÃ_KỲ", required=True,
+              help="Mã kỳ báo cáo, ví dụ 2026-6T.")
 @_workspace_option
-@_help_option
 def templates(period: str, root: Path) -> None:
     """Tạo mẫu báo cáo cho từng đơn vị được giao nhiệm vụ trong kỳ."""
     ws = workspace.Workspace(root)
@@ -132,26 +170,28 @@ def templates(period: str, root: Path) -> None:
 
 
 @cli.command()
-@click.argument("inbox", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.argument("inbox", required=False, metavar="[THƯ_MỤC_NHẬN]", callback=_absolute,
+                type=click.Path(file_okay=False, path_type=Path))
 @_period_option
 @_workspace_option
 @click.option(
     "--json",
     "json_path",
     type=click.Path(dir_okay=False, path_type=Path),
+    callback=_absolute,
     help="Ghi thêm báo cáo kiểm tra dạng JSON vào tệp này.",
 )
 @click.option(
     "-o",
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
+    callback=_absolute,
     help="Thư mục ghi kết quả (mặc định: outputs/<kỳ>/ trong thư mục làm việc).",
 )
-@_help_option
 def validate(
     inbox: Path | None, period: str | None, root: Path, json_path: Path | None, output: Path | None
 ) -> int:
-    """Kiểm tra các tệp báo cáo gửi về trong INBOX (mặc định: inbox/ của thư mục làm việc).
+    """Kiểm tra các tệp báo cáo gửi về trong THƯ_MỤC_NHẬN (mặc định: inbox/ của thư mục làm việc).
 
     Trả về mã 0 khi mọi tệp hợp lệ, 1 khi có tệp có lỗi.
     """
@@ -174,7 +214,6 @@ def validate(
 
 
 @cli.group("excel", cls=_Group)
-@_help_option
 def excel_group() -> None:
     """Nút bấm trong Excel (master.xlsm, Windows)."""
 
@@ -183,7 +222,6 @@ def excel_group() -> None:
 @_workspace_option
 @click.option("--user", is_flag=True,
               help="Ghi thêm %USERPROFILE%\\.xlwings\\xlwings.conf (thư mục đồng bộ OneDrive).")
-@_help_option
 def excel_setup(root: Path, user: bool) -> None:
     """Cài đặt nút bấm: đường dẫn Python cho xlwings, bỏ chặn macro."""
     from dvxl import excel as excel_adapter  # only this command needs it
@@ -193,7 +231,6 @@ def excel_setup(root: Path, user: bool) -> None:
 
 
 @cli.group(cls=_Group)
-@_help_option
 def catalog() -> None:
     """Danh mục nhiệm vụ, chỉ tiêu, đơn vị… dạng văn bản."""
 
@@ -204,9 +241,9 @@ def catalog() -> None:
     "-o",
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
+    callback=_absolute,
     help="Thư mục ghi ra (mặc định: catalog/ trong thư mục làm việc).",
 )
-@_help_option
 def catalog_export(root: Path, output: Path | None) -> None:
     """Ghi cấu hình trong master.xlsm ra các tệp văn bản (YAML)."""
     paths = workspace.export_catalog(workspace.Workspace(root), output)
@@ -216,7 +253,6 @@ def catalog_export(root: Path, output: Path | None) -> None:
 
 @catalog.command("check")
 @_workspace_option
-@_help_option
 def catalog_check(root: Path) -> None:
     """Kiểm tra cấu hình trong master.xlsm."""
     c = workspace.Workspace(root).load()
@@ -227,12 +263,12 @@ def catalog_check(root: Path) -> None:
 
 
 @cli.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("out"))
-@click.option("-p", "--period", default=DEMO_PERIOD, show_default=True,
+@click.argument("directory", metavar="[THƯ_MỤC]", callback=_absolute,
+                type=click.Path(file_okay=False, path_type=Path), default=Path("out"))
+@click.option("-p", "--period", metavar="MÃ_KỲ", default=DEMO_PERIOD, show_default=True,
               help="Kỳ báo cáo dùng cho ví dụ.")
-@_help_option
 def demo(directory: Path, period: str) -> None:
-    """Chạy ví dụ trên danh mục mẫu vào DIRECTORY (mặc định ./out).
+    """Chạy ví dụ trên danh mục mẫu vào THƯ_MỤC (mặc định ./out).
 
     Tạo sổ tổng hợp, mẫu báo cáo cho từng đơn vị, giả lập các tệp đơn vị gửi về
     (có tệp sai, tệp nộp lại, tệp chép sang tệp mới, một tệp không phải bảng
@@ -258,12 +294,12 @@ def demo(directory: Path, period: str) -> None:
 
 
 @cli.command()
-@click.argument("inbox", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.argument("inbox", required=False, metavar="[THƯ_MỤC_NHẬN]", callback=_absolute,
+                type=click.Path(file_okay=False, path_type=Path))
 @_period_option
 @_workspace_option
-@_help_option
 def merge(inbox: Path | None, period: str | None, root: Path) -> None:
-    """Tiếp nhận, kiểm tra, tổng hợp, đánh giá các báo cáo trong INBOX (mặc định inbox/).
+    """Tiếp nhận, kiểm tra, tổng hợp, đánh giá các báo cáo trong THƯ_MỤC_NHẬN (mặc định inbox/).
 
     Mọi tệp nhận được đều được lưu vào archive/ và ghi sổ ledger.sqlite; chạy lại
     trên cùng các tệp không thay đổi gì. Kết quả: outputs/<kỳ>/tong-hop-<kỳ>.xlsx.
@@ -294,7 +330,6 @@ def _echo_merge(result: workspace.Merge) -> None:
 @cli.command()
 @_recorded_period_option
 @_workspace_option
-@_help_option
 def status(period: str | None, root: Path) -> None:
     """Bảng theo dõi: đơn vị nào đã nộp, đúng hạn, muộn, không hợp lệ, chưa nộp."""
     consolidated = workspace.status(workspace.Workspace(root), period)
@@ -305,7 +340,6 @@ def status(period: str | None, root: Path) -> None:
 
 @cli.command()
 @_workspace_option
-@_help_option
 def verify(root: Path) -> int:
     """Kiểm tra kho lưu trữ: băm lại mọi tệp đã nhận, so với sổ ghi nhận.
 
@@ -327,9 +361,11 @@ def verify(root: Path) -> int:
 @_recorded_period_option
 @_workspace_option
 @click.option("--pdf", "make_pdf", is_flag=True, help="Ghi thêm bản PDF (cần LibreOffice).")
-@click.option("--date", "day", help="Ngày ghi trên báo cáo (ngày/tháng/năm); mặc định hôm nay.")
+@click.option("--date", "day", metavar="NGÀY",
+              help="Ngày ghi trên báo cáo (ngày/tháng/năm); mặc định hôm nay.")
 @click.option(
     "--number",
+    metavar="SỐ",
     default="",
     help="Số báo cáo; mặc định lấy ở trang «Ban hành», để trống thì văn thư ghi khi ban hành.",
 )
@@ -342,10 +378,10 @@ def verify(root: Path) -> int:
 )
 @click.option(
     "--since",
+    metavar="MÃ_KỲ",
     help="Sơ kết, tổng kết từ kỳ này (mã kỳ, ví dụ 2025-N) đến kỳ --period: mỗi kỳ một cột "
     "trong các bảng; kết quả outputs/<kỳ>/bao-cao-<từ kỳ>-den-<kỳ>.docx.",
 )
-@_help_option
 def report_command(
     period: str | None,
     root: Path,
@@ -379,13 +415,12 @@ def report_command(
 
 
 @cli.command("history")
-@click.argument("unit")
+@click.argument("unit", metavar="MÃ_ĐƠN_VỊ")
 @_workspace_option
-@_help_option
 def history_command(unit: str, root: Path) -> None:
     """Một đơn vị qua các kỳ: số tệp nhận, tình trạng nộp, tổng điểm, xếp loại.
 
-    UNIT là mã đơn vị (trang «Đơn vị» của master.xlsm). Mọi kỳ có báo cáo trong sổ
+    MÃ_ĐƠN_VỊ là mã đơn vị (trang «Đơn vị» của master.xlsm). Mọi kỳ có báo cáo trong sổ
     ghi nhận đều được liệt kê, kỳ cũ trước; kỳ đơn vị không gửi ghi «Chưa gửi».
     """
     found, records = workspace.unit_history(workspace.Workspace(root), unit)
@@ -443,31 +478,8 @@ def _hold(root: Path) -> AbstractContextManager[None]:
 
 
 def _progress(items: Iterator[Path], count: int) -> Iterator[Path]:
-    with click.progressbar(items, length=count, label="Đang kiểm tra", file=sys.stderr) as bar:
-        yield from bar
-
-
-_CLICK_MESSAGES = {
-    "MissingParameter": "Thiếu {param}.",
-    "NoSuchOption": "Không có tùy chọn {option}.",
-    "BadParameter": "Giá trị không hợp lệ cho {param}: {message}",
-    "BadOptionUsage": "Dùng sai tùy chọn {option}.",
-}
-
-
-def _usage_message(error: click.UsageError) -> str:
-    name = type(error).__name__
-    param = getattr(error, "param", None)
-    param_name = (
-        "/".join(getattr(param, "opts", []) or []) or getattr(error, "param_hint", "") or ""
-    )
-    option = getattr(error, "option_name", "") or ""
-    template = _CLICK_MESSAGES.get(name)
-    if template:
-        return template.format(param=param_name, option=option, message=error.message)
-    if "No such command" in error.message:
-        return f"Không có lệnh này. {error.message}"
-    return f"Dùng lệnh chưa đúng: {error.message}"
+    """Files checked of the total, with the time left, on standard error."""
+    return progress.files(items, count)
 
 
 #: Where a fault of dvxl's is described: the user's own folder, never a shared temporary
@@ -499,12 +511,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DvxlError as error:
         click.echo(f"Lỗi: {error}", err=True)
         return error.exit_code
-    except click.UsageError as error:
-        if error.ctx is not None:
-            click.echo(error.ctx.get_usage(), err=True)
-        click.echo(f"Lỗi: {_usage_message(error)}", err=True)
-        click.echo("Xem hướng dẫn: dvxl --help", err=True)
-        return 2
+    except click.ClickException as error:  # usage errors: click's words, from the catalogue
+        error.show()
+        return error.exit_code
     except click.Abort:
         click.echo("Đã dừng.", err=True)
         return RUN_FAILED

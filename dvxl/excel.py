@@ -595,7 +595,17 @@ def setup(folder: Path, *, user: bool = False) -> list[str]:
     ``%USERPROFILE%\\.xlwings\\xlwings.conf``, which every xlwings workbook of
     the Windows user reads, and which still works when the workbook's folder is
     synced by OneDrive). Other keys already in those files are kept.
+
+    Only on Windows: the button is xlwings' ``RunPython`` in desktop Excel for Windows, and
+    ``Interpreter_Win`` holds a Windows path; elsewhere a :class:`UsageError` says so and
+    nothing is written (issue 15).
     """
+    if not on_windows():
+        raise UsageError(
+            "Nút bấm trong master.xlsm cần Excel trên Windows: chạy «dvxl excel setup» trên "
+            "máy Windows có Excel, đã cài Python và dvxl. Máy này không phải Windows nên "
+            "không ghi gì; ở đây dùng các lệnh dvxl validate, merge, report."
+        )
     if not folder.is_dir():
         raise UsageError(f"Không có thư mục {folder}. Chạy «dvxl init {folder}» trước.")
     python = _env_path(sys.executable)
@@ -645,6 +655,11 @@ def setup(folder: Path, *, user: bool = False) -> list[str]:
         "«Tổng hợp».",
     ]
     return lines
+
+
+def on_windows() -> bool:
+    """Whether this is Windows, where desktop Excel runs the button."""
+    return sys.platform == "win32"
 
 
 def _env_path(path: str) -> str:

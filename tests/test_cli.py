@@ -82,12 +82,15 @@ def test_init_never_overwrites_a_master(tmp_path: Path, capsys: pytest.CaptureFi
 @pytest.mark.parametrize(
     ("argv", "code", "words"),
     [
-        (["templates"], 2, "Thiếu -p/--period"),
+        (["templates"], 2, "Lỗi: Thiếu tùy chọn '-p' / '--period'."),
         (["templates", "-p", "2031-N"], 2, "Không có kỳ báo cáo «2031-N»"),
-        (["khong-co-lenh"], 2, "Không có lệnh này"),
-        (["templates", "--bogus"], 2, "Không có tùy chọn --bogus"),
+        (["khong-co-lenh"], 2, "Lỗi: Không có lệnh «khong-co-lenh»."),
+        (["templates", "--bogus"], 2, "Lỗi: Không có tùy chọn --bogus."),
+        (["templates", "-p", "2026-6T", "thua"], 2, "Lỗi: Thừa đối số, lệnh này không nhận: thua"),
+        (["statu"], 2, "Không có lệnh «statu». Có phải định gõ 'status'?"),
     ],
-    ids=["missing-period", "unknown-period", "unknown-command", "unknown-option"],
+    ids=["missing-period", "unknown-period", "unknown-command", "unknown-option", "extra-argument",
+         "command-misspelt"],
 )
 def test_usage_errors_are_vietnamese(
     built_workspace: Workspace,

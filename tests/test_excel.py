@@ -416,6 +416,7 @@ def test_importing_the_adapter_does_not_import_xlwings() -> None:
 def test_setup_writes_the_interpreter_beside_the_workbook_and_for_the_user(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(excel, "on_windows", lambda: True)  # what it writes on Windows
     home = tmp_path / "home"
     monkeypatch.setenv("USERPROFILE", str(home))
     for variable in excel._ENV_PREFIXES:
@@ -452,6 +453,22 @@ def test_setup_names_the_users_folders_by_variable(
     )
 
 
-def test_setup_refuses_a_missing_folder(tmp_path: Path) -> None:
+def test_setup_refuses_a_missing_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(excel, "on_windows", lambda: True)
     with pytest.raises(excel.UsageError):
         excel.setup(tmp_path / "khong-co")
+
+
+def test_setup_off_windows_says_the_button_needs_excel_on_windows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dvxl.cli import main
+
+    monkeypatch.setattr(excel, "on_windows", lambda: False)  # Linux, macOS
+    monkeypatch.setenv("USERPROFILE", str(tmp_path / "home"))
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    assert main(["excel", "setup", "-w", str(folder), "--user"]) == 2  # used wrongly
+    err = capsys.readouterr().err
+    assert "cần Excel trên Windows" in err and "Traceback" not in err
+    assert list(folder.iterdir()) == [] and not (tmp_path / "home").exists()

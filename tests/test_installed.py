@@ -97,3 +97,39 @@ def test_the_wheel_runs_the_demo_in_a_clean_environment(tmp_path: Path) -> None:
     sheets = CalamineWorkbook.from_path(str(period_book)).sheet_names
     assert "Tổng hợp" in sheets and "Đánh giá" in sheets
     assert (elsewhere / "out" / "master.xlsm").is_file()
+    _speaks_vietnamese(bin_dir / "dvxl", python, elsewhere, env)
+
+
+def _speaks_vietnamese(dvxl: Path, python: Path, folder: Path, env: dict[str, str]) -> None:
+    """The installed command in Vietnamese with no language set (a Windows PC sets none):
+    click's catalogue is in the wheel (issue 15)."""
+    bare = {k: v for k, v in env.items() if k not in {"LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"}}
+    found = _run([str(python), "-c", "import importlib.resources as r; print(r.files('dvxl')"
+                  ".joinpath('locale/vi/LC_MESSAGES/click.mo').read_bytes()[:4].hex())"],
+                 folder, bare)
+    assert found.stdout.strip() == "de120495"  # a GNU catalogue (little-endian magic)
+
+    def refused(*args: str) -> str:
+        done = subprocess.run([str(dvxl), *args], cwd=folder, env=bare, capture_output=True,
+                              text=True, encoding="utf-8", timeout=300, check=False)
+        assert done.returncode == 2, done.stderr
+        return done.stderr
+
+    assert "Lỗi: Không có lệnh «khong-co»." in refused("khong-co")
+    assert "Lỗi: Thừa đối số, lệnh này không nhận: b" in refused("init", "a", "b")
+    err = refused("status", "-w", "khong-co")
+    assert f"Thư mục {folder / 'khong-co'} chưa phải là thư mục làm việc" in err
+    helped = _run([str(dvxl), "validate", "--help"], folder, bare).stdout
+    assert "Cách dùng: dvxl validate [TÙY_CHỌN] [THƯ_MỤC_NHẬN]" in helped
+    assert "-w, --workspace THƯ_MỤC" in helped and "Tùy chọn:" in helped
+
+    # Progress and results through one pipe: each on lines of its own.
+    done = subprocess.run([str(dvxl), "validate", "-w", "out", "-p", PERIOD], cwd=folder,
+                          env=bare, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          encoding="utf-8", timeout=900, check=False)
+    assert done.returncode == 1, done.stdout  # the demo's inbox has wrong returns
+    lines = done.stdout.splitlines()
+    assert lines[0] == "Đang kiểm tra 40 tệp…" and "Đã kiểm tra 40/40 tệp trong" in done.stdout
+    assert f"Sổ kết quả kiểm tra: {folder / 'out' / 'outputs' / PERIOD}" in done.stdout
+    assert not [line for line in lines if "kiểm tra" in line and not line.startswith(
+        ("Đang kiểm tra", "Đã kiểm tra", "Sổ kết quả kiểm tra: "))]
