@@ -150,7 +150,7 @@ def cli() -> None:
 )
 def init(directory: Path, catalog_dir: Path | None, force: bool) -> None:
     """Tạo thư mục làm việc THƯ_MỤC với sổ tổng hợp master.xlsm."""
-    with _hold(directory):
+    with _hold(directory, new=True):
         ws = workspace.init(directory, catalog_dir, force)
     click.echo(f"Đã tạo sổ tổng hợp: {ws.master}")
     click.echo(f"Thư mục nhận báo cáo: {ws.inbox}")
@@ -276,7 +276,7 @@ def demo(directory: Path, period: str) -> None:
     liền trước (2025-N) với các tệp giả lập của kỳ ấy, để sổ tổng hợp và báo cáo kỳ
     so sánh được các kỳ.
     """
-    with _hold(directory):
+    with _hold(directory, new=True):
         result = workspace.demo(directory, period)
     ws = result.workspace
     if result.earlier is not None:
@@ -470,8 +470,12 @@ def _echo_report(result: workspace.Report) -> None:
         click.echo(f"Cảnh báo: {problem}", err=True)
 
 
-def _hold(root: Path) -> AbstractContextManager[None]:
-    """The workspace for this command alone; says so when another run makes it wait."""
+def _hold(root: Path, new: bool = False) -> AbstractContextManager[None]:
+    """The workspace for this command alone; says so when another run makes it wait. A
+    folder that is not a workspace is refused first (unless the command makes a ``new`` one),
+    so that no lock file is left in it."""
+    if not new:
+        workspace.Workspace(root).require()
     return lock.exclusive(root, waiting=lambda: click.echo(
         f"Một lượt chạy khác đang dùng thư mục làm việc {root}; đang chờ lượt đó xong "
         f"(tối đa {lock.WAIT_S / 60:.0f} phút)…", err=True))

@@ -66,6 +66,8 @@ def _one_run_at_a_time(func: _F) -> _F:
 
     @functools.wraps(func)
     def locked(first: Workspace | Path, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(first, Workspace):
+            first.require()
         root = first.root if isinstance(first, Workspace) else first
         with lock.exclusive(root):
             _remove_leftovers(root)
@@ -148,12 +150,17 @@ class Workspace:
         """The configuration as the master workbook holds it now."""
         if self.sheets is not None:
             return build(master.tables_from_rows(self.sheets))
-        if not self.master.is_file():
+        self.require()
+        return master.read_master(self.master)
+
+    def require(self) -> None:
+        """Refuse a folder that is not a workspace (no master), before anything is written
+        there, even the lock."""
+        if self.sheets is None and not self.master.is_file():
             raise UsageError(
                 f"Thư mục {self.root} chưa phải là thư mục làm việc của dvxl (không có "
                 f"{MASTER_NAME}). Chạy «dvxl init {self.root}» hoặc chỉ thư mục bằng -w."
             )
-        return master.read_master(self.master)
 
 
 @_one_run_at_a_time

@@ -214,3 +214,14 @@ def test_a_missing_workspace_is_named_by_its_real_path(
     assert f"«dvxl init {tmp_path}»" in err and " . " not in err
     assert main(["status", "-w", "khong-co"]) == 2
     assert f"{tmp_path / 'khong-co'}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["validate"], ["merge"], ["templates", "-p", "2026-6T"],
+                                     ["report", "-p", "2026-6T"]])
+def test_a_folder_that_is_not_a_workspace_is_refused_and_left_untouched(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "cong-van.pdf").write_bytes(b"%PDF-1.4\n")
+    assert main([*command, "-w", str(tmp_path)]) == 2
+    assert "chưa phải là thư mục làm việc" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cong-van.pdf"]  # no lock, no outputs
