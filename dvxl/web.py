@@ -309,7 +309,7 @@ async def secretariat(request: Request) -> Response:
              "source": t.received_label, "note": t.note} for t in consolidated.tracking]
     counts = " · ".join(f"{s.label}: {n}" for s, n in count_tracks(consolidated.tracking).items())
     page = _page("secretariat", title="Theo dõi nộp báo cáo",
-                 subtitle=f"{_subtitle(catalog, holder)} — {periods.label(period)}",
+                 subtitle=f"Văn phòng — {periods.label(period)}",
                  refresh=REFRESH_S, rows=rows, counts=counts, csrf=token,
                  now=stamp(dt.datetime.now()))
     return _with_token(page, token)

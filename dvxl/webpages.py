@@ -38,7 +38,14 @@ th,td{border:1px solid #d4d4d8;padding:.4rem .5rem;text-align:left;vertical-alig
 th{background:#f1f1f3}
 td.num{text-align:right}
 .muted{color:#555;font-size:.9rem}
-ul.plain{padding-left:1.1rem}
+@media (max-width:40rem){
+ table.stack tr:first-child{display:none}
+ table.stack,table.stack tbody,table.stack tr,table.stack td{display:block;width:100%}
+ table.stack tr{border:1px solid #d4d4d8;border-radius:.4rem;margin:0 0 .6rem;padding:.2rem 0}
+ table.stack td{border:0;padding:.15rem .6rem;text-align:left}
+ table.stack td::before{content:attr(data-label);display:block;font-size:.8rem;color:#555}
+ table.stack td:empty{display:none}
+}
 """
 
 _BASE = """<!doctype html>
@@ -91,17 +98,19 @@ _UNIT = """{% extends "base" %}{% block main %}
 <input type="file" id="tep" name="tep"
  accept=".xlsx,.xlsm,.xls,.ods,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,application/vnd.ms-excel,application/vnd.oasis.opendocument.spreadsheet"
  required>
-<button type="submit">Gửi báo cáo</button>
+<button type="submit" id="gui">Gửi báo cáo</button>
 </form>
 </div>
 <div class="card">
 <h2>Các lần gửi trong kỳ</h2>
 {% if receipts %}
-<div class="scroll"><table>
+<div class="scroll"><table class="stack">
 <tr><th>Thời điểm nhận</th><th>Kết quả</th><th>Lỗi</th><th>Cảnh báo</th><th></th></tr>
 {% for r in receipts %}
-<tr><td>{{ r.received }}</td><td>{{ r.state }}</td><td class="num">{{ r.errors }}</td>
-<td class="num">{{ r.warnings }}</td><td><a href="/ket-qua/{{ r.id }}">Xem</a></td></tr>
+<tr><td data-label="Thời điểm nhận">{{ r.received }}</td>
+<td data-label="Kết quả">{{ r.state }}</td><td class="num" data-label="Lỗi">{{ r.errors }}</td>
+<td class="num" data-label="Cảnh báo">{{ r.warnings }}</td>
+<td><a href="/ket-qua/{{ r.id }}">Xem chi tiết</a></td></tr>
 {% endfor %}
 </table></div>
 {% else %}<p class="muted">Chưa gửi tệp nào trong kỳ này.</p>{% endif %}
@@ -123,11 +132,12 @@ dưới đây rồi gửi lại. Tệp đã gửi vẫn được văn phòng lư
 {% if findings %}
 <div class="card">
 <h2>Kết quả kiểm tra ({{ findings|length }} mục)</h2>
-<div class="scroll"><table id="ket-qua">
-<tr><th>Mã</th><th>Mức độ</th><th>Ô</th><th>Nội dung</th><th>Cần nhập</th></tr>
+<div class="scroll"><table id="ket-qua" class="stack">
+<tr><th>Mã · mức độ</th><th>Ô</th><th>Nội dung</th><th>Cần nhập</th></tr>
 {% for f in findings %}
-<tr><td>{{ f.code }}</td><td>{{ f.severity }}</td><td>{{ f.cell }}</td><td>{{ f.message }}</td>
-<td>{{ f.expected }}</td></tr>
+<tr><td data-label="Mã">{{ f.code }} · {{ f.severity }}</td>
+<td data-label="Ô">{{ f.cell }}</td><td data-label="Nội dung">{{ f.message }}</td>
+<td data-label="Cần nhập">{{ f.expected }}</td></tr>
 {% endfor %}
 </table></div>
 </div>
@@ -142,13 +152,16 @@ _SECRETARIAT = """{% extends "base" %}{% block main %}
 <p class="muted">Cập nhật lúc {{ now }}; trang tự làm mới sau {{ refresh }} giây.</p>
 </div>
 <div class="card scroll">
-<table id="theo-doi">
+<table id="theo-doi" class="stack">
 <tr><th>STT</th><th>Mã</th><th>Tên đơn vị</th><th>Tình trạng</th><th>Muộn (ngày)</th>
 <th>Số tệp</th><th>Lần gửi cuối</th><th>Nguồn thời điểm</th><th>Ghi chú</th></tr>
 {% for t in rows %}
-<tr><td class="num">{{ loop.index }}</td><td>{{ t.code }}</td><td>{{ t.name }}</td>
-<td>{{ t.status }}</td><td class="num">{{ t.late }}</td><td class="num">{{ t.files }}</td>
-<td>{{ t.last }}</td><td>{{ t.source }}</td><td>{{ t.note }}</td></tr>
+<tr><td class="num" data-label="STT">{{ loop.index }}</td><td data-label="Mã">{{ t.code }}</td>
+<td data-label="Tên đơn vị">{{ t.name }}</td><td data-label="Tình trạng">{{ t.status }}</td>
+<td class="num" data-label="Muộn (ngày)">{{ t.late }}</td>
+<td class="num" data-label="Số tệp">{{ t.files }}</td>
+<td data-label="Lần gửi cuối">{{ t.last }}</td><td data-label="Nguồn thời điểm">{{ t.source }}</td>
+<td data-label="Ghi chú">{{ t.note }}</td></tr>
 {% endfor %}
 </table>
 </div>
