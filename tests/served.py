@@ -3,14 +3,20 @@ codes, copied for each test, and returns filled the way units fill them."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import uvicorn
 
-from dvxl import sample, uploadcodes, workspace
+from dvxl import sample, uploadcodes, web, workspace
 from dvxl.form import template_name
 from dvxl.intake import Ledger, Receipt
 from dvxl.model import Catalog, Period, Unit
@@ -65,6 +71,33 @@ class Site:
             return []
         with Ledger(path) as ledger:
             return ledger.receipts(PERIOD)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serving(root: Path) -> Iterator[str]:
+    """``dvxl serve``'s application on a free port of this machine, in a thread."""
+    port = free_port()
+    config = uvicorn.Config(web.create_app(root), host="127.0.0.1", port=port,
+                            log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
 
 
 def pdf_bytes() -> bytes:

@@ -3,7 +3,9 @@ before reading, what lands in the inbox, aside and in the ledger."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -19,7 +21,7 @@ from dvxl.findings import Code
 from dvxl.receipt_time import UPLOAD
 from dvxl.statuses import FileStatus, TrackStatus
 
-from served import PERIOD, Site, pdf_bytes
+from served import PERIOD, Site, free_port, pdf_bytes, serving
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -308,3 +310,76 @@ def test_the_codes_command_lists_the_codes_and_serve_needs_some(
     uploadcodes.path(site.root).unlink()
     assert main(["serve", "-w", str(site.root)]) == 2
     assert "dvxl codes" in capsys.readouterr().err
+
+
+# A sender or a server that stops halfway -----------------------------------------------------
+
+
+def partial_upload(base: str, site: Site, sent: int = 5000) -> socket.socket:
+    """Start an upload on a raw connection and stop after ``sent`` bytes of the file."""
+    token_value = "t" * 43
+    boundary = "----dvxl"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n"
+            f"{token_value}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"tep\"; "
+            "filename=\"a.xlsx\"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
+    host, port = base.removeprefix("http://").split(":")
+    connection = socket.create_connection((host, int(port)))
+    request = (f"POST /gui HTTP/1.1\r\nHost: {host}:{port}\r\n"
+               f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+               f"Content-Length: {len(head) + 100_000}\r\n"
+               f"Cookie: {web.CODE_COOKIE}={site.code()}; {web.CSRF_COOKIE}={token_value}\r\n"
+               "\r\n").encode()
+    connection.sendall(request + head + b"P" * sent)
+    return connection
+
+
+def temps(site: Site) -> list[Path]:
+    folder = site.root / upload.UPLOADS_DIR / upload.TEMP_DIR
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+def test_a_sender_that_disconnects_halfway_leaves_nothing(site: Site) -> None:
+    with serving(site.root) as base:
+        connection = partial_upload(base, site)
+        deadline = time.monotonic() + 10
+        while not temps(site) and time.monotonic() < deadline:  # the server is writing it
+            time.sleep(0.05)
+        assert temps(site)
+        connection.close()
+        while temps(site) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert nothing_received(site)
+
+
+def test_a_server_killed_mid_upload_records_nothing_and_a_later_one_receives(
+    site: Site, tmp_path: Path,
+) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "dvxl.cli", "serve", "-w", str(site.root), "--port",
+               str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None and "Trang tải lên" in server.stdout.readline()
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                break
+            time.sleep(0.1)
+        connection = partial_upload(base, site)
+        deadline = time.monotonic() + 10
+        while not temps(site) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert temps(site)  # killed while the file streams in
+        server.kill()
+        server.wait()
+        connection.close()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert not site.receipts() and not (site.root / "inbox" / PERIOD).exists()
+    # What a stopped server left is only its temporary file, removed once it is stale.
+    upload.remove_stale(site.root, older_than_s=0)
+    assert temps(site) == []
+    c = signed_in(site, site.code())
+    assert "Đã nhận, hợp lệ" in send(c, site.fill(tmp_path / "a.xlsx").read_bytes()).text  # type: ignore[attr-defined]

@@ -9,59 +9,27 @@ at a phone's size is left in the test's folder (and in ``DVXL_SCREENSHOTS`` when
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
-import uvicorn
 
-from dvxl import uploadcodes, web
+from dvxl import uploadcodes
 from dvxl.findings import Code
 from dvxl.receipt_time import UPLOAD
 from dvxl.statuses import FileStatus
 
-from served import Site, pdf_bytes
+from served import Site, pdf_bytes, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason="Debian's chromium is not installed")
 PHONE = {"width": 390, "height": 844}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextlib.contextmanager
-def serving(root: Path) -> Iterator[str]:
-    """``dvxl serve``'s application on a free port of this machine, in a thread."""
-    port = free_port()
-    config = uvicorn.Config(web.create_app(root), host="127.0.0.1", port=port,
-                            log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
 
 
 @pytest.fixture
