@@ -42,6 +42,7 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from dvxl import periods, upload, uploadcodes, workspace
+from dvxl.errors import DvxlError
 from dvxl.gates import human
 from dvxl.intake import Receipt
 from dvxl.lock import BusyError
@@ -137,7 +138,19 @@ class _Site:
         typed = request.cookies.get(CODE_COOKIE, "")
         if not typed:
             return None
-        return uploadcodes.holder(uploadcodes.load(self.ws.root), typed)
+        return self.known(uploadcodes.holder(uploadcodes.load(self.ws.root), typed))
+
+    def known(self, holder: Holder | None) -> Holder | None:
+        """``holder`` while the master still has its period and unit (a code outlives an
+        edit of the roster in the file, never in effect)."""
+        if holder is None:
+            return None
+        catalog = self.catalog()
+        if periods.known(catalog, holder.period) is None:
+            return None
+        if holder.unit and holder.unit not in {u.code for u in catalog.addressed_units()}:
+            return None
+        return holder
 
 
 # Pages ------------------------------------------------------------------------------------
@@ -194,7 +207,7 @@ async def sign_in(request: Request) -> Response:
     client = request.client.host if request.client else "?"
     if site.wrong.full(client):
         raise Refusal(429, "Đã nhập sai mã quá nhiều lần. Hãy chờ ít phút rồi thử lại.")
-    holder = uploadcodes.holder(uploadcodes.load(site.ws.root), form.get("ma", ""))
+    holder = site.known(uploadcodes.holder(uploadcodes.load(site.ws.root), form.get("ma", "")))
     if holder is None:
         site.wrong.hit(client)
         token = _token(request)
@@ -445,6 +458,15 @@ _MESSAGES = {
 }
 
 
+async def _failed(request: Request, exc: Exception) -> Response:
+    """dvxl's own errors (a ledger or a disk that cannot be written) in Vietnamese; anything
+    else as a fault of dvxl's (uvicorn logs its traceback)."""
+    if isinstance(exc, DvxlError):
+        return _problem(500, f"Văn phòng chưa nhận được tệp: {exc} Hãy báo văn phòng.")
+    return _problem(500, "Trang gặp lỗi không lường trước nên chưa nhận được tệp. Hãy gửi lại "
+                    "sau ít phút; nếu vẫn lỗi, hãy báo văn phòng.")
+
+
 async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Refusal)
     return _problem(exc.status, exc.message)
@@ -471,8 +493,8 @@ def create_app(root: Path, limits: Limits | None = None) -> Starlette:
         Route("/ban-sua/{rid:int}", marked_copy, methods=["GET"]),
         Route("/van-phong", secretariat, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={Refusal: _refused,
-                                                       HTTPException: _http_error})
+    app = Starlette(routes=routes, exception_handlers={
+        Refusal: _refused, HTTPException: _http_error, Exception: _failed})
     app.state.site = _Site(root, limits or Limits())
     return app
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from dvxl import lock, upload, uploadcodes, web, workspace
+from dvxl import intake, lock, upload, uploadcodes, web, workspace
 from dvxl.cli import main
 from dvxl.findings import Code
 from dvxl.receipt_time import UPLOAD
@@ -383,3 +383,18 @@ def test_a_server_killed_mid_upload_records_nothing_and_a_later_one_receives(
     assert temps(site) == []
     c = signed_in(site, site.code())
     assert "Đã nhận, hợp lệ" in send(c, site.fill(tmp_path / "a.xlsx").read_bytes()).text  # type: ignore[attr-defined]
+
+
+def test_a_ledger_that_cannot_be_written_is_told_in_vietnamese(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise intake.LedgerError("Sổ ghi nhận bị hỏng.")
+
+    monkeypatch.setattr(intake, "intake", broken)
+    c = TestClient(web.create_app(site.root), raise_server_exceptions=False)
+    c.post("/vao", data={"ma": site.code(), "csrf": token(c)})
+    response = send(c, site.fill(tmp_path / "a.xlsx").read_bytes())
+    assert response.status_code == 500  # type: ignore[attr-defined]
+    assert "Sổ ghi nhận bị hỏng." in response.text  # type: ignore[attr-defined]
+    assert temps(site) == []
