@@ -458,6 +458,8 @@ def codes(period: str, renew: bool, root: Path) -> None:
     for unit, code in made.units.items():
         click.echo(f"{unit:<{width}}  {uploadcodes.shown(code)}  {names.get(unit, '')}")
     click.echo(f"Mã được giữ trong {uploadcodes.path(ws.root)} (chỉ chủ tài khoản đọc được).")
+    click.echo(f"Mẫu báo cáo tạo sau lệnh này (dvxl templates -p {chosen.code}) in mã của đơn vị "
+               "ở trang «Hướng dẫn»; mẫu đã tạo trước đó không có mã.")
 
 
 @cli.command()

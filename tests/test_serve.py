@@ -398,3 +398,17 @@ def test_a_ledger_that_cannot_be_written_is_told_in_vietnamese(
     assert response.status_code == 500  # type: ignore[attr-defined]
     assert "Sổ ghi nhận bị hỏng." in response.text  # type: ignore[attr-defined]
     assert temps(site) == []
+
+
+def test_templates_made_after_the_codes_print_each_units_code_on_its_guide(site: Site) -> None:
+    from python_calamine import CalamineWorkbook
+
+    from dvxl.form import GUIDE, template_name
+
+    workspace.make_templates(site.ws, PERIOD)
+    for index in (0, 1):
+        path = site.ws.templates(PERIOD) / template_name(site.period, site.unit(index))
+        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(GUIDE).to_python()
+        text = "\n".join(str(cell) for row in rows for cell in row)
+        assert f"mã nộp báo cáo của đơn vị là {uploadcodes.shown(site.code(index))}" in text
+        assert site.code(1 - index) not in text and site.codes.secretariat not in text
