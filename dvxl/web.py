@@ -10,17 +10,17 @@ own receipts. The secretariat's code opens the period's tracking table, computed
 the ledger at every request.
 
 Safety: the code is checked and the declared size refused before the body is read; the
-body is parsed as it streams (python-multipart) straight into a temporary file in the
-workspace and dropped at the size limit; the form's CSRF token (double-submit: a cookie
-and a hidden field, compared in constant time) must come before the file or nothing is
-written; uploads are limited per code and wrong codes per client address; the client's
-file name never names a file. No JavaScript is served (the policy forbids scripts).
+body is parsed as it streams straight into a temporary file in the workspace and dropped
+at the size limit, and the form's CSRF token (double submit: a cookie and a hidden field)
+must come before the file or nothing is written (:mod:`dvxl.webform`); a browser's Origin
+must be this site; uploads are limited per code and wrong codes per client address; the
+client's file name never names a file. No JavaScript is served (the policy forbids
+scripts).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import os
 import secrets
 import threading
@@ -30,10 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
-import python_multipart
-from python_multipart.multipart import parse_options_header
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -50,15 +47,20 @@ from dvxl.looks import stamp
 from dvxl.merge import count_tracks
 from dvxl.model import Catalog
 from dvxl.uploadcodes import Holder
+from dvxl.webform import (
+    TOKEN_LENGTH,
+    FileForm,
+    Refusal,
+    check_origin,
+    small_form,
+    too_large,
+)
 from dvxl.webpages import render
 
 CODE_COOKIE = "dvxl_ma"
 CSRF_COOKIE = "dvxl_csrf"
-CSRF_FIELD = "csrf"
-FILE_FIELD = "tep"
 #: Room for the multipart framing and the token around the file itself.
 FORM_OVERHEAD = 64 * 1024
-SMALL_FORM = 4 * 1024  # the sign-in and sign-out forms
 REFRESH_S = 30
 _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
@@ -68,14 +70,6 @@ _HEADERS = {
     "Cache-Control": "no-store",
 }
 _SEVERITY = {"error": "Lỗi", "warning": "Cảnh báo"}
-
-
-class Refusal(Exception):
-    """A request refused with a status and a Vietnamese message for the page."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
 
 
 class RateLimit:
@@ -162,7 +156,7 @@ def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
 
 def _token(request: Request) -> str:
     token = request.cookies.get(CSRF_COOKIE, "")
-    return token if len(token) == 43 else secrets.token_urlsafe(32)
+    return token if len(token) == TOKEN_LENGTH else secrets.token_urlsafe(32)
 
 
 def _with_token(response: Response, token: str) -> Response:
@@ -240,11 +234,12 @@ async def send(request: Request) -> Response:
     limit = upload.max_bytes(catalog)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + FORM_OVERHEAD:
-        raise _too_large(limit)
+        raise too_large(limit)
     if not site.uploads.hit(holder.period + "/" + holder.unit):
         raise Refusal(429, "Đơn vị đã gửi quá nhiều lần trong ít phút. Hãy chờ ít phút rồi "
                       "gửi lại.")
-    temp = await _stream_file(request, site.ws.root, limit)
+    form = FileForm(site.ws.root, limit, request.cookies.get(CSRF_COOKIE, ""))
+    temp = await form.read(request.headers.get("content-type", ""), request.stream())
     try:
         outcome = await run_in_threadpool(
             upload.receive, site.ws, catalog, catalog.period(holder.period), holder.unit, temp)
@@ -332,122 +327,12 @@ async def secretariat(request: Request) -> Response:
 
 
 def _same_origin(request: Request) -> None:
-    """A browser's Origin, when it sends one, must be this site (a second CSRF guard)."""
-    origin = request.headers.get("origin", "")
-    if origin and origin != "null" and origin.split("://", 1)[-1] != request.headers.get("host"):
-        raise Refusal(403, "Biểu mẫu không gửi từ trang này nên không được nhận.")
-
-
-def _check_token(request: Request, sent: str) -> None:
-    expected = request.cookies.get(CSRF_COOKIE, "")
-    if not expected or not sent or not hmac.compare_digest(expected.encode(), sent.encode()):
-        raise Refusal(403, "Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Hãy mở lại "
-                      "trang rồi gửi lại.")
+    check_origin(request.headers.get("origin", ""), request.headers.get("host", ""))
 
 
 async def _small_form(request: Request) -> dict[str, str]:
-    """A sign-in or sign-out form (urlencoded, a few bytes), its CSRF token checked."""
     _same_origin(request)
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > SMALL_FORM:
-            raise Refusal(413, "Biểu mẫu quá lớn.")
-    text = body.decode("utf-8", "replace")
-    fields = dict(parse_qsl(text, keep_blank_values=True, max_num_fields=8))
-    _check_token(request, fields.get(CSRF_FIELD, ""))
-    return fields
-
-
-def _too_large(limit: int) -> Refusal:
-    return Refusal(413, f"Tệp quá lớn: giới hạn {human(limit)}. Mẫu báo cáo chỉ cần vài chục "
-                   "KB: hãy xóa hình ảnh, dữ liệu dán thêm rồi gửi lại.")
-
-
-async def _stream_file(request: Request, root: Path, limit: int) -> Path:
-    """The form's file part written into a temporary file of the workspace as it arrives;
-    refused at ``limit`` bytes, and before a byte is written unless the CSRF field came
-    first and matched. The temporary file is removed on any refusal."""
-    _, params = parse_options_header(request.headers.get("content-type", ""))
-    boundary = params.get(b"boundary")
-    if not boundary:
-        raise Refusal(400, "Yêu cầu không đúng dạng biểu mẫu gửi tệp.")
-    part: dict[str, Any] = {"headers": {}, "name": "", "filename": None, "data": bytearray()}
-    state: dict[str, Any] = {"token_ok": False, "temp": None, "handle": None, "size": 0,
-                             "done": False, "header": b"", "value": b""}
-
-    def on_part_begin() -> None:
-        part.update(headers={}, name="", filename=None, data=bytearray())
-
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        state["header"] += data[start:end]
-
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        state["value"] += data[start:end]
-
-    def on_header_end() -> None:
-        part["headers"][state["header"].lower()] = state["value"]
-        state["header"], state["value"] = b"", b""
-
-    def on_headers_finished() -> None:
-        _, options = parse_options_header(part["headers"].get(b"content-disposition", b""))
-        part["name"] = options.get(b"name", b"").decode("utf-8", "replace")
-        filename = options.get(b"filename")
-        part["filename"] = None if filename is None else filename.decode("utf-8", "replace")
-        if part["name"] == FILE_FIELD and part["filename"] is not None:
-            if not state["token_ok"]:
-                raise Refusal(403, "Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Hãy "
-                              "mở lại trang rồi gửi lại.")
-            if state["temp"] is not None:
-                raise Refusal(400, "Mỗi lần chỉ gửi một tệp.")
-            temp = upload.new_temp(root, upload.suffix_for(part["filename"]))
-            state["temp"], state["handle"] = temp, open(temp, "wb")  # noqa: SIM115
-
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        if state["handle"] is not None and part["name"] == FILE_FIELD:
-            state["size"] += end - start
-            if state["size"] > limit:
-                raise _too_large(limit)
-            state["handle"].write(data[start:end])
-        else:
-            part["data"] += data[start:end]
-            if len(part["data"]) > SMALL_FORM:
-                raise Refusal(413, "Biểu mẫu quá lớn.")
-
-    def on_part_end() -> None:
-        if part["name"] == CSRF_FIELD and part["filename"] is None:
-            _check_token(request, part["data"].decode("ascii", "replace"))
-            state["token_ok"] = True
-        if part["name"] == FILE_FIELD and state["handle"] is not None:
-            state["handle"].close()
-            state["handle"] = None
-            state["done"] = True
-
-    callbacks: Any = {
-        "on_part_begin": on_part_begin, "on_part_data": on_part_data,
-        "on_part_end": on_part_end, "on_header_field": on_header_field,
-        "on_header_value": on_header_value, "on_header_end": on_header_end,
-        "on_headers_finished": on_headers_finished,
-    }
-    parser = python_multipart.MultipartParser(boundary, callbacks)
-    try:
-        async for chunk in request.stream():
-            parser.write(chunk)
-        parser.finalize()
-        if not state["token_ok"]:
-            _check_token(request, "")
-        if not state["done"] or state["size"] == 0:
-            raise Refusal(400, "Chưa chọn tệp báo cáo, hoặc tệp rỗng. Hãy chọn tệp rồi gửi.")
-    except BaseException as exc:
-        if state["handle"] is not None:
-            state["handle"].close()
-        if state["temp"] is not None:
-            state["temp"].unlink(missing_ok=True)
-        if isinstance(exc, python_multipart.exceptions.MultipartParseError):
-            raise Refusal(400, "Yêu cầu không đúng dạng biểu mẫu gửi tệp.") from None
-        raise
-    temp: Path = state["temp"]
-    return temp
+    return await small_form(request.stream(), request.cookies.get(CSRF_COOKIE, ""))
 
 
 # The application --------------------------------------------------------------------------
