@@ -480,9 +480,12 @@ def serve(root: Path, host: str, port: int) -> None:
     if not made:
         raise UsageError("Chưa có mã nộp báo cáo nào: chạy «dvxl codes -p KỲ» trước, rồi báo "
                          "mã cho từng đơn vị.")
-    shown = "localhost" if host in ("127.0.0.1", "::1") else host
+    shown = "localhost" if host in ("127.0.0.1", "::1", "0.0.0.0") else host
     click.echo(f"Trang tải lên: http://{shown}:{port}/ (kỳ: {', '.join(sorted(made))}). "
                "Bấm Ctrl+C để dừng.")
+    if host == "0.0.0.0":
+        for address in web.local_addresses():
+            click.echo(f"   Các máy trong mạng nội bộ vào: http://{address}:{port}/")
     web.serve(ws.root.resolve(), host, port)
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+import socket
 import threading
 import time
 from collections import deque
@@ -105,7 +106,7 @@ class RateLimit:
 @dataclass
 class Limits:
     uploads_per_code: int = 20
-    wrong_codes_per_client: int = 10
+    wrong_codes_per_client: int = 30  # an office's units may share one address (NAT)
     window_s: float = 600.0
 
 
@@ -382,6 +383,15 @@ def create_app(root: Path, limits: Limits | None = None) -> Starlette:
         Refusal: _refused, HTTPException: _http_error, Exception: _failed})
     app.state.site = _Site(root, limits or Limits())
     return app
+
+
+def local_addresses() -> list[str]:
+    """This computer's IPv4 addresses other than loopback (what units type to reach it)."""
+    try:
+        found = socket.gethostbyname_ex(socket.gethostname())[2]
+    except OSError:
+        return []
+    return sorted({a for a in found if not a.startswith("127.")})
 
 
 def serve(root: Path, host: str, port: int) -> None:
