@@ -33,10 +33,12 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from dvxl import atomic, intake, lock, workspace
 from dvxl.findings import Code, make
 from dvxl.intake import Ledger, Receipt
+from dvxl.merge import Consolidated
 from dvxl.model import Catalog, Period
 from dvxl.reader import Limits
 from dvxl.statuses import FileStatus
@@ -113,12 +115,17 @@ def state(status: FileStatus) -> str:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one upload: its receipt in the ledger, and whether the ledger had
-    this very content for the period already (then nothing new was recorded)."""
+    """What the unit is told about one upload: the state and findings, when the office
+    received this content, the unit's receipt (None when the same content is another
+    unit's receipt already: nothing is recorded twice), whether the ledger had it before,
+    and whether a marked-up copy was made."""
 
-    receipt: Receipt
+    status: FileStatus
+    findings: list[dict[str, Any]]
+    received: dt.datetime
+    receipt_id: int | None
     already: bool
-    marked: Path | None
+    marked: bool
 
 
 def receive(
@@ -127,12 +134,18 @@ def receive(
 ) -> Outcome:
     """Check, place and record the upload in ``temp`` for ``unit`` and ``period``; ``temp``
     is consumed (moved or removed). Raises :class:`dvxl.lock.BusyError` when a merge holds
-    the workspace longer than ``wait_s`` (default :data:`WAIT_S`; nothing is recorded then)."""
+    the workspace longer than ``wait_s`` (default :data:`WAIT_S`; nothing is recorded then).
+
+    Content the ledger already has for the period is not placed nor recorded again: the
+    unit is told what was found the first time, and when."""
     try:
         with _one_at_a_time, lock.exclusive(
                 ws.root, wait_s=WAIT_S if wait_s is None else wait_s):
             received = (now or dt.datetime.now()).replace(microsecond=0)
             report = _checked(ws, catalog, period, unit, temp, received)
+            known = _known(ws, period, report.sha256)
+            if known is not None:
+                return _told_again(ws, known, report, unit, received)
             target = _place(ws, period, unit, temp, report, received)
             report.path, report.uploaded = target, received
             report.findings = [replace(f, file=target.name) for f in report.findings]
@@ -143,10 +156,31 @@ def receive(
             receipts = result.new or result.known
             if not receipts:  # the file changed under us: cannot happen to our own file
                 raise OSError(f"tệp tải lên {target.name} đã thay đổi trước khi được ghi sổ")
+            receipt = receipts[0]
             marked = _marked_copy(ws, catalog, batch) if report.errors else None
-            return Outcome(receipts[0], not result.new, marked)
+            return Outcome(receipt.status, receipt.findings, receipt.received, receipt.id,
+                           False, marked is not None)
     finally:
         temp.unlink(missing_ok=True)
+
+
+def _known(ws: workspace.Workspace, period: Period, sha256: str) -> Receipt | None:
+    path = workspace.ledger_path(ws)
+    if not path.is_file():
+        return None
+    with Ledger(path) as ledger:
+        return ledger.receipt(period.code, sha256)
+
+
+def _told_again(ws: workspace.Workspace, known: Receipt, report: FileReport, unit: str,
+                received: dt.datetime) -> Outcome:
+    """The outcome of content the ledger has for the period already: the unit's own
+    receipt as it was recorded, or, when it is another unit's, this check alone."""
+    if known.unit == unit:
+        return Outcome(known.status, known.findings, known.received, known.id, True,
+                       marked_copy(ws.root, known) is not None)
+    return Outcome(report.status, [f.as_dict() for f in report.findings], received, None,
+                   False, False)
 
 
 def _checked(ws: workspace.Workspace, catalog: Catalog, period: Period, unit: str, temp: Path,
@@ -228,6 +262,15 @@ def unit_receipts(root: Path, period: str, unit: str) -> list[Receipt]:
     path = workspace.ledger_path(workspace.Workspace(root))
     if not path.is_file():
         return []
-    with Ledger(path) as ledger:
+    # Not while an upload records: the ledger's cache of what it just wrote
+    # (intake._RECENT) is the process's, and is rewritten as it records.
+    with _one_at_a_time, Ledger(path) as ledger:
         own = [r for r in ledger.receipts(period) if r.unit == unit]
     return sorted(own, key=lambda r: (r.received, r.id), reverse=True)
+
+
+def tracking(ws: workspace.Workspace, catalog: Catalog, period: Period) -> Consolidated:
+    """The period's consolidated data for the secretariat's page (see :func:`unit_receipts`
+    for the lock)."""
+    with _one_at_a_time:
+        return workspace.consolidate(ws, catalog, period)[0]

@@ -249,24 +249,24 @@ async def send(request: Request) -> Response:
                       "lại sau vài phút.") from None
     finally:
         temp.unlink(missing_ok=True)
-    return _result(catalog, holder, outcome.receipt, outcome.already, outcome.marked is not None)
+    return _result(catalog, holder, outcome)
 
 
 def _moment(moment: dt.datetime) -> str:
     return f"{moment:%H:%M:%S} ngày {moment:%d/%m/%Y}"
 
 
-def _result(catalog: Catalog, holder: Holder, receipt: Receipt, already: bool,
-            marked: bool) -> Response:
-    state = upload.state(receipt.status)
+def _result(catalog: Catalog, holder: Holder, outcome: upload.Outcome) -> Response:
+    state = upload.state(outcome.status)
     tone = {upload.RECEIVED: "ok", upload.RECEIVED_WITH_WARNINGS: "warn"}.get(state, "bad")
     findings = [{"code": f.get("code", ""), "severity": _SEVERITY.get(f.get("severity", ""), ""),
                  "cell": "!".join(p for p in (f.get("sheet", ""), f.get("cell", "")) if p),
                  "message": f.get("message", ""), "expected": f.get("expected", "")}
-                for f in receipt.findings]
+                for f in outcome.findings]
     return _page("result", title="Kết quả gửi báo cáo", subtitle=_subtitle(catalog, holder),
-                 state=state, tone=tone, received=_moment(receipt.received), already=already,
-                 marked=marked, id=receipt.id, findings=findings)
+                 state=state, tone=tone, received=_moment(outcome.received),
+                 already=outcome.already, marked=outcome.marked, id=outcome.receipt_id,
+                 findings=findings)
 
 
 async def result(request: Request) -> Response:
@@ -274,7 +274,8 @@ async def result(request: Request) -> Response:
     holder, receipt = await _own_receipt(request)
     catalog = await run_in_threadpool(site.catalog)
     marked = upload.marked_copy(site.ws.root, receipt) is not None
-    return _result(catalog, holder, receipt, False, marked)
+    return _result(catalog, holder, upload.Outcome(receipt.status, receipt.findings,
+                                                   receipt.received, receipt.id, False, marked))
 
 
 async def marked_copy(request: Request) -> Response:
@@ -311,7 +312,7 @@ async def secretariat(request: Request) -> Response:
     token = _token(request)
     catalog = await run_in_threadpool(site.catalog)
     period = catalog.period(holder.period)
-    consolidated, _ = await run_in_threadpool(workspace.consolidate, site.ws, catalog, period)
+    consolidated = await run_in_threadpool(upload.tracking, site.ws, catalog, period)
     rows = [{"code": t.unit.code, "name": t.unit.name, "status": t.status.label,
              "late": t.days_late or "", "files": t.files,
              "last": stamp(t.last_received) if t.last_received else "",

@@ -252,7 +252,21 @@ def test_the_same_file_twice_keeps_the_first_receipt_time(site: Site, tmp_path: 
     send(c, data)
     again = send(c, data)
     assert "đã được gửi trước đó" in again.text  # type: ignore[attr-defined]
+    assert "Đã nhận, hợp lệ" in again.text  # type: ignore[attr-defined]
     assert len(site.receipts()) == 1
+    assert len(list((site.root / "inbox" / PERIOD).iterdir())) == 1  # not placed twice
+
+
+def test_another_units_received_file_sent_again_is_neither_received_nor_shown(
+    site: Site, tmp_path: Path,
+) -> None:
+    theirs = site.fill(tmp_path / "b.xlsx", 1).read_bytes()
+    assert "Đã nhận, hợp lệ" in send(signed_in(site, site.code(1)), theirs).text  # type: ignore[attr-defined]
+    response = send(signed_in(site, site.code(0)), theirs)
+    assert "Có lỗi, chưa nhận" in response.text  # type: ignore[attr-defined]
+    assert Code.UPLOAD_OTHER_UNIT.value in response.text  # type: ignore[attr-defined]
+    assert "/ket-qua/" not in response.text  # type: ignore[attr-defined]
+    assert [r.unit for r in site.receipts()] == [site.unit(1).code]
 
 
 def test_a_unit_sees_only_its_own_receipts(site: Site, tmp_path: Path) -> None:
