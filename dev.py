@@ -33,7 +33,9 @@ VENV_PYTHON = BIN / f"python{EXE}"
 LO_PACKAGES = ["libreoffice-calc-nogui", "python3-uno"]
 # The period report: Writer converts .docx to PDF, Liberation Serif stands in for Times New
 # Roman (same metrics, so the same page breaks), pdftotext reads the PDF back in the tests.
-REPORT_PACKAGES = ["libreoffice-writer-nogui", "fonts-liberation2", "poppler-utils"]
+REPORT_PACKAGES = ["libreoffice-writer-nogui", "fonts-liberation2", "poppler-utils",
+                   # the upload page's real-browser tests: Playwright drives Debian's Chromium
+                   "chromium"]
 SYSTEM_UNO_PYTHON = "/usr/bin/python3"
 
 USAGE = """\

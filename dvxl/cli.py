@@ -470,6 +470,58 @@ def _echo_report(result: workspace.Report) -> None:
         click.echo(f"Cảnh báo: {problem}", err=True)
 
 
+@cli.command()
+@click.option("-p", "--period", required=True, help="Mã kỳ báo cáo, ví dụ 2026-6T.")
+@click.option("--new", "renew", is_flag=True,
+              help="Tạo lại mọi mã của kỳ (mã cũ hết hiệu lực ngay; phải báo mã mới cho "
+              "các đơn vị).")
+@_workspace_option
+def codes(period: str, renew: bool, root: Path) -> None:
+    """Mã nộp báo cáo trên trang tải lên (dvxl serve): mỗi đơn vị một mã cho từng kỳ,
+    văn phòng một mã riêng để xem bảng theo dõi."""
+    from dvxl import uploadcodes
+
+    ws = workspace.Workspace(root)
+    catalog = ws.load()
+    chosen = periods.find(catalog, period)
+    made = uploadcodes.ensure(ws.root, catalog, chosen, renew)
+    click.echo(periods.label(chosen))
+    click.echo(f"Văn phòng (xem bảng theo dõi): {uploadcodes.shown(made.secretariat)}")
+    names = {u.code: u.name for u in catalog.units}
+    width = max((len(code) for code in made.units), default=4)
+    for unit, code in made.units.items():
+        click.echo(f"{unit:<{width}}  {uploadcodes.shown(code)}  {names.get(unit, '')}")
+    click.echo(f"Mã được giữ trong {uploadcodes.path(ws.root)} (chỉ chủ tài khoản đọc được).")
+    click.echo(f"Mẫu báo cáo tạo sau lệnh này (dvxl templates -p {chosen.code}) in mã của đơn vị "
+               "ở trang «Hướng dẫn»; mẫu đã tạo trước đó không có mã.")
+
+
+@cli.command()
+@_workspace_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Địa chỉ nghe; 0.0.0.0 để các máy trong mạng nội bộ vào được.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="Cổng.")
+def serve(root: Path, host: str, port: int) -> None:
+    """Trang tải lên: đơn vị gửi báo cáo bằng mã nộp, xem ngay kết quả kiểm tra và bản
+    đánh dấu lỗi; văn phòng xem bảng theo dõi của kỳ."""
+    from dvxl import uploadcodes, web
+
+    ws = workspace.Workspace(root)
+    ws.load()
+    made = uploadcodes.load(ws.root)
+    if not made:
+        raise UsageError("Chưa có mã nộp báo cáo nào: chạy «dvxl codes -p KỲ» trước, rồi báo "
+                         "mã cho từng đơn vị.")
+    shown = "localhost" if host in ("127.0.0.1", "::1", "0.0.0.0") else host
+    click.echo(f"Trang tải lên: http://{shown}:{port}/ (kỳ: {', '.join(sorted(made))}). "
+               "Bấm Ctrl+C để dừng.")
+    if host == "0.0.0.0":
+        for address in web.local_addresses():
+            click.echo(f"   Các máy trong mạng nội bộ vào: http://{address}:{port}/")
+    web.serve(ws.root.resolve(), host, port)
+
+
 def _hold(root: Path, new: bool = False) -> AbstractContextManager[None]:
     """The workspace for this command alone; says so when another run makes it wait. A
     folder that is not a workspace is refused first (unless the command makes a ``new`` one),

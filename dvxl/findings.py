@@ -74,6 +74,7 @@ class Code(StrEnum):
     REPORT_DATE_LATE = "W106"
     RULE_FAILED = "R001"
     RULE_TO_REVIEW = "R002"
+    UPLOAD_OTHER_UNIT = "U001"
 
 
 @dataclass(frozen=True)
@@ -455,6 +456,15 @@ _CODES = (
         "rule",
         "Cần xem lại theo quy tắc kiểm tra",
         "Nhiệm vụ {task}: {note} (đang nhập: {value})",
+    ),
+    # Upload page (dvxl.upload): what only a file sent with a unit's code can get wrong.
+    _c(
+        Code.UPLOAD_OTHER_UNIT,
+        ERROR,
+        "upload",
+        "Gửi mẫu của đơn vị khác",
+        "Tệp là mẫu báo cáo của đơn vị «{value}», nhưng mã nộp đang dùng là của đơn vị "
+        "«{unit}»: tệp không được nhận. Mỗi đơn vị gửi mẫu của mình bằng mã nộp của mình.",
     ),
 )
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from dvxl.intake import Receipt
 from dvxl.model import Catalog, Period, Unit
-from dvxl.receipt_time import FILE, FROM_MAIL, LABELS, TYPED, TypedReceipt
+from dvxl.receipt_time import FILE, FROM_MAIL, LABELS, OWN_RECEIPT, TYPED, TypedReceipt
 from dvxl.score import Accepted, Assessment, Evaluation, evaluate
 from dvxl.statuses import TrackStatus
 
@@ -155,8 +155,9 @@ def consolidate(
 
 
 def _corrected(receipt: Receipt, typed: TypedReceipt | None) -> Receipt:
-    """The receipt with the typed time in place of its file's date (an e-mail's stays)."""
-    if typed is None or receipt.received_from in FROM_MAIL:
+    """The receipt with the typed time in place of its file's date (an e-mail's or the
+    upload page's stays)."""
+    if typed is None or receipt.received_from in OWN_RECEIPT:
         return receipt
     return replace(receipt, received=typed.received, received_from=TYPED)
 

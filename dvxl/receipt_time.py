@@ -3,7 +3,8 @@
 "Late" decides a unit's class, so the time must be when the *office* received the
 return (DESIGN §6), not when somebody saved a file into the inbox:
 
-1. the office's own receipt, when the return came in a saved e-mail (:mod:`dvxl.mail`):
+1. the office's own receipt: the server's clock when the return came through the upload
+   page (:mod:`dvxl.upload`) — :data:`UPLOAD`; when it came in a saved e-mail (:mod:`dvxl.mail`):
    the top-most ``Received:`` header, written by the office's own mail server (for an
    Outlook ``.msg`` without transport headers, its delivery time) — :data:`RECEIVED`;
    without one, the message's ``Date``, the sender's clock — :data:`SENT`;
@@ -23,15 +24,18 @@ from dataclasses import dataclass
 
 #: Stable codes of the sources, as the ledger stores them (never renamed).
 RECEIVED, SENT, TYPED, FILE = "received", "sent", "typed", "file"
-#: The sources that come from a saved e-mail: a time typed in the master does not override
-#: them.
+UPLOAD = "upload"
+#: The sources that come from a saved e-mail.
 FROM_MAIL = frozenset({RECEIVED, SENT})
+#: The office's own receipts: a time typed in the master does not override them.
+OWN_RECEIPT = FROM_MAIL | {UPLOAD}
 #: How each source is shown to the secretariat.
 LABELS = {
     RECEIVED: "Thư điện tử (máy chủ nhận)",
     SENT: "Thư điện tử (ngày gửi)",
     TYPED: "Văn phòng nhập",
     FILE: "Ngày lưu tệp",
+    UPLOAD: "Trang tải lên (giờ máy chủ)",
 }
 
 

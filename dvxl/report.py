@@ -27,12 +27,14 @@ DETAIL_SHEET = "Chi tiết"
 CODES_SHEET = "Mã lỗi"
 
 IDENTIFIED_BY = {"metadata": "Trang thông tin mẫu", "content": "Nội dung tệp",
-                 "sender": "Địa chỉ người gửi thư", "name": "Tên tệp hoặc thư mục"}
+                 "sender": "Địa chỉ người gửi thư", "name": "Tên tệp hoặc thư mục",
+                 "upload": "Mã nộp trên trang tải lên"}
 LEVEL_LABELS = {
     "file": "Tệp",
     "identity": "Nhận diện",
     "structure": "Cấu trúc mẫu",
     "cell": "Ô dữ liệu",
+    "upload": "Trang tải lên",
     "rule": "Quy tắc kiểm tra",
 }
 

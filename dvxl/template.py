@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,16 +50,19 @@ WIDTHS = (8, 12, 48, 11, 46, 40)  # of the form's columns, COL_NO to COL_HELP
 
 
 def write_templates(
-    catalog: Catalog, period_code: str, folder: Path, seal: Seal | None = None
+    catalog: Catalog, period_code: str, folder: Path, seal: Seal | None = None,
+    upload_codes: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Write one template per addressed unit into ``folder`` (signed with ``seal``'s key if
-    it has one); return the paths."""
+    it has one); return the paths. ``upload_codes``: each unit's code for the upload page
+    (:mod:`dvxl.uploadcodes`, shown as typed), printed on its «Hướng dẫn» sheet."""
     period = periods.find(catalog, period_code)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for unit in catalog.addressed_units():
         path = folder / template_name(period, unit)
-        write_template(catalog, unit, period, path, seal=seal)
+        write_template(catalog, unit, period, path, seal=seal,
+                       upload_code=(upload_codes or {}).get(unit.code, ""))
         paths.append(path)
     return paths
 
@@ -71,6 +75,7 @@ def write_template(
     values: dict[str, Any] | None = None,
     *,
     seal: Seal | None = None,
+    upload_code: str = "",
 ) -> None:
     """Write ``unit``'s template for ``period`` to ``path`` (atomically).
 
@@ -80,7 +85,7 @@ def write_template(
     without one (or without its key) the template is not signed.
     """
     printing.write_workbook(
-        path, lambda wb: _Builder(wb, catalog, unit, period, values, seal).build()
+        path, lambda wb: _Builder(wb, catalog, unit, period, values, seal, upload_code).build()
     )
 
 
@@ -93,8 +98,10 @@ class _Builder:
         period: Period,
         values: dict[str, Any] | None = None,
         seal: Seal | None = None,
+        upload_code: str = "",
     ) -> None:
         self.wb = workbook
+        self.upload_code = upload_code
         self.catalog = catalog
         self.unit = unit
         self.period = period
@@ -245,6 +252,11 @@ class _Builder:
             (f"Đơn vị được giao {len(tasks)} nhiệm vụ:", s.bold),
         ]
         lines += [(f"• Nhiệm vụ {t.code}: {t.title}", s.cell_plain) for t in tasks]
+        if self.upload_code:  # the upload page (dvxl serve), issue 17
+            lines += [("", None), (
+                f"Gửi báo cáo qua trang tải lên của văn phòng: mã nộp báo cáo của đơn vị là "
+                f"{self.upload_code} (chỉ dùng cho kỳ này; không chuyển cho đơn vị khác).",
+                s.bold)]
         for r, (text, style) in enumerate(lines):
             if text:
                 sheet.write_string(r, 1, text, style)

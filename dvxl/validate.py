@@ -33,7 +33,7 @@ from dvxl.form import FORM, META
 from dvxl.mail import MailInfo
 from dvxl.model import Catalog, Period, Unit
 from dvxl.reader import Limits, ReadResult, read_book, special_kind
-from dvxl.receipt_time import FILE
+from dvxl.receipt_time import FILE, UPLOAD
 from dvxl.seal import Seal
 from dvxl.statuses import FileStatus
 
@@ -70,11 +70,17 @@ class FileReport:
     mail: MailInfo | None = None
     attachment: str = ""
     data: bytes | None = field(default=None, repr=False)
+    # A return sent through the upload page (:mod:`dvxl.upload`): the server's clock when
+    # the last byte arrived, which is the office's own receipt.
+    uploaded: dt.datetime | None = None
 
     @property
     def received(self) -> dt.datetime:
-        """When the office received the file: the e-mail's receipt time when it came in
-        one that has a time (:mod:`dvxl.receipt_time`), else the file's modification time."""
+        """When the office received the file: the upload page's clock, or the e-mail's
+        receipt time when it came in one that has a time (:mod:`dvxl.receipt_time`), else
+        the file's modification time."""
+        if self.uploaded is not None:
+            return self.uploaded
         if self.mail is not None and self.mail.received is not None:
             return self.mail.received
         return self.modified
@@ -82,6 +88,8 @@ class FileReport:
     @property
     def received_from(self) -> str:
         """Where :attr:`received` comes from: a :mod:`dvxl.receipt_time` source code."""
+        if self.uploaded is not None:
+            return UPLOAD
         if self.mail is not None and self.mail.received is not None:
             return self.mail.received_from
         return FILE

@@ -36,6 +36,7 @@ from dvxl import (
     report,
     taskbooks,
     template,
+    uploadcodes,
 )
 from dvxl import intake as intake_mod
 from dvxl import merge as merge_mod
@@ -198,11 +199,14 @@ def init(root: Path, catalog_dir: Path | None = None, force: bool = False) -> Wo
 @_one_run_at_a_time
 def make_templates(ws: Workspace, period: str) -> list[Path]:
     """Write the period's templates from the workspace's master, signed with the workspace's
-    key (made now if it has none); the period is then recorded as signed."""
+    key (made now if it has none); the period is then recorded as signed. Units' upload
+    codes made for the period before (``dvxl codes``) are printed on their templates."""
     catalog = ws.load()
     code = periods.find(catalog, period).code
     key = seal_mod.ensure(ws.root)
-    paths = template.write_templates(catalog, code, ws.templates(code), key)
+    made = uploadcodes.load(ws.root).get(code)
+    shown = {unit: uploadcodes.shown(c) for unit, c in made.units.items()} if made else None
+    paths = template.write_templates(catalog, code, ws.templates(code), key, shown)
     seal_mod.record_signed(ws.root, key, code)
     return paths
 

@@ -9,6 +9,8 @@ import pytest
 from dvxl import textio, workspace
 from dvxl.model import Catalog
 
+from served import _served_master, site  # noqa: F401 - the upload page's fixtures
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "workbook"
 PERIOD = "2026-6T"

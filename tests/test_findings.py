@@ -23,8 +23,9 @@ from dvxl.findings import CODES, ERROR, WARNING, Code, make
 PACKAGE = Path(findings.__file__).resolve().parent
 #: Calls whose first argument is a finding code: they make (or raise) a finding.
 MAKERS = {"make", "Refused", "add"}
-CODE_TEXT = re.compile(r"[FIMSCWR]\d{3}")
-LEVEL_PREFIXES = {"file": "FM", "identity": "I", "structure": "S", "cell": "CW", "rule": "R"}
+CODE_TEXT = re.compile(r"[FIMSCWRU]\d{3}")
+LEVEL_PREFIXES = {"file": "FM", "identity": "I", "structure": "S", "cell": "CW", "rule": "R",
+                  "upload": "U"}
 
 
 def modules() -> list[str]:
@@ -94,8 +95,8 @@ def test_a_finding_carries_the_code_as_plain_text() -> None:
 
 def test_every_declared_code_is_defined() -> None:
     declared = emitters()
-    assert set(declared) >= {"checks", "gates", "ole", "reader", "sheetscan", "validate",
-                             "zipparts"}
+    assert set(declared) >= {"checks", "gates", "ole", "reader", "sheetscan", "upload",
+                             "validate", "zipparts"}
     for name, module in declared.items():
         emits = module.EMITS
         assert emits and all(isinstance(c, Code) for c in emits), name
