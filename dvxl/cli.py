@@ -471,7 +471,8 @@ def _echo_report(result: workspace.Report) -> None:
 
 
 @cli.command()
-@click.option("-p", "--period", required=True, help="Mã kỳ báo cáo, ví dụ 2026-6T.")
+@click.option("-p", "--period", metavar="MÃ_KỲ", required=True,
+              help="Mã kỳ báo cáo, ví dụ 2026-6T.")
 @click.option("--new", "renew", is_flag=True,
               help="Tạo lại mọi mã của kỳ (mã cũ hết hiệu lực ngay; phải báo mã mới cho "
               "các đơn vị).")
@@ -498,9 +499,10 @@ def codes(period: str, renew: bool, root: Path) -> None:
 
 @cli.command()
 @_workspace_option
-@click.option("--host", default="127.0.0.1", show_default=True,
+@click.option("--host", metavar="ĐỊA_CHỈ", default="127.0.0.1", show_default=True,
               help="Địa chỉ nghe; 0.0.0.0 để các máy trong mạng nội bộ vào được.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+@click.option("--port", metavar="CỔNG", default=8000, show_default=True,
+              type=click.IntRange(1, 65535),
               help="Cổng.")
 def serve(root: Path, host: str, port: int) -> None:
     """Trang tải lên: đơn vị gửi báo cáo bằng mã nộp, xem ngay kết quả kiểm tra và bản
