@@ -72,6 +72,7 @@ class Code(StrEnum):
     EXTRA_SPACES = "W104"
     LEGACY_ENCODING = "W105"
     REPORT_DATE_LATE = "W106"
+    PHONE_AS_NUMBER = "W109"
     RULE_FAILED = "R001"
     RULE_TO_REVIEW = "R002"
 
@@ -441,6 +442,15 @@ _CODES = (
         "Ngày lập báo cáo (ô {cell}) là {value}, muộn hơn nhiều so với hạn gửi {expected}; hãy "
         "kiểm tra lại.",
     ),
+    _c(
+        Code.PHONE_AS_NUMBER,
+        WARNING,
+        "cell",
+        "Số điện thoại bị lưu dạng số",
+        "«{label}» (ô {cell}) được lưu dạng số {value} nên mất số 0 ở đầu; đã đọc là "
+        "{expected}, hãy kiểm tra lại. Lần sau gõ dấu nháy đơn trước số (ví dụ '0912345678) "
+        "hoặc dùng mẫu mới, ô đã định dạng văn bản.",
+    ),
     # Cross-field rules of the catalog.
     _c(
         Code.RULE_FAILED,
@@ -468,6 +478,7 @@ REQUIRED_HINTS = {
     "score": "hãy nhập điểm tự chấm, từ 0 đến điểm tối đa của nhiệm vụ",
     "choice": "hãy chọn một mục trong danh sách của ô",
     "date": "hãy nhập ngày theo dạng ngày/tháng/năm, ví dụ 20/06/2026",
+    "phone": "hãy nhập số điện thoại, ví dụ 0912345678",
 }
 REQUIRED_TEXT_HINT = "hãy nhập nội dung"
 
