@@ -487,21 +487,31 @@ def locate(sheet: Sheet, form: _Form, file: str, unit: str) -> tuple[dict[str, i
         if task in reported_tasks:
             continue
         reported_tasks.add(task)
-        shown = _text(sheet.value(r.row, COL_CODE))
+        # Named by the label the clerk sees: the code column is hidden (issue 15).
+        shown = _text(sheet.value(r.row, COL_LABEL))
         findings.append(
             make(
                 Code.ROWS_MOVED,
                 file,
                 unit=unit,
                 sheet=FORM,
-                cell=f"B{r.row + 1}",
+                cell=f"C{r.row + 1}",
                 task=task,
                 indicator=r.indicator.code if r.indicator else r.key,
                 value=shown or "(trống)",
-                expected=r.indicator.code if r.indicator else r.key,
+                expected=_printed_label(r),
             )
         )
     return found, findings
+
+
+def _printed_label(row: FormRow) -> str:
+    """The label column of ``row`` as the template writes it."""
+    if row.indicator is not None:
+        return row.indicator.label + (" (*)" if row.indicator.required else "")
+    if row.kind == "task" and row.task is not None:
+        return f"Nhiệm vụ {row.task.code}: {row.task.title}"
+    return _IDENTITY_LABELS.get(row.key, row.key) + " (*)"
 
 
 # Cells ------------------------------------------------------------------------

@@ -319,8 +319,8 @@ _CODES = (
         ERROR,
         "structure",
         "Dòng bị chèn, xóa hoặc di chuyển",
-        "Ô {cell} phải là chỉ tiêu «{expected}» nhưng đang là «{value}»: dòng đã bị chèn, xóa "
-        "hoặc di chuyển. Hãy điền lại vào mẫu gốc, không thêm bớt dòng.",
+        "Ô {cell} phải là «{expected}» nhưng đang là «{value}»: dòng đã bị chèn, xóa hoặc di "
+        "chuyển. Hãy điền lại vào mẫu gốc, không thêm bớt dòng.",
     ),
     _c(
         Code.PRINTED_TEXT_EDITED,

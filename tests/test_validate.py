@@ -213,7 +213,7 @@ def build_corpus(ws: workspace.Workspace, catalog: Catalog, inbox: Path) -> Corp
     for task in catalog.tasks_for(unit):
         rows = [r for r in form_rows(catalog, unit) if r.task == task and r.kind != "text"]
         first = next(r for r in rows if r.row + 1 >= insert_at)
-        shifted.append(("S002", E, f"B{first.row + 1}"))
+        shifted.append(("S002", E, f"C{first.row + 1}"))
     c.add("chen-dong.xlsx", shifted, unit="HU05", edit=insert_row)
 
     def relabel(book: openpyxl.Workbook) -> None:
@@ -399,6 +399,19 @@ def test_a_phone_stored_as_a_number_gets_its_zero_back_with_a_warning_saying_wha
     assert (warning.value, warning.expected) == ("912345678", "0912345678")
     assert warning.message.startswith("«Số điện thoại liên hệ» (ô ")
     assert "mất số 0" in warning.message and "'0912345678" in warning.message
+
+
+def test_moved_rows_are_named_by_the_labels_the_clerk_sees(
+    corpus: tuple[Corpus, BatchReport],
+) -> None:
+    """The code column is hidden in the template (issue 15): S002 points at the label."""
+    c, batch = corpus
+    report = next(r for r in batch.files if r.name == "chen-dong.xlsx")
+    first = report.findings[0]
+    assert first.code == "S002" and first.cell.startswith("C")
+    labels = {i.label + (" (*)" if i.required else "") for i in c.catalog.indicators}
+    assert first.expected in labels and first.value in labels | {"(trống)"}
+    assert "_" not in first.message.split("»")[0]  # no internal code such as HN_LUOT
 
 
 def test_nothing_received_is_modified(tmp_path: Path) -> None:
