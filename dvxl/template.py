@@ -45,8 +45,9 @@ from dvxl.model import Catalog, Indicator, Period, Task, Unit
 if TYPE_CHECKING:
     from dvxl.seal import Seal
 
-WIDTHS = (8, 12, 48, 11, 46, 40)  # of the form's columns, COL_NO to COL_HELP
-# What prints of them: the code column is hidden.
+# Of the form's columns, COL_NO to COL_HELP. The code column is hidden (issue 15): its
+# width went to the label and the answer, so the form prints at the scale it did before.
+WIDTHS = (8, 12, 52, 11, 54, 40)
 FORM_WIDTH = sum(WIDTHS) - WIDTHS[COL_CODE]
 LEFT_WIDTH = WIDTHS[COL_NO] + WIDTHS[COL_LABEL]  # the letterhead's halves, merged cells
 RIGHT_WIDTH = sum(WIDTHS[COL_UNIT:])
