@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -20,6 +21,7 @@ from typing import Any
 from dvxl import rules
 from dvxl.errors import ConfigError
 from dvxl.model import (
+    LETTERHEAD_FIELDS,
     Catalog,
     ChoiceList,
     CitedDocument,
@@ -28,6 +30,7 @@ from dvxl.model import (
     Group,
     Indicator,
     Issuing,
+    Letterhead,
     Level,
     Period,
     RubricItem,
@@ -170,6 +173,7 @@ def build(tables: Tables) -> Catalog:
 
     units = parsed["units"]
     _unique(units, "code", "Mã đơn vị", problems)
+    _check_letterheads(parsed["letterheads"], groups, units, problems)
     for record in units:
         if not record.data["groups"]:
             problems.add(
@@ -334,6 +338,37 @@ def _check_format(records: list[_Record], problems: _Problems) -> None:
             if bounds is not None and not bounds[0] <= value <= bounds[1]:
                 low, high = (f"{b:g}".replace(".", ",") for b in bounds)
                 problems.add(record.row.locate(column), f"phải từ {low} đến {high}")
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def _check_letterheads(
+    records: list[_Record], groups: list[_Record], units: list[_Record], problems: _Problems
+) -> None:
+    """Letterhead codes are unique and known where groups and units name them; the only
+    placeholders are :data:`~dvxl.model.LETTERHEAD_FIELDS`."""
+    table = TABLE["letterheads"]
+    _unique(records, "code", "Mã tiêu đề", problems)
+    known = {r.data["code"] for r in records}
+    for record in records:
+        for column in table.columns:
+            value = record.data.get(column.field)
+            if not isinstance(value, str):
+                continue
+            wrong = [n for n in _PLACEHOLDER.findall(value) if n not in LETTERHEAD_FIELDS]
+            if wrong or value.count("{") != value.count("}"):
+                allowed = ", ".join(f"{{{n}}}" for n in LETTERHEAD_FIELDS)
+                problems.add(record.row.locate(column), f"chỉ dùng được {allowed} trong ngoặc {{}}")
+    for key, records_of in (("groups", groups), ("units", units)):
+        column = TABLE[key].column("letterhead")
+        for record in records_of:
+            code = record.data.get("letterhead", "")
+            if code and code not in known:
+                problems.add(
+                    record.row.locate(column),
+                    f"tiêu đề «{code}» không có trong trang tính «{table.sheet}»",
+                )
 
 
 def _visible_codes(indicators: list[_Record], task_codes: set[str]) -> dict[str, set[str]]:
@@ -534,6 +569,7 @@ def _assemble(
         issuing=Issuing(**_given(parsed["issuing"])),
         recipients=tuple(r.data["recipient"] for r in parsed["recipients"]),
         format=FormatProfile(**_given(parsed["format"])),
+        letterheads=tuple(Letterhead(**r.data) for r in parsed["letterheads"]),
     )
 
 
@@ -563,6 +599,7 @@ def to_tables(catalog: Catalog) -> dict[str, list[dict[str, Any]]]:
         "issuing": [asdict(catalog.issuing)],
         "recipients": [{"recipient": r} for r in catalog.recipients],
         "format": [asdict(catalog.format)],
+        "letterheads": [asdict(h) for h in catalog.letterheads],
     }
 
 

@@ -487,21 +487,31 @@ def locate(sheet: Sheet, form: _Form, file: str, unit: str) -> tuple[dict[str, i
         if task in reported_tasks:
             continue
         reported_tasks.add(task)
-        shown = _text(sheet.value(r.row, COL_CODE))
+        # Named by the label the clerk sees: the code column is hidden (issue 15).
+        shown = _text(sheet.value(r.row, COL_LABEL))
         findings.append(
             make(
                 Code.ROWS_MOVED,
                 file,
                 unit=unit,
                 sheet=FORM,
-                cell=f"B{r.row + 1}",
+                cell=f"C{r.row + 1}",
                 task=task,
                 indicator=r.indicator.code if r.indicator else r.key,
                 value=shown or "(trống)",
-                expected=r.indicator.code if r.indicator else r.key,
+                expected=_printed_label(r),
             )
         )
     return found, findings
+
+
+def _printed_label(row: FormRow) -> str:
+    """The label column of ``row`` as the template writes it."""
+    if row.indicator is not None:
+        return row.indicator.label + (" (*)" if row.indicator.required else "")
+    if row.kind == "task" and row.task is not None:
+        return f"Nhiệm vụ {row.task.code}: {row.task.title}"
+    return _IDENTITY_LABELS.get(row.key, row.key) + " (*)"
 
 
 # Cells ------------------------------------------------------------------------
@@ -583,7 +593,7 @@ CELL_EMITS = (
     Code.REQUIRED_EMPTY, Code.WRONG_TYPE, Code.OUT_OF_RANGE, Code.NOT_IN_LIST,
     Code.DATE_OUTSIDE_PERIOD, Code.DOCUMENT_NUMBER_FORMAT, Code.FORMULA, Code.NOT_INTEGER,
     Code.NUMBER_AS_TEXT, Code.DATE_AS_TEXT, Code.DECOMPOSED_TEXT, Code.EXTRA_SPACES,
-    Code.LEGACY_ENCODING, Code.REPORT_DATE_LATE,
+    Code.LEGACY_ENCODING, Code.REPORT_DATE_LATE, Code.PHONE_AS_NUMBER,
 )
 
 
@@ -833,6 +843,18 @@ def check_book(
     return checked
 
 
+def _phone(checker: _CellChecker, code: str, raw: float, cell: str) -> str:
+    """A phone number that arrived as a number (a template before issue 15, or a cell whose
+    text format was pasted over): its leading zero is gone. Vietnamese numbers have 9 or 10
+    digits after the 0, so such a number gets its zero back, with a W109 warning that says
+    so and what to type; other numbers are kept as they read, with the same warning."""
+    digits = _text(raw)
+    phone = "0" + digits if digits.isdigit() and len(digits) in (9, 10) else digits
+    checker.add(Code.PHONE_AS_NUMBER, cell, None, None, indicator=code,
+                label=_IDENTITY_LABELS[code], value=digits, expected=phone)
+    return phone
+
+
 @functools.lru_cache(maxsize=4096)
 def _value_cell(index: int) -> str:
     """The A1 address of the value cell of zero-based row ``index``: one string per address,
@@ -849,6 +871,9 @@ def _identity_value(checker: _CellChecker, code: str, raw: Any, cell: str) -> An
             checker.add(Code.REQUIRED_EMPTY, cell, None, None, indicator=code, label=label,
                         hint=required_hint(_IDENTITY_KINDS[code]))
         return None
+    if _IDENTITY_KINDS[code] == "phone" and isinstance(raw, int | float) \
+            and not isinstance(raw, bool):
+        return _phone(checker, code, raw, cell)
     if code != "NGAY_BC":
         return _text(raw)
     day = checker.date(raw, cell, None, None, label=label)

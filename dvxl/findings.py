@@ -72,6 +72,7 @@ class Code(StrEnum):
     EXTRA_SPACES = "W104"
     LEGACY_ENCODING = "W105"
     REPORT_DATE_LATE = "W106"
+    PHONE_AS_NUMBER = "W109"
     RULE_FAILED = "R001"
     RULE_TO_REVIEW = "R002"
     UPLOAD_OTHER_UNIT = "U001"
@@ -319,8 +320,8 @@ _CODES = (
         ERROR,
         "structure",
         "Dòng bị chèn, xóa hoặc di chuyển",
-        "Ô {cell} phải là chỉ tiêu «{expected}» nhưng đang là «{value}»: dòng đã bị chèn, xóa "
-        "hoặc di chuyển. Hãy điền lại vào mẫu gốc, không thêm bớt dòng.",
+        "Ô {cell} phải là «{expected}» nhưng đang là «{value}»: dòng đã bị chèn, xóa hoặc di "
+        "chuyển. Hãy điền lại vào mẫu gốc, không thêm bớt dòng.",
     ),
     _c(
         Code.PRINTED_TEXT_EDITED,
@@ -442,6 +443,15 @@ _CODES = (
         "Ngày lập báo cáo (ô {cell}) là {value}, muộn hơn nhiều so với hạn gửi {expected}; hãy "
         "kiểm tra lại.",
     ),
+    _c(
+        Code.PHONE_AS_NUMBER,
+        WARNING,
+        "cell",
+        "Số điện thoại bị lưu dạng số",
+        "«{label}» (ô {cell}) được lưu dạng số {value} nên mất số 0 ở đầu; đã đọc là "
+        "{expected}, hãy kiểm tra lại. Lần sau gõ dấu nháy đơn trước số (ví dụ '0912345678) "
+        "hoặc dùng mẫu mới, ô đã định dạng văn bản.",
+    ),
     # Cross-field rules of the catalog.
     _c(
         Code.RULE_FAILED,
@@ -478,6 +488,7 @@ REQUIRED_HINTS = {
     "score": "hãy nhập điểm tự chấm, từ 0 đến điểm tối đa của nhiệm vụ",
     "choice": "hãy chọn một mục trong danh sách của ô",
     "date": "hãy nhập ngày theo dạng ngày/tháng/năm, ví dụ 20/06/2026",
+    "phone": "hãy nhập số điện thoại, ví dụ 0912345678",
 }
 REQUIRED_TEXT_HINT = "hãy nhập nội dung"
 

@@ -3,9 +3,11 @@
 A template (written by :mod:`dvxl.template`) has four sheets:
 
 * ``Hướng dẫn`` — what to fill and how to send it back;
-* ``Báo cáo`` — the form: a Party-document heading, the unit's identity, then per
-  task a heading row, the bullet's text and one row per indicator, the value
-  typed in column E (the only unlocked, yellow cells);
+* ``Báo cáo`` — the form: the unit's letterhead (:meth:`dvxl.model.Catalog.letterhead`),
+  its identity, then per task a heading row, the bullet's text and one row per indicator,
+  the value typed in column E (the only unlocked, yellow cells). Column B holds the codes
+  (task, indicator, identity) the readers find rows by: hidden since issue 15, so that the
+  printed form shows no internal codes, and read the same whether hidden or not;
 * ``Danh mục`` — hidden: the choice lists the dropdowns read (never inline lists:
   an inline list over 255 characters makes Excel "repair" the file);
 * ``_dvxl`` — veryHidden: who and what the template is for (:func:`metadata`) and, in a
@@ -41,10 +43,11 @@ COL_NO, COL_CODE, COL_LABEL, COL_UNIT, COL_VALUE, COL_HELP = range(6)
 HEADERS = ("STT", "Mã", "Nội dung, chỉ tiêu", "Đơn vị tính", "Kết quả báo cáo", "Hướng dẫn nhập")
 HEADER_ROW = 14  # zero-based row of the table header, repeated on every printed page
 
-#: Identity rows every form carries above the tasks: (code, label, type, required).
+#: Identity rows every form carries above the tasks: (code, label, type, required). A
+#: ``phone`` is text (number format «@»), so that 0912345678 keeps its leading zero (issue 15).
 IDENTITY: tuple[tuple[str, str, str, bool], ...] = (
     ("NGUOI_LAP", "Người lập báo cáo (họ và tên)", "text", True),
-    ("DIEN_THOAI", "Số điện thoại liên hệ", "text", True),
+    ("DIEN_THOAI", "Số điện thoại liên hệ", "phone", True),
     ("NGAY_BC", "Ngày lập báo cáo", "date", True),
 )
 IDENTITY_FIRST_ROW = 10  # rows 8–9 show the unit's name and code, locked

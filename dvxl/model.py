@@ -70,6 +70,8 @@ class Group:
     code: str
     name: str
     section: int
+    #: The :class:`Letterhead` of its units' templates (code); "" is the default one.
+    letterhead: str = ""
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,8 @@ class Unit:
     name: str
     groups: tuple[str, ...]
     email: str = ""
+    #: The :class:`Letterhead` of its template when not its rating group's (code); "" none.
+    letterhead: str = ""
 
     @property
     def rating_group(self) -> str:
@@ -250,6 +254,32 @@ class FormatProfile:
     page_number_from: int = 2
 
 
+#: What :attr:`Letterhead.superior` may name: the province («ĐẢNG BỘ TỈNH {tinh}»).
+LETTERHEAD_FIELDS = ("tinh",)
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """The heading and signature block of a unit's template (the master's «Tiêu đề mẫu»).
+
+    A Party body (ban cán sự đảng, đảng đoàn, cấp ủy, ban of the Tỉnh ủy) reports in the
+    Party's form (Hướng dẫn 36-HD/VPTW): superior body, the unit, «*», and «ĐẢNG CỘNG SẢN
+    VIỆT NAM»; the Front and the mass organisations, addressed as organisations, in their
+    own. Chosen per unit group (:attr:`Group.letterhead`), a unit may name its own
+    (:attr:`Unit.letterhead`). Data, not code: the defaults are the Party's form, signed
+    for the standing committee.
+    """
+
+    code: str = ""
+    name: str = ""  # what it is for, shown to the secretariat only
+    superior: str = "ĐẢNG BỘ TỈNH {tinh}"  # left, above the unit's name; {tinh}: the province
+    mark: str = "*"  # left, below the unit's name («*» Party, «***» Đoàn, "" none)
+    heading: str = "ĐẢNG CỘNG SẢN VIỆT NAM"  # right, first line, ruled below (or its motto)
+    motto: str = ""  # right, second line («Độc lập - Tự do - Hạnh phúc»)
+    authority: str = "T/M BAN THƯỜNG VỤ"  # signature: on whose behalf («T/M ĐẢNG ĐOÀN»)
+    signer_title: str = ""  # signature: the signer's title («BÍ THƯ»); "" left to the unit
+
+
 @dataclass(frozen=True)
 class Catalog:
     """Everything the master workbook configures."""
@@ -268,6 +298,7 @@ class Catalog:
     issuing: Issuing = Issuing()
     recipients: tuple[str, ...] = ()
     format: FormatProfile = FormatProfile()
+    letterheads: tuple[Letterhead, ...] = ()
 
     # Lookups -----------------------------------------------------------------
 
@@ -279,6 +310,14 @@ class Catalog:
 
     def period(self, code: str) -> Period:
         return next(p for p in self.periods if p.code == code)
+
+    def letterhead(self, unit: Unit) -> Letterhead:
+        """The letterhead of ``unit``'s template: its own, else its rating group's, else the
+        default (:class:`Letterhead`)."""
+        code = unit.letterhead or next(
+            (g.letterhead for g in self.groups if g.code == unit.rating_group), ""
+        )
+        return next((h for h in self.letterheads if h.code == code), Letterhead())
 
     def choice_list(self, code: str) -> ChoiceList:
         return next(c for c in self.lists if c.code == code)

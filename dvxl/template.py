@@ -46,7 +46,12 @@ from dvxl.model import Catalog, Indicator, Period, Task, Unit
 if TYPE_CHECKING:
     from dvxl.seal import Seal
 
-WIDTHS = (8, 12, 48, 11, 46, 40)  # of the form's columns, COL_NO to COL_HELP
+# Of the form's columns, COL_NO to COL_HELP. The code column is hidden (issue 15): its
+# width went to the label and the answer, so the form prints at the scale it did before.
+WIDTHS = (8, 12, 52, 11, 54, 40)
+FORM_WIDTH = sum(WIDTHS) - WIDTHS[COL_CODE]
+LEFT_WIDTH = WIDTHS[COL_NO] + WIDTHS[COL_LABEL]  # the letterhead's halves, merged cells
+RIGHT_WIDTH = sum(WIDTHS[COL_UNIT:])
 
 
 def write_templates(
@@ -132,6 +137,9 @@ class _Builder:
             "date": s.make(**base, num_format="dd/mm/yyyy", align="left"),
         }
         self.input_text = s.make(**base)
+        # Text, so that LibreOffice and Excel keep what is typed: 0912345678 stays
+        # 0912345678, not 912345678 (issue 15).
+        self.input_phone = s.make(**base, num_format="@")
 
     def build(self) -> None:
         self.wb.set_properties(
@@ -268,7 +276,9 @@ class _Builder:
     def _write_form(self, sheet: Any) -> None:
         printing.setup_page(sheet, landscape=True, header_rows=HEADER_ROW)
         for col, width in enumerate(WIDTHS):
-            sheet.set_column(col, col, width)
+            # The codes the readers find rows by are not for the printed form (issue 15):
+            # hidden, and the protected sheet does not let them be shown.
+            sheet.set_column(col, col, width, None, {"hidden": col == COL_CODE})
         self._write_heading(sheet)
         self._write_identity(sheet)
         for col, header in enumerate(HEADERS):
@@ -280,18 +290,7 @@ class _Builder:
                 self._write_task_text(sheet, row)
             elif row.kind == "indicator":
                 self._write_indicator(sheet, row)
-        last = self.rows[-1].row + 2
-        s = self.styles
-        centered = s.make(bold=True, align="center")
-        sheet.merge_range(last, COL_UNIT, last, COL_HELP, "THỦ TRƯỞNG ĐƠN VỊ", centered)
-        sheet.merge_range(
-            last + 1,
-            COL_UNIT,
-            last + 1,
-            COL_HELP,
-            "(Ký, ghi rõ họ tên, đóng dấu)",
-            s.make(italic=True, align="center"),
-        )
+        self._write_signature(sheet, self.rows[-1].row + 2)
         sheet.freeze_panes(HEADER_ROW + 1, 0)
         sheet.protect(
             self.catalog.settings.sheet_password,
@@ -303,33 +302,42 @@ class _Builder:
         )
 
     def _write_heading(self, sheet: Any) -> None:
-        """The Party-document heading of Hướng dẫn 36-HD/VPTW."""
+        """The unit's letterhead (:meth:`dvxl.model.Catalog.letterhead`): on the left the
+        superior body, the unit, its mark; on the right the heading, its motto, place and
+        date; the heading's last line ruled below (Hướng dẫn 36-HD/VPTW for Party bodies)."""
         s = self.styles
-        center_bold = s.make(bold=True, align="center", valign="top", text_wrap=True)
-        center = s.make(align="center", valign="top")
+        head = self.catalog.letterhead(self.unit)
         province = self.catalog.settings.province
-        left = (COL_NO, COL_LABEL)
-        right = (COL_UNIT, COL_HELP)
-        sheet.merge_range(0, *left[:1], 0, left[1], f"ĐẢNG BỘ TỈNH {province.upper()}", center)
-        sheet.merge_range(
-            0,
-            right[0],
-            0,
-            right[1],
-            "ĐẢNG CỘNG SẢN VIỆT NAM",
-            s.make(bold=True, underline=1, align="center"),
-        )
-        _merge_string(sheet, 1, left[0], 1, left[1], self.unit.name.upper(), center_bold)
-        sheet.merge_range(2, left[0], 2, left[1], "*", center)
-        _merge_string(
-            sheet,
-            2,
-            right[0],
-            2,
-            right[1],
-            f"{province}, ngày      tháng      năm {self.period.deadline.year}",
-            s.make(italic=True, align="center"),
-        )
+        left = [
+            (head.superior.replace("{tinh}", province).upper(), False),
+            (self.unit.name.upper(), True),
+            (head.mark, False),
+        ]
+        left = [line for line in left if line[0]]
+        right = [line for line in (head.heading, head.motto) if line]
+        place_date = f"{province}, ngày      tháng      năm {self.period.deadline.year}"
+        for r in range(3):
+            text, bold = left[r] if r < len(left) else ("", False)
+            if text:
+                _merge_string(
+                    sheet, r, COL_NO, r, COL_LABEL, text,
+                    s.make(bold=bold, align="center", valign="top", text_wrap=True),
+                )
+            if r < len(right):
+                ruled = r == len(right) - 1
+                line_format = s.make(bold=True, underline=int(ruled), align="center",
+                                     valign="top", text_wrap=True)
+                _merge_string(sheet, r, COL_UNIT, r, COL_HELP, right[r], line_format)
+            elif r == 2:
+                _merge_string(
+                    sheet, r, COL_UNIT, r, COL_HELP, place_date,
+                    s.make(italic=True, align="center", valign="top"),
+                )
+            # LibreOffice does not grow a row to fit wrapped text: compute it (issue 15).
+            sheet.set_row(r, max(
+                _height(text, LEFT_WIDTH, bold=bold),
+                _height(right[r] if r < len(right) else "", RIGHT_WIDTH, bold=True),
+            ))
         sheet.merge_range(
             4, COL_NO, 4, COL_HELP, "BÁO CÁO", s.make(bold=True, font_size=14, align="center")
         )
@@ -342,7 +350,7 @@ class _Builder:
             title,
             s.make(bold=True, align="center", valign="top", text_wrap=True),
         )
-        sheet.set_row(5, printing.row_height(title, sum(WIDTHS)))
+        sheet.set_row(5, _height(title, FORM_WIDTH, bold=True))
         p = self.period
         fmt = printing.format_date
         sheet.merge_range(
@@ -354,7 +362,17 @@ class _Builder:
             f"hạn gửi: {fmt(p.deadline)}",
             s.make(italic=True, align="center"),
         )
-        sheet.set_row(1, printing.row_height(self.unit.name.upper(), sum(WIDTHS[:3])))
+
+    def _write_signature(self, sheet: Any, first: int) -> None:
+        """The signature block in the body's own wording («T/M BAN THƯỜNG VỤ», «T/M ĐẢNG
+        ĐOÀN»…), from the letterhead; the signer signs and stamps below."""
+        head = self.catalog.letterhead(self.unit)
+        s = self.styles
+        lines = [(text, s.make(bold=True, align="center"))
+                 for text in (head.authority, head.signer_title) if text]
+        lines.append(("(Ký, ghi rõ họ tên, đóng dấu)", s.make(italic=True, align="center")))
+        for r, (text, line_format) in enumerate(lines, first):
+            _merge_string(sheet, r, COL_UNIT, r, COL_HELP, text, line_format)
 
     def _write_identity(self, sheet: Any) -> None:
         s = self.styles
@@ -366,6 +384,7 @@ class _Builder:
         ):
             sheet.merge_range(r, COL_NO, r, COL_LABEL, text, label)
             sheet.write_string(r, COL_VALUE, value, fixed)
+            sheet.set_row(r, _height(value, WIDTHS[COL_VALUE], bold=True))
         for row, (code, text, kind, _required) in zip(self.rows, IDENTITY, strict=False):
             sheet.write_blank(row.row, COL_NO, None, self.locked_text)
             sheet.write_string(row.row, COL_CODE, code, self.locked_text)
@@ -380,7 +399,8 @@ class _Builder:
                     self.period.deadline + dt.timedelta(days=365),
                 )
             else:
-                self._write_input(sheet, row, self.input_text)
+                phone = kind == "phone"
+                self._write_input(sheet, row, self.input_phone if phone else self.input_text)
                 sheet.data_validation(
                     row.row,
                     COL_VALUE,
@@ -391,7 +411,11 @@ class _Builder:
                         "criteria": "<=",
                         "value": 255,
                         "input_title": _clip(text, 32),
-                        "input_message": "Bắt buộc nhập.",
+                        "input_message": (
+                            "Bắt buộc nhập. Gõ đủ số 0 ở đầu, ví dụ 0912345678."
+                            if phone
+                            else "Bắt buộc nhập."
+                        ),
                         "error_title": "Quá dài",
                         "error_message": "Nhập tối đa 255 ký tự.",
                     },
@@ -399,7 +423,9 @@ class _Builder:
 
     def _write_task_heading(self, sheet: Any, row: FormRow) -> None:
         assert row.task is not None
-        sheet.write_string(row.row, COL_NO, row.task.code, self.task_head)
+        # STT numbers the unit's tasks I, II…: the task's code is in its text (issue 15).
+        number = [r.key for r in self.rows if r.kind == "task"].index(row.key)
+        sheet.write_string(row.row, COL_NO, _roman(number + 1), self.task_head)
         sheet.write_string(row.row, COL_CODE, row.task.code, self.task_head)
         text = f"Nhiệm vụ {row.task.code}: {row.task.title}"
         sheet.merge_range(row.row, COL_LABEL, row.row, COL_HELP, text, self.task_head)
@@ -417,7 +443,7 @@ class _Builder:
         number = [r.key for r in self.rows if r.task == task and r.kind == "indicator"].index(
             row.key
         )
-        sheet.write_string(row.row, COL_NO, f"{task.code}.{number + 1}", self.locked_text)
+        sheet.write_string(row.row, COL_NO, str(number + 1), self.locked_text)
         sheet.write_string(row.row, COL_CODE, ind.code, self.locked_text)
         label = ind.label + (" (*)" if ind.required else "")
         sheet.write_string(row.row, COL_LABEL, label, self.locked_text)
@@ -577,6 +603,28 @@ def _merge_string(
     """
     sheet.merge_range(first_row, first_col, last_row, last_col, "", cell_format)
     sheet.write_string(first_row, first_col, text, cell_format)
+
+
+def _height(text: str, width: float, *, bold: bool = False) -> float:
+    """The height of a row whose ``text`` wraps in ``width`` characters: LibreOffice does
+    not grow rows to fit when it opens the file. Capitals run about a fifth wider, bold a
+    tenth."""
+    if not text:
+        return printing.LINE_HEIGHT
+    factor = 0.8 if text.isupper() else 0.9 if bold else 1.0
+    return max(printing.LINE_HEIGHT, printing.row_height(text, width * factor))
+
+
+def _roman(number: int) -> str:
+    """1 -> I, 4 -> IV, 14 -> XIV: how Vietnamese tables number their parts."""
+    out = ""
+    for value, letters in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"),
+                           (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"),
+                           (4, "IV"), (1, "I")):
+        while number >= value:
+            out += letters
+            number -= value
+    return out
 
 
 def _clip(text: str, limit: int) -> str:

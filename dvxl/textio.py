@@ -30,7 +30,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "directive": ("code", "kind", "number", "date", "issuer", "subject", "cited"),
     "cited": ("number", "kind", "date", "issuer", "title"),
     "settings": ("province", "template_version", "sheet_password", "max_file_mb", "not_rated"),
-    "groups": ("code", "name", "section"),
+    "groups": ("code", "name", "section", "letterhead"),
     "lists": ("code", "values"),
     "common_indicators": (
         "code",
@@ -50,7 +50,8 @@ _KEYS: dict[str, tuple[str, ...]] = {
         "code", "label", "help", "type", "unit", "required", "min", "max", "choices", "summary"
     ),
     "rules": ("code", "task", "expression", "severity", "message"),
-    "units": ("code", "name", "groups", "email"),
+    "units": ("code", "name", "groups", "email", "letterhead"),
+    "letterheads": tuple(c.field for c in TABLE["letterheads"].columns),
     "periods": ("code", "name", "start", "end", "deadline"),
     "points": ("group", "tasks"),
     "levels": ("code", "name", "min_score", "condition", "cap"),
@@ -67,7 +68,7 @@ _TOP: dict[str, tuple[str, ...]] = {
         "tasks",
         "rules",
     ),
-    "units.yaml": ("units",),
+    "units.yaml": ("units", "letterheads"),
     "periods.yaml": ("periods",),
     "rubric.yaml": ("points", "levels"),
     "report.yaml": ("issuing", "recipients", "format"),
@@ -82,6 +83,8 @@ _HEADERS = {
         "# Sample roster: the addressees of the seed directive in its 2020 structure, for the\n"
         "# stand-in province Bình An. The first group of a unit is the group it is scored and\n"
         "# ranked in; the others add the tasks addressed to them.\n"
+        "# Letterheads: the heading and signature block of a unit's template, chosen by its\n"
+        "# rating group (groups' letterhead in directive.yaml) unless the unit names its own.\n"
     ),
     "periods.yaml": (
         "# Reporting periods after Nghị định 09/2019/NĐ-CP, Điều 12: the year runs from 15/12\n"
@@ -187,6 +190,7 @@ def load_tables(folder: Path) -> Tables:
             "issuing",
             "recipients",
             "format",
+            "letterheads",
         )
     }
 
@@ -234,8 +238,11 @@ def load_tables(folder: Path) -> Tables:
     for where, values in loader.entries("directive.yaml", main, "rules"):
         tables["rules"].append(row(where, values))
 
-    for where, values in loader.entries("units.yaml", loader.read("units.yaml"), "units"):
+    roster = loader.read("units.yaml")
+    for where, values in loader.entries("units.yaml", roster, "units"):
         tables["units"].append(row(where, values))
+    for where, values in loader.entries("units.yaml", roster, "letterheads"):
+        tables["letterheads"].append(row(where, values))
     for where, values in loader.entries("periods.yaml", loader.read("periods.yaml"), "periods"):
         tables["periods"].append(row(where, values))
     rubric = loader.read("rubric.yaml")
@@ -335,7 +342,7 @@ def dump_texts(catalog: Catalog) -> dict[str, str]:
     points: dict[str, dict[str, Any]] = {}
     for item in tables["rubric"]:
         points.setdefault(item["group"], _FlowMap())[item["task"]] = item["points"]
-    documents = {
+    documents: dict[str, dict[str, Any]] = {
         "directive.yaml": {
             "directive": directive,
             "settings": _entry("settings", tables["settings"][0], keep=("sheet_password",)),
@@ -357,6 +364,10 @@ def dump_texts(catalog: Catalog) -> dict[str, str]:
             "format": _entry("format", tables["format"][0], keep=_KEYS["format"]),
         },
     }
+    if tables["letterheads"]:  # left out when there are none (a catalog from an older dvxl)
+        documents["units.yaml"]["letterheads"] = [
+            _entry("letterheads", h) for h in tables["letterheads"]
+        ]
     return {
         name: _HEADERS[name]
         + yaml.dump(

@@ -36,6 +36,12 @@ Format = Literal["xlsx", "xls", "ods", "xlsm"]  # xlsm keeps the VBA project (is
 CellValue = str | int | float | dt.date  # dt.datetime is a dt.date too
 
 
+class Typed(str):
+    """Text typed at the keyboard: LibreOffice reads it the way it reads a clerk's typing,
+    by the cell's number format (``0912345678`` becomes the number 912345678 in a General
+    cell, stays text in a text cell «@»). A plain ``str`` is stored as text, as pasted."""
+
+
 @dataclass(frozen=True)
 class CellEdit:
     """One value typed into one cell (``cell`` in A1 notation)."""
@@ -215,6 +221,8 @@ def _encode_edit(edit: CellEdit) -> dict[str, Any]:
         return {**base, "type": "int", "value": value}
     if isinstance(value, float):
         return {**base, "type": "float", "value": value}
+    if isinstance(value, Typed):
+        return {**base, "type": "typed", "value": str(value)}
     if isinstance(value, str):
         return {**base, "type": "str", "value": value}
     raise TypeError(f"unsupported cell value {value!r}")

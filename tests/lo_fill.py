@@ -18,8 +18,9 @@ JOBS.json::
                "edits": [{"sheet": "S", "cell": "B2", "type": "int", "value": 12}, ...],
                "outputs": [{"path": "out.ods", "format": "ods"}, ...]}]}
 
-Edit types: ``int``, ``float``, ``str``, ``date`` (ISO ``YYYY-MM-DD``) and
-``datetime`` (ISO ``YYYY-MM-DDTHH:MM:SS``).
+Edit types: ``int``, ``float``, ``str``, ``date`` (ISO ``YYYY-MM-DD``),
+``datetime`` (ISO ``YYYY-MM-DDTHH:MM:SS``) and ``typed`` (text LibreOffice interprets as
+it interprets typing, by the cell's number format: the ``FormulaLocal`` property).
 
 One soffice process serves the whole batch. It gets a fresh temporary user
 profile (``profile_dir``, or a new temporary directory) with document lock files
@@ -150,6 +151,15 @@ def _apply_edit(uno: Any, doc: Any, edit: dict[str, Any]) -> None:
         value = float(raw)
     elif kind == "str":
         value = str(raw)
+    elif kind == "typed":
+        # Interpreted input is let through on a locked cell of a protected sheet: refuse it
+        # here as the user interface would.
+        if bool(sheet.isProtected()) and bool(cell.CellProtection.IsLocked):
+            raise PermissionError("locked cell on a protected sheet")
+        # FormulaLocal, unlike setFormula (English, the cell's format ignored), goes the way
+        # of typing: a text cell «@» keeps "0912345678" as text.
+        cell.setPropertyValue("FormulaLocal", str(raw))
+        return
     elif kind == "date":
         value = _serial(doc, dt.datetime.combine(dt.date.fromisoformat(raw), dt.time()))
         needed_bits, pattern = NF_DATE, DATE_FORMAT

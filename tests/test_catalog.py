@@ -209,3 +209,48 @@ def test_fingerprint_changes_when_an_indicator_changes(sample_catalog: Catalog) 
     assert fingerprint(replace(sample_catalog, units=sample_catalog.units[:3])) == fingerprint(
         sample_catalog
     )
+
+
+@pytest.mark.parametrize(
+    ("unit", "heading", "authority"),
+    [
+        ("HU01", "ĐẢNG CỘNG SẢN VIỆT NAM", "T/M BAN THƯỜNG VỤ"),
+        ("DDHDND", "ĐẢNG CỘNG SẢN VIỆT NAM", "T/M ĐẢNG ĐOÀN"),
+        ("BCSTAND", "ĐẢNG CỘNG SẢN VIỆT NAM", "T/M BAN CÁN SỰ ĐẢNG"),
+        ("BCSUB", "ĐẢNG CỘNG SẢN VIỆT NAM", "T/M BAN CÁN SỰ ĐẢNG"),
+        ("HLHPN", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "TM. BAN THƯỜNG VỤ"),
+        ("MTTQ", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "TM. BAN THƯỜNG TRỰC"),
+        ("TDOAN", "ĐOÀN TNCS HỒ CHÍ MINH", "TM. BAN THƯỜNG VỤ TỈNH ĐOÀN"),
+    ],
+)
+def test_letterhead_follows_the_rating_group_unless_the_unit_names_its_own(
+    sample_catalog: Catalog, unit: str, heading: str, authority: str
+) -> None:
+    head = sample_catalog.letterhead(sample_catalog.unit(unit))
+    assert (head.heading, head.authority) == (heading, authority)
+
+
+def test_every_rating_group_has_a_letterhead_and_party_bodies_the_party_form(
+    sample_catalog: Catalog,
+) -> None:
+    rating = {u.rating_group for u in sample_catalog.units}
+    by_code = {h.code: h for h in sample_catalog.letterheads}
+    for group in sample_catalog.groups:
+        if group.code in rating:
+            assert group.letterhead in by_code, group.code
+    for unit in sample_catalog.units:
+        head = sample_catalog.letterhead(unit)
+        party = unit.name.startswith(("Ban cán sự đảng", "Đảng đoàn", "Đảng ủy", "Huyện ủy",
+                                      "Thị ủy", "Thành ủy", "Ban ", "Văn phòng Tỉnh ủy",
+                                      "Ủy ban Kiểm tra Tỉnh ủy"))
+        assert (head.heading == "ĐẢNG CỘNG SẢN VIỆT NAM" and head.mark == "*") == party, unit.code
+        assert "THỦ TRƯỞNG" not in head.authority + head.signer_title
+
+
+def test_a_catalog_without_letterheads_gives_the_party_form(sample_catalog: Catalog) -> None:
+    bare = replace(sample_catalog, letterheads=())
+    head = bare.letterhead(bare.unit("MTTQ"))
+    assert (head.superior, head.heading, head.authority) == (
+        "ĐẢNG BỘ TỈNH {tinh}", "ĐẢNG CỘNG SẢN VIỆT NAM", "T/M BAN THƯỜNG VỤ")
+    texts = textio.dump_texts(bare)
+    assert "letterheads" not in texts["units.yaml"].split("\n", 5)[-1]

@@ -99,6 +99,20 @@ def deadline_before_cutoff(book: openpyxl.Workbook) -> int:
     return 4
 
 
+def unknown_letterhead(book: openpyxl.Workbook) -> int:
+    sheet = book["Đơn vị"]
+    row = row_of(sheet, "HU01")
+    sheet.cell(row, column_of(sheet, "Tiêu đề mẫu")).value = "KHONG_CO"
+    return row
+
+
+def unknown_placeholder(book: openpyxl.Workbook) -> int:
+    sheet = book["Tiêu đề mẫu"]
+    row = row_of(sheet, "DANG_UY")
+    sheet.cell(row, column_of(sheet, "Cơ quan cấp trên")).value = "ĐẢNG BỘ {huyen}"
+    return row
+
+
 CASES = [
     (task_without_group, "Nhiệm vụ", "chưa được giao cho nhóm nào"),
     (points_not_100, "Biểu điểm", "phải bằng 100"),
@@ -108,6 +122,8 @@ CASES = [
     (unknown_group, "Đơn vị", "nhóm «XA» không có"),
     (bad_date, "Kỳ báo cáo", "không phải ngày hợp lệ"),
     (deadline_before_cutoff, "Kỳ báo cáo", "hạn gửi phải sau ngày chốt"),
+    (unknown_letterhead, "Đơn vị", "tiêu đề «KHONG_CO» không có trong trang tính «Tiêu đề mẫu»"),
+    (unknown_placeholder, "Tiêu đề mẫu", "chỉ dùng được {tinh}"),
 ]
 
 

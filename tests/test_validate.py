@@ -183,10 +183,12 @@ def build_corpus(ws: workspace.Workspace, catalog: Catalog, inbox: Path) -> Corp
     c.add(
         "tcvn3.xlsx", [("W105", E, c.cell("1.1.KET_QUA"))], {"1.1.KET_QUA": "§· tæ chøc qu¸n triÖt"}
     )
+    # ... and a phone typed into a template before issue 15 (General format): a number that
+    # lost its 0 (the corpus has no unit left for a file of its own).
     c.add(
         "ngay-lap-muon.xlsx",
-        [("W106", E, c.cell("NGAY_BC"))],
-        {"NGAY_BC": c.period.deadline + dt.timedelta(days=200)},
+        [("W106", E, c.cell("NGAY_BC")), ("W109", E, c.cell("DIEN_THOAI"))],
+        {"NGAY_BC": c.period.deadline + dt.timedelta(days=200), "DIEN_THOAI": 912345678},
     )
     # Rules (1.3: resolved <= received; every task: documents listed when counted).
     c.add("quy-tac-loi.xlsx", [("R001", E, c.cell("1.3.KN_SO"))], {"1.3.KN_SO": 2, "1.3.KN_XL": 5})
@@ -211,7 +213,7 @@ def build_corpus(ws: workspace.Workspace, catalog: Catalog, inbox: Path) -> Corp
     for task in catalog.tasks_for(unit):
         rows = [r for r in form_rows(catalog, unit) if r.task == task and r.kind != "text"]
         first = next(r for r in rows if r.row + 1 >= insert_at)
-        shifted.append(("S002", E, f"B{first.row + 1}"))
+        shifted.append(("S002", E, f"C{first.row + 1}"))
     c.add("chen-dong.xlsx", shifted, unit="HU05", edit=insert_row)
 
     def relabel(book: openpyxl.Workbook) -> None:
@@ -386,6 +388,31 @@ def test_values_are_parsed_for_the_merge(corpus: tuple[Corpus, BatchReport]) -> 
     assert isinstance(report.values["NGAY_BC"], dt.date)
     assert report.values["1.1.TRANG_THAI"] in ("Đang triển khai", "Đã triển khai", "Đã hoàn thành")
     assert all(isinstance(report.values[k], float) for k in report.values if k.endswith("HN_SO"))
+
+
+def test_a_phone_stored_as_a_number_gets_its_zero_back_with_a_warning_saying_what_to_type(
+    corpus: tuple[Corpus, BatchReport],
+) -> None:
+    _, batch = corpus
+    report = next(r for r in batch.files if r.name == "ngay-lap-muon.xlsx")
+    assert report.values["DIEN_THOAI"] == "0912345678"
+    (warning,) = (f for f in report.findings if f.code == "W109")
+    assert (warning.value, warning.expected) == ("912345678", "0912345678")
+    assert warning.message.startswith("«Số điện thoại liên hệ» (ô ")
+    assert "mất số 0" in warning.message and "'0912345678" in warning.message
+
+
+def test_moved_rows_are_named_by_the_labels_the_clerk_sees(
+    corpus: tuple[Corpus, BatchReport],
+) -> None:
+    """The code column is hidden in the template (issue 15): S002 points at the label."""
+    c, batch = corpus
+    report = next(r for r in batch.files if r.name == "chen-dong.xlsx")
+    first = report.findings[0]
+    assert first.code == "S002" and first.cell.startswith("C")
+    labels = {i.label + (" (*)" if i.required else "") for i in c.catalog.indicators}
+    assert first.expected in labels and first.value in labels | {"(trống)"}
+    assert "_" not in first.message.split("»")[0]  # no internal code such as HN_LUOT
 
 
 def test_nothing_received_is_modified(tmp_path: Path) -> None:
