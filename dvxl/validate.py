@@ -70,6 +70,9 @@ class FileReport:
     mail: MailInfo | None = None
     attachment: str = ""
     data: bytes | None = field(default=None, repr=False)
+    # Why the secretariat sent this return back (issue 16, dvxl.review): its marked-up copy
+    # says so on its first sheet. Set by the workspace from the ledger, not by the checks.
+    returned: str = ""
 
     @property
     def received(self) -> dt.datetime:
