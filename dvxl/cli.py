@@ -435,6 +435,61 @@ def _echo_report(result: workspace.Report) -> None:
         click.echo(f"Cảnh báo: {problem}", err=True)
 
 
+@cli.command("review")
+@click.argument("unit")
+@click.option("--accept", "accept", is_flag=True, help="Duyệt báo cáo hợp lệ hiện có của đơn vị.")
+@click.option("--return", "reason", metavar="LÝ_DO",
+              help="Trả lại báo cáo với lý do (đơn vị phải sửa và gửi lại).")
+@click.option("--reopen", is_flag=True,
+              help="Mở lại: đưa về «Chờ duyệt» (một tệp gửi sau thay được tệp đã duyệt).")
+@click.option("--by", "by", default=None, metavar="TÊN",
+              help="Người duyệt; mặc định tên người dùng máy tính.")
+@_recorded_period_option
+@_workspace_option
+@_help_option
+def review_command(unit: str, accept: bool, reason: str | None, reopen: bool, by: str | None,
+                   period: str | None, root: Path) -> None:
+    """Duyệt, trả lại hoặc mở lại báo cáo của đơn vị UNIT (mã đơn vị) trong kỳ.
+
+    Quyết định được ghi vào sổ ghi nhận (giữ cả lịch sử: ai, khi nào). Báo cáo đã duyệt
+    được khóa: tệp đơn vị gửi sau được ghi nhận nhưng không thay thế cho đến khi mở lại.
+    Báo cáo bị trả lại tính là chưa hợp lệ, có tên trong trang «Đôn đốc» kèm lý do.
+    Cũng có thể chọn ở trang «Duyệt báo cáo» của master.xlsm rồi tổng hợp lại.
+    """
+    from dvxl.statuses import ReviewState
+
+    chosen = [flag for flag, on in (("--accept", accept), ("--return", reason is not None),
+                                    ("--reopen", reopen)) if on]
+    if len(chosen) != 1:
+        raise UsageError("Chọn đúng một trong --accept, --return \"lý do\", --reopen.")
+    state = (ReviewState.ACCEPTED if accept else ReviewState.WAITING if reopen
+             else ReviewState.RETURNED)
+    ws = workspace.Workspace(root)
+    with _hold(ws.root):
+        result = workspace.review(ws, unit, state, reason or "", _reviewer(by), period)
+    click.echo(periods.label(result.period))
+    track = result.track
+    who = track.review.who_when if track.review is not None else ""
+    click.echo(f"{track.unit.code} — {track.unit.name}: {track.review_label}"
+               + (f" ({who})" if who else "") + f"; tệp «{track.last_name}»")
+    click.echo(f"Theo dõi: {track.status.label}" + (f" — {track.note}" if track.note else ""))
+    if state is ReviewState.RETURNED:
+        click.echo("Bản trả lại có ghi lý do được tạo ở lần tổng hợp sau (dvxl merge), trong "
+                   f"outputs/{result.period.code}/{workspace.MARKED_FOLDER}/.")
+
+
+def _reviewer(given: str | None) -> str:
+    """Who decides: ``--by``, else the computer's user name ("" when it has none)."""
+    if given is not None:
+        return " ".join(given.split())
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):
+        return ""
+
+
 def _hold(root: Path) -> AbstractContextManager[None]:
     """The workspace for this command alone; says so when another run makes it wait."""
     return lock.exclusive(root, waiting=lambda: click.echo(
@@ -527,58 +582,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-@cli.command("review")
-@click.argument("unit")
-@click.option("--accept", "accept", is_flag=True, help="Duyệt báo cáo hợp lệ hiện có của đơn vị.")
-@click.option("--return", "reason", metavar="LÝ_DO",
-              help="Trả lại báo cáo với lý do (đơn vị phải sửa và gửi lại).")
-@click.option("--reopen", is_flag=True,
-              help="Mở lại: đưa về «Chờ duyệt» (một tệp gửi sau thay được tệp đã duyệt).")
-@click.option("--by", "by", default=None,
-              help="Người duyệt; mặc định tên người dùng máy tính.")
-@_recorded_period_option
-@_workspace_option
-@_help_option
-def review_command(unit: str, accept: bool, reason: str | None, reopen: bool, by: str | None,
-                   period: str | None, root: Path) -> None:
-    """Duyệt, trả lại hoặc mở lại báo cáo của đơn vị UNIT (mã đơn vị) trong kỳ.
-
-    Quyết định được ghi vào sổ ghi nhận (giữ cả lịch sử: ai, khi nào). Báo cáo đã duyệt
-    được khóa: tệp đơn vị gửi sau được ghi nhận nhưng không thay thế cho đến khi mở lại.
-    Báo cáo bị trả lại tính là chưa hợp lệ, có tên trong trang «Đôn đốc» kèm lý do.
-    Cũng có thể chọn ở trang «Duyệt báo cáo» của master.xlsm rồi tổng hợp lại.
-    """
-    from dvxl.statuses import ReviewState
-
-    chosen = [flag for flag, on in (("--accept", accept), ("--return", reason is not None),
-                                    ("--reopen", reopen)) if on]
-    if len(chosen) != 1:
-        raise UsageError("Chọn đúng một trong --accept, --return \"lý do\", --reopen.")
-    state = (ReviewState.ACCEPTED if accept else ReviewState.WAITING if reopen
-             else ReviewState.RETURNED)
-    ws = workspace.Workspace(root)
-    with _hold(ws.root):
-        result = workspace.review(ws, unit, state, reason or "", _reviewer(by), period)
-    click.echo(periods.label(result.period))
-    track = result.track
-    who = track.review.who_when if track.review is not None else ""
-    click.echo(f"{track.unit.code} — {track.unit.name}: {track.review_label}"
-               + (f" ({who})" if who else "") + f"; tệp «{track.last_name}»")
-    click.echo(f"Theo dõi: {track.status.label}" + (f" — {track.note}" if track.note else ""))
-    if state is ReviewState.RETURNED:
-        click.echo("Bản trả lại có ghi lý do được tạo ở lần tổng hợp sau (dvxl merge), trong "
-                   f"outputs/{result.period.code}/{workspace.MARKED_FOLDER}/.")
-
-
-def _reviewer(given: str | None) -> str:
-    """Who decides: ``--by``, else the computer's user name ("" when it has none)."""
-    if given is not None:
-        return " ".join(given.split())
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError, ImportError):
-        return ""

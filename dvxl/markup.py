@@ -789,9 +789,9 @@ def list_content(
         ),
     ]
     if report.returned:  # issue 16: the secretariat's reason comes first
-        lines.append((f"Văn phòng trả lại báo cáo này, lý do: {report.returned}. Hãy sửa theo "
-                      "lý do trên rồi gửi lại.", "bold"))
-    if linked:
+        lines.append((f"Văn phòng trả lại báo cáo này, lý do: {report.returned.rstrip(' .')}. "
+                      "Hãy sửa theo lý do trên rồi gửi lại.", "bold"))
+    if linked and (findings or not report.returned):  # a return sent back may have none
         lines.append(
             (
                 "Hãy sửa các ô tô màu đỏ (lỗi) trong trang «Báo cáo» theo cột «Hướng dẫn sửa» "

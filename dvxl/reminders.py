@@ -28,8 +28,9 @@ def reminder_text(c: Consolidated, track: Track) -> str:
     when = "khẩn trương gửi lại" if overdue else f"gửi lại trước ngày {deadline}"
     sent = f" gửi ngày {printing.format_date(track.last_received)}" if track.last_received else ""
     if track.returned and track.review is not None:
-        return (f"Văn phòng trả lại báo cáo «{track.last_name}»{sent}, lý do: "
-                f"{track.review.reason}. Đề nghị {name} sửa theo lý do trên và {when}.")
+        reason = track.review.reason.rstrip(" .")
+        return (f"Văn phòng trả lại báo cáo «{track.last_name}»{sent}, lý do: {reason}. "
+                f"Đề nghị {name} sửa theo lý do trên và {when}.")
     if track.errors:
         return (f"Đề nghị {name} sửa {track.errors} lỗi trong tệp «{track.last_name}»{sent} "
                 f"theo bảng kết quả kiểm tra kèm theo và {when}.")

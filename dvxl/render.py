@@ -769,10 +769,13 @@ class _Writer(Looks):
 
 def _review_text(track: Track) -> str:
     """The review column of the tracking sheet: the state, then who decided and when."""
-    if track.review is None:
+    review = track.review
+    if review is None:
         return ""
-    who = track.review.who_when
-    return f"{track.review_label}\n{who}" if who else track.review_label
+    lines = [review.state.label, review.decided_by]
+    if review.decided is not None:
+        lines.append(f"{review.decided:%d/%m/%Y %H:%M}")
+    return "\n".join(line for line in lines if line)
 
 
 def _chart_page(chart_sheet: Any, chart: Any) -> None:

@@ -249,7 +249,8 @@ def _check_inbox(
         raise UsageError(f"Không có thư mục nhận báo cáo {folder}.")
     count = len(validate_mod.inbox_files(folder))
     wrap = (lambda it: progress(it, count)) if progress else None
-    return validate_mod.validate_inbox(catalog, folder, chosen, progress=wrap, seal=ws.seal())
+    return validate_mod.validate_inbox(catalog, folder, chosen, progress=wrap, seal=ws.seal(),
+                                       locked=_locked(ws))
 
 
 def _write_validation(
@@ -387,9 +388,10 @@ def merge(
     """
     with processes.collector_paused():
         catalog = ws.load()
+        # The master's review decisions first: they are about the returns the office saw.
+        reviewed = _record_sheet_reviews(ws, catalog)
         batch = _check_inbox(ws, catalog, inbox, period, progress)
         _refuse_without_key(ws, batch)
-        reviewed = _record_sheet_reviews(ws, catalog)
         _mark_returned(ws, batch)
         code = batch.period.code
         # Every output of the run is written aside and moved in at the end, all together.
@@ -560,6 +562,15 @@ def _record_sheet_reviews(ws: Workspace, catalog: Catalog) -> list[str]:
         with Ledger(ledger_path(ws)) as ledger:
             ledger.record_decisions(decisions)
     return problems
+
+
+def _locked(ws: Workspace) -> set[tuple[str, str]]:
+    """(unit, period) whose return the secretariat accepted: their latest decision."""
+    if not ledger_path(ws).is_file():
+        return set()
+    with Ledger(ledger_path(ws)) as ledger:
+        latest = {(d.unit, d.period): d.state for d in ledger.decisions()}
+    return {key for key, state in latest.items() if state == ReviewState.ACCEPTED.value}
 
 
 def _mark_returned(ws: Workspace, batch: BatchReport) -> None:

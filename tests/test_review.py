@@ -165,6 +165,8 @@ def test_an_accepted_return_is_locked_until_reopened(ws: workspace.Workspace) ->
     result = workspace.merge(ws, period=PERIOD)
     c = result.consolidated
     assert {r.name for r in result.intake.new} == {"HU01 lan 2.xlsx"}  # recorded all the same
+    files = {f.name: f for f in result.validation.batch.files}
+    assert files["HU01.xlsx"].status is FileStatus.VALID  # not «superseded» by the later file
     assert c.submissions["HU01"].name == "HU01.xlsx"  # ...but not used
     locked = next(t for t in c.tracking if t.unit.code == "HU01")
     assert locked.files == 2 and locked.review is not None
