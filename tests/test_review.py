@@ -203,6 +203,24 @@ def test_sheet_decisions_survive_re_merges_and_change_tracking(ws: workspace.Wor
     assert next(t for t in c.tracking if t.unit.code == "HU02").note.endswith("biểu mẫu 3")
 
 
+def test_a_new_master_has_a_review_row_per_period_and_unit_with_a_dropdown(
+    fresh_workspace: workspace.Workspace
+) -> None:
+    catalog = fresh_workspace.load()
+    book = openpyxl.load_workbook(fresh_workspace.master)
+    sheet = book[master.REVIEW]
+    header = [c.value for c in sheet[3]]
+    assert header == ["Kỳ báo cáo", "Mã đơn vị", "Tên đơn vị", "Duyệt", "Lý do trả lại",
+                      "Người duyệt"]
+    rows = [(r[0].value, r[1].value, r[3].value) for r in sheet.iter_rows(min_row=4)]
+    assert rows == [(p.code, u.code, None) for p in catalog.periods
+                    for u in catalog.addressed_units()]
+    lists = [v.formula1 for v in sheet.data_validations.dataValidation if v.sqref and
+             "D4" in str(v.sqref)]
+    assert lists == ['"Chờ duyệt,Đã duyệt,Trả lại"']
+    assert master.read_reviews(fresh_workspace.master, catalog) == ([], [])
+
+
 def test_unusable_sheet_rows_are_reported_not_recorded(ws: workspace.Workspace) -> None:
     type_review(ws, "HU01", "Trả lại")  # no reason
     type_review(ws, "HU03", "Đã duyệt")  # nothing received
