@@ -451,6 +451,8 @@ def review_command(unit: str, accept: bool, reason: str | None, reopen: bool, by
                    period: str | None, root: Path) -> None:
     """Duyệt, trả lại hoặc mở lại báo cáo của đơn vị UNIT (mã đơn vị) trong kỳ.
 
+    Không kèm tùy chọn nào: xem trạng thái và lịch sử các quyết định duyệt.
+
     Quyết định được ghi vào sổ ghi nhận (giữ cả lịch sử: ai, khi nào). Báo cáo đã duyệt
     được khóa: tệp đơn vị gửi sau được ghi nhận nhưng không thay thế cho đến khi mở lại.
     Báo cáo bị trả lại tính là chưa hợp lệ, có tên trong trang «Đôn đốc» kèm lý do.
@@ -460,8 +462,11 @@ def review_command(unit: str, accept: bool, reason: str | None, reopen: bool, by
 
     chosen = [flag for flag, on in (("--accept", accept), ("--return", reason is not None),
                                     ("--reopen", reopen)) if on]
-    if len(chosen) != 1:
+    if len(chosen) > 1:
         raise UsageError("Chọn đúng một trong --accept, --return \"lý do\", --reopen.")
+    if not chosen:
+        _echo_review_history(workspace.review_history(workspace.Workspace(root), unit, period))
+        return
     state = (ReviewState.ACCEPTED if accept else ReviewState.WAITING if reopen
              else ReviewState.RETURNED)
     ws = workspace.Workspace(root)
@@ -476,6 +481,29 @@ def review_command(unit: str, accept: bool, reason: str | None, reopen: bool, by
     if state is ReviewState.RETURNED:
         click.echo("Bản trả lại có ghi lý do được tạo ở lần tổng hợp sau (dvxl merge), trong "
                    f"outputs/{result.period.code}/{workspace.MARKED_FOLDER}/.")
+
+
+def _echo_review_history(found: workspace.ReviewHistory) -> None:
+    """The unit's state, then each decision: when, what, who, where, on which file."""
+    from dvxl.review import SHEET
+    from dvxl.statuses import ReviewState
+
+    click.echo(periods.label(found.period))
+    track = found.track
+    click.echo(f"{track.unit.code} — {track.unit.name}: "
+               f"{track.review_label or 'chưa có báo cáo hợp lệ'}"
+               + (f"; tệp «{track.last_name}»" if track.last_name else ""))
+    if not found.decisions:
+        click.echo("Chưa có quyết định duyệt nào.")
+        return
+    for d in found.decisions:
+        label = ReviewState(d.state).label
+        if d.reason:
+            label += f": {d.reason}"
+        where = "trang «Duyệt báo cáo»" if d.source == SHEET else "lệnh dvxl review"
+        name = found.names.get(d.sha256, "")
+        click.echo(f"{d.decided:%d/%m/%Y %H:%M}  {label} — {d.decided_by or '(không ghi)'}, "
+                   f"{where}" + (f"; tệp «{name}»" if name else ""))
 
 
 def _reviewer(given: str | None) -> str:

@@ -519,6 +519,28 @@ def review(ws: Workspace, unit: str, state: ReviewState, reason: str = "", by: s
     return Reviewed(chosen, _track_of(consolidate(ws, catalog, chosen)[0], found.code))
 
 
+@dataclass
+class ReviewHistory:
+    """A unit's review decisions for a period, oldest first, with the files they were about."""
+
+    period: Period
+    track: Track
+    decisions: list[Decision]
+    names: dict[str, str]  # file name by SHA-256
+
+
+def review_history(ws: Workspace, unit: str, period: str | None = None) -> ReviewHistory:
+    """Every decision on a unit's returns of the period (nothing is written)."""
+    catalog = ws.load()
+    found = _addressed(catalog, unit)
+    chosen = recorded_period(ws, catalog, period)
+    track = _track_of(consolidate(ws, catalog, chosen)[0], found.code)
+    with Ledger(ledger_path(ws)) as ledger:
+        decisions = [d for d in ledger.decisions(chosen.code) if d.unit == found.code]
+        names = {r.sha256: r.name for r in ledger.receipts(chosen.code) if r.unit == found.code}
+    return ReviewHistory(chosen, track, decisions, names)
+
+
 def _addressed(catalog: Catalog, code: str) -> Unit:
     wanted = code.strip().casefold()
     found = next((u for u in catalog.addressed_units() if u.code.casefold() == wanted), None)

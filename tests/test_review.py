@@ -97,6 +97,14 @@ def test_cli_accept_return_reopen_keep_the_whole_history(
     reopened = track(ws, "HU01")
     assert reopened.status is TrackStatus.ON_TIME
     assert reopened.review is not None and reopened.review.state is ReviewState.WAITING
+    capsys.readouterr()
+    assert cli(ws, "HU01") == 0  # no action: the history
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "HU01 — Huyện ủy An Lạc: Chờ duyệt; tệp «HU01.xlsx»"
+    assert [line[18:] for line in lines[2:]] == [
+        "Đã duyệt — Nguyễn Văn A, lệnh dvxl review; tệp «HU01.xlsx»",
+        "Trả lại: Thiếu số liệu mục 2 — Trần B, lệnh dvxl review; tệp «HU01.xlsx»",
+        "Chờ duyệt — Trần B, lệnh dvxl review; tệp «HU01.xlsx»"]
     with sqlite3.connect(ws.root / intake.LEDGER_NAME) as db:
         rows = db.execute("SELECT unit, state, reason, decided_by, source FROM reviews "
                           "ORDER BY id").fetchall()
@@ -106,12 +114,11 @@ def test_cli_accept_return_reopen_keep_the_whole_history(
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("HU01",), "Chọn đúng một trong"),
     (("HU01", "--accept", "--reopen"), "Chọn đúng một trong"),
     (("HU01", "--return", "  "), "cần ghi lý do"),
     (("XX99", "--accept"), "Không có đơn vị mã «XX99»"),
     (("HU03", "--accept"), "chưa có báo cáo hợp lệ"),
-], ids=["no-action", "two-actions", "empty-reason", "unknown-unit", "nothing-received"])
+], ids=["two-actions", "empty-reason", "unknown-unit", "nothing-received"])
 def test_cli_refuses_bad_requests_in_vietnamese(
     ws: workspace.Workspace, capsys: pytest.CaptureFixture[str], args: tuple[str, ...],
     message: str
