@@ -524,6 +524,88 @@ def serve(root: Path, host: str, port: int) -> None:
     web.serve(ws.root.resolve(), host, port)
 
 
+@cli.command("review")
+@click.argument("unit", metavar="MÃ_ĐƠN_VỊ")
+@click.option("--accept", "accept", is_flag=True, help="Duyệt báo cáo hợp lệ hiện có của đơn vị.")
+@click.option("--return", "reason", metavar="LÝ_DO",
+              help="Trả lại báo cáo với lý do (đơn vị phải sửa và gửi lại).")
+@click.option("--reopen", is_flag=True,
+              help="Mở lại: đưa về «Chờ duyệt» (một tệp gửi sau thay được tệp đã duyệt).")
+@click.option("--by", "by", default=None, metavar="TÊN",
+              help="Người duyệt; mặc định tên người dùng máy tính.")
+@_recorded_period_option
+@_workspace_option
+def review_command(unit: str, accept: bool, reason: str | None, reopen: bool, by: str | None,
+                   period: str | None, root: Path) -> None:
+    """Duyệt, trả lại hoặc mở lại báo cáo của đơn vị MÃ_ĐƠN_VỊ trong kỳ.
+
+    Không kèm tùy chọn nào: xem trạng thái và lịch sử các quyết định duyệt.
+
+    Quyết định được ghi vào sổ ghi nhận (giữ cả lịch sử: ai, khi nào). Báo cáo đã duyệt
+    được khóa: tệp đơn vị gửi sau được ghi nhận nhưng không thay thế cho đến khi mở lại.
+    Báo cáo bị trả lại tính là chưa hợp lệ, có tên trong trang «Đôn đốc» kèm lý do.
+    Cũng có thể chọn ở trang «Duyệt báo cáo» của master.xlsm rồi tổng hợp lại.
+    """
+    from dvxl.statuses import ReviewState
+
+    chosen = [flag for flag, on in (("--accept", accept), ("--return", reason is not None),
+                                    ("--reopen", reopen)) if on]
+    if len(chosen) > 1:
+        raise UsageError("Chọn đúng một trong --accept, --return \"lý do\", --reopen.")
+    if not chosen:
+        _echo_review_history(workspace.review_history(workspace.Workspace(root), unit, period))
+        return
+    state = (ReviewState.ACCEPTED if accept else ReviewState.WAITING if reopen
+             else ReviewState.RETURNED)
+    ws = workspace.Workspace(root)
+    with _hold(ws.root):
+        result = workspace.review(ws, unit, state, reason or "", _reviewer(by), period)
+    click.echo(periods.label(result.period))
+    track = result.track
+    who = track.review.who_when if track.review is not None else ""
+    click.echo(f"{track.unit.code} — {track.unit.name}: {track.review_label}"
+               + (f" ({who})" if who else "") + f"; tệp «{track.last_name}»")
+    click.echo(f"Theo dõi: {track.status.label}" + (f" — {track.note}" if track.note else ""))
+    if state is ReviewState.RETURNED:
+        click.echo("Bản trả lại có ghi lý do được tạo ở lần tổng hợp sau (dvxl merge), trong "
+                   f"outputs/{result.period.code}/{workspace.MARKED_FOLDER}/.")
+
+
+def _echo_review_history(found: workspace.ReviewHistory) -> None:
+    """The unit's state, then each decision: when, what, who, where, on which file."""
+    from dvxl.review import SHEET
+    from dvxl.statuses import ReviewState
+
+    click.echo(periods.label(found.period))
+    track = found.track
+    click.echo(f"{track.unit.code} — {track.unit.name}: "
+               f"{track.review_label or 'chưa có báo cáo hợp lệ'}"
+               + (f"; tệp «{track.last_name}»" if track.last_name else ""))
+    if not found.decisions:
+        click.echo("Chưa có quyết định duyệt nào.")
+        return
+    for d in found.decisions:
+        label = ReviewState(d.state).label
+        if d.reason:
+            label += f": {d.reason}"
+        where = "trang «Duyệt báo cáo»" if d.source == SHEET else "lệnh dvxl review"
+        name = found.names.get(d.sha256, "")
+        click.echo(f"{d.decided:%d/%m/%Y %H:%M}  {label} — {d.decided_by or '(không ghi)'}, "
+                   f"{where}" + (f"; tệp «{name}»" if name else ""))
+
+
+def _reviewer(given: str | None) -> str:
+    """Who decides: ``--by``, else the computer's user name ("" when it has none)."""
+    if given is not None:
+        return " ".join(given.split())
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):
+        return ""
+
+
 def _hold(root: Path, new: bool = False) -> AbstractContextManager[None]:
     """The workspace for this command alone; says so when another run makes it wait. A
     folder that is not a workspace is refused first (unless the command makes a ``new`` one),

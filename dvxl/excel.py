@@ -85,8 +85,8 @@ LOG_NAME = "dvxl-excel-loi.log"
 #: Sheets :func:`place_results` never deletes, marked or not.
 PROTECTED = frozenset(
     unicodedata.normalize("NFC", name).casefold()
-    for name in (*(t.sheet for t in TABLES), master.ASSESSMENT, master.RECEIPT_TIME, master.COVER,
-                 "xlwings.conf")
+    for name in (*(t.sheet for t in TABLES), master.ASSESSMENT, master.RECEIPT_TIME,
+                 master.REVIEW, master.COVER, "xlwings.conf")
 )
 _CAPTIONS = {b.macro: b.caption for b in BUTTONS}
 _MAX_LINES = 12  # a message box longer than this scrolls off the screen
@@ -417,7 +417,8 @@ def book_rows(book: Any) -> dict[str, list[list[Any]]]:
     the shape python-calamine gives for the file, which the master readers take.
     """
     wanted = {_norm(t.sheet) for t in TABLES} | {_norm(master.ASSESSMENT),
-                                                   _norm(master.RECEIPT_TIME)}
+                                                   _norm(master.RECEIPT_TIME),
+                                                   _norm(master.REVIEW)}
     return {sheet.name: sheet_rows(sheet) for sheet in book.sheets if _norm(sheet.name) in wanted}
 
 

@@ -15,6 +15,8 @@ The ledger's schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`)::
               UNIQUE (period, sha256))
     messages (sha256 TEXT PRIMARY KEY REFERENCES files, name, sender, subject,
               received, received_from)
+    reviews  (id INTEGER PRIMARY KEY, period, unit, sha256, state, reason, decided_by,
+              decided, source)
 
 ``status`` holds the file's :class:`~dvxl.statuses.FileStatus` by its Vietnamese label
 («Hợp lệ»), as the first ledgers did; it is read back into the status. Times are stored
@@ -32,6 +34,11 @@ attachment names its message in ``message`` (the message's SHA-256): the message
 archived as a file of its own content and described in ``messages``; a message that
 brought no spreadsheet is a receipt itself, naming itself. Schema 1 (before e-mails) is
 migrated in place: its receipts get ``received_from = 'file'`` and no message.
+
+``reviews`` (schema 3) holds every decision of the secretariat on a unit's return, never
+updated nor deleted (:mod:`dvxl.review` reads the history): ``state`` a
+:class:`~dvxl.statuses.ReviewState` code, ``sha256`` the return decided on (``""`` when the
+unit had none), ``source`` ``cli`` or ``sheet`` (the master's «Duyệt báo cáo»).
 """
 
 from __future__ import annotations
@@ -58,7 +65,7 @@ from dvxl.statuses import FileStatus
 from dvxl.validate import BatchReport, FileReport, file_sha256
 
 LEDGER_NAME = "ledger.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 30.0  # another dvxl run holding the ledger is waited for this long
 
 _SCHEMA = """
@@ -86,6 +93,23 @@ CREATE TABLE receipts (
 );
 CREATE INDEX receipts_by_period ON receipts (period, received, id);
 """
+
+#: Schema 3, the secretariat's review (issue 16): every decision, history kept. A statement
+#: of its own: schema 3 gathers the tables of several features.
+_REVIEWS_DDL = """
+CREATE TABLE reviews (
+    id INTEGER PRIMARY KEY,
+    period TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    decided_by TEXT NOT NULL,
+    decided TEXT NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE INDEX reviews_by_unit ON reviews (period, unit, decided, id);
+"""
 #: What takes a ledger of schema N to N + 1; a new ledger is made at schema 1 and goes
 #: through them all, so that a migrated ledger and a new one are alike.
 _MIGRATIONS = {
@@ -101,6 +125,7 @@ CREATE TABLE messages (
 ALTER TABLE receipts ADD COLUMN received_from TEXT NOT NULL DEFAULT 'file';
 ALTER TABLE receipts ADD COLUMN message TEXT REFERENCES messages (sha256);
 """,
+    2: _REVIEWS_DDL,
 }
 
 _SELECT = """
@@ -145,6 +170,21 @@ class Receipt:
             and self.status is not FileStatus.IGNORED
             and bool(self.format)
         )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision of the secretariat on a unit's return for a period (table reviews)."""
+
+    period: str
+    unit: str
+    sha256: str  # the return decided on; "" when the unit had no valid return then
+    state: str  # a dvxl.statuses.ReviewState code
+    reason: str  # why it was returned ("" otherwise)
+    decided_by: str
+    decided: dt.datetime
+    source: str  # "cli" or "sheet" (the master's review sheet)
+    id: int = 0  # the ledger's row id (0 before it is recorded)
 
 
 @dataclass
@@ -522,6 +562,26 @@ class Ledger:
                 ))
         _RECENT.update(ledger=str(self.path), entries=remembered)
         return new, self._by_id(known_ids)
+
+    def record_decisions(self, decisions: list[Decision]) -> None:
+        """Add decisions of the secretariat to the history, in one transaction."""
+        with self._guard(), self._write() as db:
+            db.executemany(
+                "INSERT INTO reviews (period, unit, sha256, state, reason, decided_by, "
+                "decided, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(d.period, d.unit, d.sha256, d.state, d.reason, d.decided_by, _stamp(d.decided),
+                  d.source) for d in decisions])
+
+    def decisions(self, period: str | None = None) -> list[Decision]:
+        """Every decision of ``period`` (of all periods: None), oldest first."""
+        where, args = ("WHERE period = ? ", (period,)) if period is not None else ("", ())
+        with self._guard():
+            rows = self._conn().execute(
+                "SELECT id, period, unit, sha256, state, reason, decided_by, decided, source "
+                f"FROM reviews {where}ORDER BY decided, id", args).fetchall()
+        return [Decision(row["period"], row["unit"], row["sha256"], row["state"], row["reason"],
+                         row["decided_by"], dt.datetime.fromisoformat(row["decided"]),
+                         row["source"], row["id"]) for row in rows]
 
     def _by_id(self, ids: list[int]) -> list[Receipt]:
         """The receipts of these ids, in this order."""

@@ -102,7 +102,8 @@ def write_marked_copies(
     workers: int | None = None,
     seal: Seal | None = None,
 ) -> list[Path]:
-    """Write a marked-up copy into ``folder`` for every file with errors; return the paths.
+    """Write a marked-up copy into ``folder`` for every file with errors, and for every
+    return the secretariat sent back (its reason on the first sheet); return the paths.
 
     Originals are never modified. Each copy is made in a temporary file and moved to its
     name once every copy is made. Many copies are made by ``workers`` processes (default
@@ -119,7 +120,8 @@ def write_marked_copies(
     # A superseded file needs no copy: the unit already sent a newer one; an e-mail that
     # brought no spreadsheet has nothing to mark (its finding says so).
     reports = [report for report in batch.files
-               if report.errors > 0 and not report.superseded_by and not report.is_message]
+               if (report.errors > 0 or report.returned) and not report.superseded_by
+               and not report.is_message]
     originals = {r.path for r in batch.files}  # never removed, whatever their names
     if not reports:
         _remove_stale(folder, originals)
@@ -786,7 +788,10 @@ def list_content(
             "bold",
         ),
     ]
-    if linked:
+    if report.returned:  # issue 16: the secretariat's reason comes first
+        lines.append((f"Văn phòng trả lại báo cáo này, lý do: {report.returned.rstrip(' .')}. "
+                      "Hãy sửa theo lý do trên rồi gửi lại.", "bold"))
+    if linked and (findings or not report.returned):  # a return sent back may have none
         lines.append(
             (
                 "Hãy sửa các ô tô màu đỏ (lỗi) trong trang «Báo cáo» theo cột «Hướng dẫn sửa» "

@@ -12,7 +12,10 @@ assessed score and comment per period, unit and task. It is not configuration:
 :func:`read_tables` ignores it and :func:`read_assessments` reads it, so the
 assessments survive every re-merge (dvxl never writes the master again).
 «Thời điểm nhận» is read the same way (:func:`read_receipt_times`): the time the
-office received a unit's return when the file's own date is wrong (paper, USB).
+office received a unit's return when the file's own date is wrong (paper, USB). So is
+«Duyệt báo cáo» (:func:`read_reviews`, issue 16): the secretariat accepts or returns each
+unit's return of a period; a master made before it simply has no typed decisions (the
+command ``dvxl review`` still works), and the sheet can be copied from a new master.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from dvxl.catalog import LEVEL_VARIABLES, Row, Tables, build, to_tables
 from dvxl.errors import ConfigError, UsageError
 from dvxl.model import INDICATOR_TYPES, Catalog
 from dvxl.receipt_time import TypedReceipt
+from dvxl.review import TypedReview
 from dvxl.schema import (
     NO,
     POSITION_LABELS,
@@ -46,6 +50,7 @@ from dvxl.schema import (
     parse_value,
 )
 from dvxl.score import Assessment
+from dvxl.statuses import ReviewState
 
 COVER = "Bìa"
 HEADER_ROW = 2  # zero-based: title, note, header
@@ -75,6 +80,9 @@ _NOTES = {
     "receipt_times": "Khi đơn vị nộp bản giấy, USB… thì ngày lưu tệp không phải ngày nhận: "
     "nhập ở đây thời điểm văn phòng nhận báo cáo (ví dụ 18/6/2026 16:30). Thư điện tử đã có "
     "thời điểm nhận riêng. dvxl đọc, không bao giờ ghi đè trang này.",
+    "reviews": "Chọn «Đã duyệt» hoặc «Trả lại» (ghi lý do) cho báo cáo hợp lệ của đơn vị; "
+    "«Chờ duyệt» để mở lại. dvxl ghi quyết định vào sổ ghi nhận ở lần tổng hợp sau khi dòng "
+    "được sửa; không bao giờ ghi đè trang này.",
 }
 
 #: The secretariat's assessment sheet: laid out like a config table, read by
@@ -118,6 +126,22 @@ RECEIPT_TIMES = Table(
             "tệp, không thay thời điểm nhận của thư điện tử",
         ),
         Column("note", "Ghi chú", "text", 60, False, "Ví dụ: nộp bản giấy và USB tại văn phòng"),
+    ),
+)
+#: The secretariat's review of each unit's return (issue 16), read by :func:`read_reviews`.
+REVIEW = "Duyệt báo cáo"
+REVIEWS = Table(
+    "reviews",
+    REVIEW,
+    "Duyệt báo cáo của các đơn vị",
+    (
+        Column("period", "Kỳ báo cáo", "code", 14, True, "Mã kỳ ở trang «Kỳ báo cáo»"),
+        Column("unit", "Mã đơn vị", "code", 14, True, "Mã đơn vị ở trang «Đơn vị»"),
+        Column("name", "Tên đơn vị", "text", 36, False, "Để dễ đọc; dvxl không dùng cột này"),
+        Column("state", "Duyệt", "text", 14, True,
+               "Đã duyệt, Trả lại, hoặc Chờ duyệt (mở lại); để trống là chưa quyết định"),
+        Column("reason", "Lý do trả lại", "text", 50, False, "Bắt buộc khi trả lại"),
+        Column("decided_by", "Người duyệt", "text", 20),
     ),
 )
 _LOOKUP_ROWS = 2000  # how far down the dropdowns look in the config sheets
@@ -165,6 +189,7 @@ def _fill_master(workbook: xlsxwriter.Workbook, catalog: Catalog, project: Path 
             _write_table(sheet, styles, table, tables[table.key])
     _write_assessments(workbook, styles)
     _write_receipt_times(workbook, styles)
+    _write_reviews(workbook, styles, catalog)
     if project is not None:
         _write_xlwings_conf(workbook)
     workbook.worksheets()[0].activate()
@@ -265,6 +290,37 @@ def _write_receipt_times(workbook: xlsxwriter.Workbook, styles: printing.Styles)
         "value": dt.datetime(2000, 1, 1),
         "error_title": "Thời điểm không hợp lệ",
         "error_message": "Nhập ngày và giờ, ví dụ 18/6/2026 16:30.",
+    })
+
+
+def _write_reviews(workbook: xlsxwriter.Workbook, styles: printing.Styles,
+                   catalog: Catalog) -> None:
+    """The review sheet: a row per period and addressed unit, the state left empty."""
+    table = REVIEWS
+    sheet = workbook.add_worksheet(table.sheet)
+    printing.setup_page(sheet, landscape=True, header_rows=HEADER_ROW)
+    sheet.write_string(0, 0, table.title.upper(), styles.title)
+    sheet.write_string(1, 0, _NOTES[table.key], styles.note)
+    rows = [{"period": p.code, "unit": u.code, "name": u.name, "state": "", "reason": "",
+             "decided_by": ""} for p in catalog.periods for u in catalog.addressed_units()]
+    _write_table(sheet, styles, table, rows)
+    first, last = HEADER_ROW + 1, HEADER_ROW + len(rows) + _LOOKUP_ROWS
+    for col, source, what in (
+        (0, "periods", "một kỳ báo cáo ở trang «Kỳ báo cáo»"),
+        (1, "units", "một mã đơn vị ở trang «Đơn vị»"),
+    ):
+        sheet.data_validation(first, col, last, col, {
+            "validate": "list",
+            "source": _code_range(TABLE[source]),
+            "error_title": "Mã không có",
+            "error_message": f"Chọn {what}.",
+        })
+    states = [state.label for state in ReviewState]
+    sheet.data_validation(first, 3, last, 3, {
+        "validate": "list",
+        "source": states,
+        "error_title": "Trạng thái không có",
+        "error_message": "Chọn một trong: " + ", ".join(states) + ".",
     })
 
 
@@ -427,7 +483,7 @@ def _write_cover(
         ("Các trang tính", styles.bold),
     ]
     lines += [(f"• {t.sheet}: {t.title}", styles.cell_plain)
-              for t in (*TABLES, ASSESSMENTS, RECEIPT_TIMES)]
+              for t in (*TABLES, ASSESSMENTS, RECEIPT_TIMES, REVIEWS)]
     lines += [("", None), ("Kiểu dữ liệu của chỉ tiêu", styles.bold)]
     lines += [(f"• {label}", styles.cell_plain) for label in INDICATOR_TYPES.values()]
     lines += [("", None), ("Biến dùng trong điều kiện xếp loại", styles.bold)]
@@ -752,3 +808,81 @@ def _typed_receipt(catalog: Catalog, row: Row, problems: list[str]) -> TypedRece
         return None
     note = parse_value("text", row.values.get("note"))
     return TypedReceipt(codes["period"], codes["unit"], received, note, row.where)
+
+
+# The secretariat's review decisions -------------------------------------------------------
+
+
+def read_reviews(
+    path: Path, catalog: Catalog | None = None
+) -> tuple[list[TypedReview], list[str]]:
+    """The decisions typed in the master's «Duyệt báo cáo», and the rows that could not be
+    used (in Vietnamese, with sheet and row), as :func:`read_assessments` does.
+
+    A master without the sheet (made before it existed) has none. A row without a state is
+    no decision; a row naming an unknown period or unit, an unknown state, or a return
+    without its reason is left out and reported; when two rows name the same period and
+    unit, the later counts, and it is reported.
+    """
+    catalog = catalog or read_master(path)
+    return reviews_from_rows(sheet_rows(path, [REVIEWS.sheet]), catalog)
+
+
+def reviews_from_rows(
+    sheets: SheetRows, catalog: Catalog
+) -> tuple[list[TypedReview], list[str]]:
+    """:func:`read_reviews` on a master's sheets given as rows (file or open book)."""
+    names = {_norm(n): n for n in sheets}
+    name = names.get(_norm(REVIEWS.sheet))
+    if name is None:
+        return [], []
+    problems: list[str] = []
+    records = _read_table(REVIEWS, name, sheets[name], problems)
+    if problems:
+        return [], problems
+    found: list[TypedReview] = []
+    seen: dict[tuple[str, str], str] = {}
+    for row in records:
+        typed = _typed_review(catalog, row, problems)
+        if typed is None:
+            continue
+        key = (typed.period, typed.unit)
+        if key in seen:
+            problems.append(f"{row.where}: kỳ «{key[0]}», đơn vị «{key[1]}» đã có ở dòng "
+                            f"{seen[key]}; dvxl dùng dòng sau cùng")
+        seen[key] = row.where.rsplit(" ", 1)[-1]
+        found.append(typed)
+    return found, problems
+
+
+def _typed_review(catalog: Catalog, row: Row, problems: list[str]) -> TypedReview | None:
+    label = parse_value("text", row.values.get("state"))
+    if not label:
+        return None
+    try:
+        state = ReviewState.from_label(label)
+    except KeyError:
+        shown = ", ".join(f"«{s.label}»" for s in ReviewState)
+        problems.append(f"{row.where}: trạng thái duyệt «{label}» không có (chọn {shown})")
+        return None
+    codes: dict[str, str] = {}
+    for key, known, what in (
+        ("period", [p.code for p in catalog.periods], "kỳ báo cáo"),
+        ("unit", [u.code for u in catalog.units], "mã đơn vị"),
+    ):
+        text = parse_value("code", row.values.get(key))
+        found = {_norm(code): code for code in known}.get(_norm(text))
+        if not text:
+            problems.append(f"{row.where}: thiếu {what}")
+            return None
+        if found is None:
+            problems.append(f"{row.where}: {what} «{text}» không có trong cấu hình")
+            return None
+        codes[key] = found
+    reason = parse_value("text", row.values.get("reason"))
+    if state is ReviewState.RETURNED and not reason:
+        problems.append(f"{row.where}: trả lại báo cáo cần ghi lý do (cột «Lý do trả lại»)")
+        return None
+    return TypedReview(codes["period"], codes["unit"], state,
+                       reason if state is ReviewState.RETURNED else "",
+                       parse_value("text", row.values.get("decided_by")), row.where)

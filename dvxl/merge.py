@@ -10,6 +10,12 @@ A receipt's time is the ledger's (an e-mail's receipt time, else the file's date
 time the secretariat typed in the master for the unit and period replaces the file's
 date, never an e-mail's (:mod:`dvxl.receipt_time`). The typed times are read from the
 master at every merge, never stored, so they survive every re-merge.
+
+The secretariat's review (:mod:`dvxl.review`) has the last word on a valid return: a
+returned one counts as not valid (tracked as «Không hợp lệ» with the reason, and chased);
+an accepted one is locked against later files until it is reopened; with the master's
+option «Chỉ tổng hợp báo cáo đã duyệt» only accepted returns reach the figures and the
+report (tracking still shows every valid return).
 """
 
 from __future__ import annotations
@@ -20,11 +26,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from dvxl.intake import Receipt
+from dvxl import review
+from dvxl.intake import Decision, Receipt
 from dvxl.model import Catalog, Period, Unit
 from dvxl.receipt_time import FILE, FROM_MAIL, LABELS, OWN_RECEIPT, TYPED, TypedReceipt
+from dvxl.review import Review
 from dvxl.score import Accepted, Assessment, Evaluation, evaluate
-from dvxl.statuses import TrackStatus
+from dvxl.statuses import ReviewState, TrackStatus
 
 
 @dataclass
@@ -55,6 +63,17 @@ class Track:
     note: str  # what is still missing, in Vietnamese
     received_from: str = ""  # where last_received comes from (dvxl.receipt_time); "" if none
     typed_note: str = ""  # the secretariat's note beside a typed receipt time
+    review: Review | None = None  # the secretariat's review of its valid return, if it has one
+
+    @property
+    def review_label(self) -> str:
+        """«Đã duyệt», «Chờ duyệt», «Trả lại»; "" without a valid return."""
+        return self.review.state.label if self.review is not None else ""
+
+    @property
+    def returned(self) -> bool:
+        """Its valid return was sent back by the secretariat (a reminder is due)."""
+        return self.review is not None and self.review.state is ReviewState.RETURNED
 
     @property
     def needs_reminder(self) -> bool:
@@ -117,11 +136,13 @@ def consolidate(
     assessments: list[Assessment],
     generated: dt.datetime | None = None,
     typed: list[TypedReceipt] | None = None,
+    decisions: list[Decision] | None = None,
 ) -> Consolidated:
     """Decide each unit's accepted return, track every unit, evaluate, count by group.
 
     ``typed``: receipt times the secretariat typed in the master (any period; the last row
-    of a unit and period counts).
+    of a unit and period counts). ``decisions``: the secretariat's review decisions, oldest
+    first (:mod:`dvxl.review`; those of other periods are ignored).
     """
     units = catalog.addressed_units()
     by_unit: dict[str, list[Receipt]] = {u.code: [] for u in units}
@@ -129,20 +150,37 @@ def consolidate(
     for receipt in receipts:
         if receipt.unit in by_unit:
             by_unit[receipt.unit].append(_corrected(receipt, corrections.get(receipt.unit)))
+    decided: dict[str, list[Decision]] = {}
+    for decision in decisions or []:
+        if decision.period == period.code:
+            decided.setdefault(decision.unit, []).append(decision)
+    only_accepted = catalog.settings.only_accepted
     submissions: dict[str, Submission] = {}
     tracking: list[Track] = []
     changes: list[Change] = []
     for unit in units:
         own = sorted(by_unit[unit.code], key=lambda r: (r.received, r.id))
         accepted = [r for r in own if r.mergeable]
-        if accepted:
-            current = accepted[-1]
-            submissions[unit.code] = Submission(
+        resolved = review.resolve(accepted, decided.get(unit.code, []))
+        state: Review | None = None
+        if resolved is not None:
+            current, state = resolved
+            earlier = accepted[: accepted.index(current)]
+            submission = Submission(
                 unit.code, current.name, current.sha256, current.received, current.values,
-                current.warnings, [r.name for r in accepted[:-1]], current.received_from)
-            if len(accepted) > 1:
-                changes += _changes(unit.code, accepted[-2], current)
-        track = _track(unit, own, submissions.get(unit.code), period)
+                current.warnings, [r.name for r in earlier], current.received_from)
+            if state.state is ReviewState.RETURNED:
+                track = _returned(unit, own, current, state.reason, period)
+            else:
+                track = _track(unit, own, submission, period)
+                if earlier:
+                    changes += _changes(unit.code, earlier[-1], current)
+                if not only_accepted or state.state is ReviewState.ACCEPTED:
+                    submissions[unit.code] = submission
+            track.note = _with_review_note(track.note, state, only_accepted)
+        else:
+            track = _track(unit, own, None, period)
+        track.review = state
         if track.received_from == TYPED:
             track.typed_note = corrections[unit.code].note
         tracking.append(track)
@@ -201,6 +239,29 @@ def _track(unit: Unit, own: list[Receipt], accepted: Submission | None, period: 
         note = f"Tệp «{last.name}» không đọc được: cần gửi lại đúng mẫu"
     return Track(unit, TrackStatus.INVALID, period.days_late(last.received), len(own),
                  last.received, last.name, last.errors, note, last.received_from)
+
+
+def _returned(unit: Unit, own: list[Receipt], current: Receipt, reason: str,
+              period: Period) -> Track:
+    """The track of a unit whose valid return the secretariat sent back: not yet valid."""
+    return Track(unit, TrackStatus.INVALID, period.days_late(current.received), len(own),
+                 current.received, current.name, 0, f"Văn phòng trả lại: {reason}",
+                 current.received_from)
+
+
+def _with_review_note(note: str, state: Review, only_accepted: bool) -> str:
+    """The tracking note with what the review adds: a locked return's held-back files, or
+    a return left out of the figures until it is accepted."""
+    extra = ""
+    if state.state is ReviewState.ACCEPTED and state.held:
+        shown = ", ".join(f"«{name}»" for name in state.held)
+        extra = (f"đã duyệt tệp «{state.name}»; tệp gửi sau {shown} được ghi nhận nhưng chưa "
+                 "thay thế (văn phòng mở lại duyệt để dùng)")
+    elif state.state is ReviewState.WAITING and only_accepted:
+        extra = "chưa duyệt: chưa đưa vào số liệu tổng hợp"
+    if not extra:
+        return note
+    return f"{note}; {extra}" if note else extra[0].upper() + extra[1:]
 
 
 def _changes(unit: str, old: Receipt, new: Receipt) -> list[Change]:

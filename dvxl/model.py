@@ -199,6 +199,9 @@ class Settings:
     sheet_password: str = ""
     max_file_mb: float = 20.0
     not_rated: str = "Không đủ điều kiện xếp loại"
+    #: Only returns the secretariat accepted reach the figures and the report (issue 16);
+    #: off until the office starts reviewing.
+    only_accepted: bool = False
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ from dvxl.looks import (
     unique_sheet_name,
     workbook_properties,
 )
-from dvxl.merge import Consolidated, count_tracks
+from dvxl.merge import Consolidated, Track, count_tracks
 from dvxl.model import NUMERIC_TYPES, Indicator, Task, Unit
 from dvxl.rawrows import Formula
 from dvxl.receipt_time import TYPED
@@ -344,7 +344,7 @@ class _Writer(Looks):
                 Col("Nhóm", 14, True), Col("Tình trạng", 12, True), Col("Số ngày muộn", 7),
                 Col("Số tệp đã gửi", 7), Col("Lần gửi cuối", 15),
                 Col("Nguồn thời điểm nhận", 12, True), Col("Tệp", 16, True),
-                Col("Còn thiếu", 18, True),
+                Col("Duyệt", 14, True), Col("Còn thiếu", 18, True),
                 Col(CONTACT_TITLE, text_width((line for text in contacts
                                                for line in text.split("\n")),
                                               least=18, most=40), True)]
@@ -378,7 +378,8 @@ class _Writer(Looks):
                 (t.days_late or "", self.integer), (t.files, self.integer),
                 (t.last_received, self.stamp),
                 (t.received_label, self.corrected if t.received_from == TYPED else self.text),
-                (t.last_name, self.text), (t.note, self.text), (contact, self.text),
+                (t.last_name, self.text), (_review_text(t), self.text), (t.note, self.text),
+                (contact, self.text),
             ])
         self.table(sheet, header, cols, rows, key_cols=3)
 
@@ -764,6 +765,17 @@ class _Writer(Looks):
 
 
 # Helpers ------------------------------------------------------------------------------------------
+
+
+def _review_text(track: Track) -> str:
+    """The review column of the tracking sheet: the state, then who decided and when."""
+    review = track.review
+    if review is None:
+        return ""
+    lines = [review.state.label, review.decided_by]
+    if review.decided is not None:
+        lines.append(f"{review.decided:%d/%m/%Y %H:%M}")
+    return "\n".join(line for line in lines if line)
 
 
 def _chart_page(chart_sheet: Any, chart: Any) -> None:

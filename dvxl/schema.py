@@ -274,6 +274,7 @@ TABLES: tuple[Table, ...] = (
         C("sheet_password", "Mật khẩu khóa mẫu (trang tính và cấu trúc sổ)", "text", 0),
         C("max_file_mb", "Dung lượng tệp tối đa (MB)", "num", 0, True),
         C("not_rated", "Tên mức khi không đủ điều kiện xếp loại", "text", 0, True),
+        C("only_accepted", "Chỉ tổng hợp báo cáo đã duyệt (Có/Không)", "bool", 0),
         keyvalue=True,
     ),
     _t(

@@ -1,8 +1,10 @@
-"""The statuses of a received file and of a unit's tracking: stable codes, Vietnamese labels.
+"""The statuses of a received file, of a unit's tracking and of the secretariat's review:
+stable codes, Vietnamese labels.
 
 Inside dvxl a status is a member of :class:`FileStatus` (decided by
-:mod:`dvxl.validate`) or :class:`TrackStatus` (decided by :mod:`dvxl.merge`), whose value
-is a stable ASCII code that programs read (the validation JSON's ``status_code`` and
+:mod:`dvxl.validate`), :class:`TrackStatus` (decided by :mod:`dvxl.merge`) or
+:class:`ReviewState` (decided by the secretariat, :mod:`dvxl.review`), whose value is a
+stable ASCII code that programs read (the validation JSON's ``status_code`` and
 ``counts_by_code``). Its Vietnamese :attr:`label` («Hợp lệ», «Nộp muộn») is for people
 only: the sheets, the terminal, the Excel buttons' messages, and the JSON fields kept
 for readers of its first version (``status``, ``counts``). Members are plain
@@ -53,6 +55,24 @@ class TrackStatus(Enum):
         return _TRACK_LABELS[self]
 
 
+class ReviewState(Enum):
+    """The secretariat's review of a unit's valid return (issue 16; DHIS2's approval)."""
+
+    WAITING = "waiting"  # not decided yet, reopened, or a newer file came since
+    ACCEPTED = "accepted"  # locked: a later file does not replace it until reopened
+    RETURNED = "returned"  # sent back with a reason: counts as not yet valid
+
+    @property
+    def label(self) -> str:
+        """How the secretariat reads it (and types it in the master's dropdown)."""
+        return _REVIEW_LABELS[self]
+
+    @classmethod
+    def from_label(cls, label: str) -> ReviewState:
+        """The state a label names (letter case and spaces aside); ``KeyError`` if none."""
+        return _REVIEW_BY_LABEL[" ".join(label.split()).casefold()]
+
+
 _FILE_LABELS = {
     FileStatus.VALID: "Hợp lệ",
     FileStatus.WARNINGS: "Có cảnh báo",
@@ -68,6 +88,13 @@ _TRACK_LABELS = {
     TrackStatus.INVALID: "Không hợp lệ",
     TrackStatus.MISSING: "Chưa nộp",
 }
+
+_REVIEW_LABELS = {
+    ReviewState.WAITING: "Chờ duyệt",
+    ReviewState.ACCEPTED: "Đã duyệt",
+    ReviewState.RETURNED: "Trả lại",
+}
+_REVIEW_BY_LABEL = {label.casefold(): state for state, label in _REVIEW_LABELS.items()}
 
 
 def tally(counts: Mapping[FileStatus, int] | Mapping[TrackStatus, int]) -> str:

@@ -29,7 +29,8 @@ OPTIONAL_FILES = ("report.yaml",)
 _KEYS: dict[str, tuple[str, ...]] = {
     "directive": ("code", "kind", "number", "date", "issuer", "subject", "cited"),
     "cited": ("number", "kind", "date", "issuer", "title"),
-    "settings": ("province", "template_version", "sheet_password", "max_file_mb", "not_rated"),
+    "settings": ("province", "template_version", "sheet_password", "max_file_mb", "not_rated",
+                 "only_accepted"),
     "groups": ("code", "name", "section", "letterhead"),
     "lists": ("code", "values"),
     "common_indicators": (

@@ -18,7 +18,7 @@ from dvxl.merge import Consolidated, count_tracks
 def tracking_lines(c: Consolidated) -> list[str]:
     """The tracking table as aligned text lines for the terminal, counts per status last."""
     header = ("STT", "Mã", "Tên đơn vị", "Nhóm", "Tình trạng", "Muộn", "Số tệp",
-              "Lần gửi cuối", "Nguồn", "Ghi chú")
+              "Lần gửi cuối", "Nguồn", "Duyệt", "Ghi chú")
     right = {0, 5, 6}
     groups = {g.code: g.name for g in c.catalog.groups}
     rows = [
@@ -27,7 +27,7 @@ def tracking_lines(c: Consolidated) -> list[str]:
             _clip(groups.get(t.unit.rating_group, t.unit.rating_group), 32),
             t.status.label, str(t.days_late) if t.days_late else "", str(t.files),
             stamp(t.last_received) if t.last_received else "", _clip(t.received_label, 30),
-            t.note,
+            t.review_label, t.note,
         )
         for i, t in enumerate(c.tracking, 1)
     ]

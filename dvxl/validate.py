@@ -19,7 +19,7 @@ import errno
 import hashlib
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -73,6 +73,9 @@ class FileReport:
     # A return sent through the upload page (:mod:`dvxl.upload`): the server's clock when
     # the last byte arrived, which is the office's own receipt.
     uploaded: dt.datetime | None = None
+    # Why the secretariat sent this return back (issue 16, dvxl.review): its marked-up copy
+    # says so on its first sheet. Set by the workspace from the ledger, not by the checks.
+    returned: str = ""
 
     @property
     def received(self) -> dt.datetime:
@@ -415,14 +418,19 @@ def _unit_by_address(catalog: Catalog, address: str) -> Unit | None:
     return found[0] if len(found) == 1 else None
 
 
-def settle_duplicates(reports: list[FileReport]) -> None:
-    """Of several files from one unit and period, the newest is used; the others get I009."""
+def settle_duplicates(reports: list[FileReport],
+                      locked: Collection[tuple[str, str]] = ()) -> None:
+    """Of several files from one unit and period, the newest is used; the others get I009.
+
+    ``locked``: (unit, period) whose return the secretariat accepted (issue 16): not
+    settled here, since that return stays in use whatever came later (:mod:`dvxl.review`).
+    """
     by_unit: dict[tuple[str, str], list[FileReport]] = {}
     for report in reports:
         if report.unit and report.readable:
             by_unit.setdefault((report.unit, report.period), []).append(report)
-    for group in by_unit.values():
-        if len(group) < 2:
+    for key, group in by_unit.items():
+        if len(group) < 2 or key in locked:
             continue
         newest = max(group, key=lambda r: (r.received, r.name))
         for report in group:
@@ -440,6 +448,7 @@ def validate_inbox(
     progress: Callable[[Iterator[Path]], Iterator[Path]] | None = None,
     workers: int | None = None,
     seal: Seal | None = None,
+    locked: Collection[tuple[str, str]] = (),
 ) -> BatchReport:
     """Validate every file in ``inbox`` for ``period``.
 
@@ -449,7 +458,7 @@ def validate_inbox(
     batch's period is known. ``workers`` processes check the files (default
     :func:`dvxl.processes.worker_count`); a batch of fewer than :data:`POOL_MIN_FILES`
     files is checked in this process. ``seal``: the workspace's (:mod:`dvxl.seal`); None
-    checks no signature.
+    checks no signature. ``locked``: see :func:`settle_duplicates`.
     """
     limits = limits or Limits(max_file_bytes=int(catalog.settings.max_file_mb * 1024 * 1024))
     started = dt.datetime.now()
@@ -471,7 +480,7 @@ def validate_inbox(
         groups = [settled.check(path) if any(_unsettled(r, catalog) for r in group) else group
                   for path, group in zip(paths, groups, strict=True)]
     reports = [report for group in groups for report in group]
-    settle_duplicates(reports)
+    settle_duplicates(reports, locked)
     return BatchReport(period, inbox, reports, started, dt.datetime.now())
 
 

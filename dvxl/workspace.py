@@ -45,11 +45,13 @@ from dvxl import validate as validate_mod
 from dvxl.catalog import build
 from dvxl.errors import UsageError
 from dvxl.findings import Code
-from dvxl.intake import IntakeResult, Ledger
-from dvxl.merge import Consolidated
+from dvxl.intake import Decision, IntakeResult, Ledger
+from dvxl.merge import Consolidated, Track
 from dvxl.model import Catalog, Period, Unit
 from dvxl.receipt_time import TypedReceipt
+from dvxl.review import CLI, SHEET, TypedReview
 from dvxl.score import Assessment
+from dvxl.statuses import ReviewState
 from dvxl.validate import BatchReport
 
 if TYPE_CHECKING:
@@ -147,6 +149,12 @@ class Workspace:
             return master.receipt_times_from_rows(self.sheets, catalog)
         return master.read_receipt_times(self.master, catalog)
 
+    def typed_reviews(self, catalog: Catalog) -> tuple[list[TypedReview], list[str]]:
+        """The review decisions the secretariat typed, and the rows that could not be used."""
+        if self.sheets is not None:
+            return master.reviews_from_rows(self.sheets, catalog)
+        return master.read_reviews(self.master, catalog)
+
     def load(self) -> Catalog:
         """The configuration as the master workbook holds it now."""
         if self.sheets is not None:
@@ -234,6 +242,7 @@ def validate(
     with processes.collector_paused():
         catalog = ws.load()
         batch = _check_inbox(ws, catalog, inbox, period, progress)
+        _mark_returned(ws, batch)
         return _write_validation(ws, catalog, batch, json_copy, output)
 
 
@@ -251,7 +260,8 @@ def _check_inbox(
         raise UsageError(f"Không có thư mục nhận báo cáo {folder}.")
     count = len(validate_mod.inbox_files(folder))
     wrap = (lambda it: progress(it, count)) if progress else None
-    return validate_mod.validate_inbox(catalog, folder, chosen, progress=wrap, seal=ws.seal())
+    return validate_mod.validate_inbox(catalog, folder, chosen, progress=wrap, seal=ws.seal(),
+                                       locked=_locked(ws))
 
 
 def _write_validation(
@@ -324,6 +334,7 @@ def consolidate(ws: Workspace, catalog: Catalog, period: Period) -> tuple[Consol
     typed receipt times; with the master's rows that could not be used."""
     with Ledger(ledger_path(ws)) as ledger:
         receipts = ledger.receipts(period.code)
+        decisions = ledger.decisions(period.code)
     assessments, problems = ws.assessments(catalog)
     typed, unusable = ws.receipt_times(catalog)
     typed_here = [t for t in typed if t.period == period.code]
@@ -331,7 +342,7 @@ def consolidate(ws: Workspace, catalog: Catalog, period: Period) -> tuple[Consol
     # "Generated" is the newest receipt's recording time, so a re-run writes the same workbook.
     generated = max((r.recorded for r in receipts), default=None)
     return merge_mod.consolidate(catalog, period, receipts, assessments, generated,
-                                 typed_here), problems
+                                 typed_here, decisions), problems
 
 
 def period_history(
@@ -388,8 +399,11 @@ def merge(
     """
     with processes.collector_paused():
         catalog = ws.load()
+        # The master's review decisions first: they are about the returns the office saw.
+        reviewed = _record_sheet_reviews(ws, catalog)
         batch = _check_inbox(ws, catalog, inbox, period, progress)
         _refuse_without_key(ws, batch)
+        _mark_returned(ws, batch)
         code = batch.period.code
         # Every output of the run is written aside and moved in at the end, all together.
         stage = atomic.Staging(ws.outputs(code))
@@ -418,7 +432,7 @@ def merge(
         except BaseException:
             stage.discard()
             raise
-    return Merge(validation, result, consolidated, stage.final(path), problems)
+    return Merge(validation, result, consolidated, stage.final(path), reviewed + problems)
 
 
 def _refuse_without_key(ws: Workspace, batch: BatchReport) -> None:
@@ -479,6 +493,133 @@ def _finish_validation_aside(
         workbook, json_path, marked = done
         return Validation(batch, workbook, json_path, marked)
     return _write_validation(ws, catalog, batch, staging=stage)
+
+
+# The secretariat's review (issue 16) ------------------------------------------------------------
+
+
+@dataclass
+class Reviewed:
+    """What ``dvxl review`` did: the unit's tracking row after the decision."""
+
+    period: Period
+    track: Track
+
+
+@_one_run_at_a_time
+def review(ws: Workspace, unit: str, state: ReviewState, reason: str = "", by: str = "",
+           period: str | None = None) -> Reviewed:
+    """Record the secretariat's decision on a unit's current valid return for the period
+    (the one the ledger received last by default): accept it, return it with ``reason``,
+    or reopen it (``state`` waiting). The master is not written."""
+    catalog = ws.load()
+    found = _addressed(catalog, unit)
+    chosen = recorded_period(ws, catalog, period)
+    reason = " ".join(reason.split())
+    if state is ReviewState.RETURNED and not reason:
+        raise UsageError("Trả lại báo cáo cần ghi lý do, ví dụ: --return \"Thiếu số liệu mục 2\".")
+    track = _track_of(consolidate(ws, catalog, chosen)[0], found.code)
+    if track.review is None:
+        raise UsageError(
+            f"Đơn vị «{found.code}» chưa có báo cáo hợp lệ kỳ {chosen.code} ({track.status.label}"
+            f"{': ' + track.note if track.note else ''}): chưa có gì để duyệt.")
+    with Ledger(ledger_path(ws)) as ledger:
+        ledger.record_decisions([Decision(
+            chosen.code, found.code, track.review.sha256, state.value,
+            reason if state is ReviewState.RETURNED else "", by, dt.datetime.now(), CLI)])
+    return Reviewed(chosen, _track_of(consolidate(ws, catalog, chosen)[0], found.code))
+
+
+@dataclass
+class ReviewHistory:
+    """A unit's review decisions for a period, oldest first, with the files they were about."""
+
+    period: Period
+    track: Track
+    decisions: list[Decision]
+    names: dict[str, str]  # file name by SHA-256
+
+
+def review_history(ws: Workspace, unit: str, period: str | None = None) -> ReviewHistory:
+    """Every decision on a unit's returns of the period (nothing is written)."""
+    catalog = ws.load()
+    found = _addressed(catalog, unit)
+    chosen = recorded_period(ws, catalog, period)
+    track = _track_of(consolidate(ws, catalog, chosen)[0], found.code)
+    with Ledger(ledger_path(ws)) as ledger:
+        decisions = [d for d in ledger.decisions(chosen.code) if d.unit == found.code]
+        names = {r.sha256: r.name for r in ledger.receipts(chosen.code) if r.unit == found.code}
+    return ReviewHistory(chosen, track, decisions, names)
+
+
+def _addressed(catalog: Catalog, code: str) -> Unit:
+    wanted = code.strip().casefold()
+    found = next((u for u in catalog.addressed_units() if u.code.casefold() == wanted), None)
+    if found is None:
+        raise UsageError(
+            f"Không có đơn vị mã «{code}» trong các đơn vị được giao nhiệm vụ (trang «Đơn vị» "
+            "của master.xlsm).")
+    return found
+
+
+def _track_of(consolidated: Consolidated, unit: str) -> Track:
+    return next(t for t in consolidated.tracking if t.unit.code == unit)
+
+
+def _record_sheet_reviews(ws: Workspace, catalog: Catalog) -> list[str]:
+    """Record the rows of the master's «Duyệt báo cáo» that changed since they were last
+    read, as decisions made now on each unit's current return; the rows that could not be
+    used (and those naming a unit without a valid return) come back as problems."""
+    typed, problems = ws.typed_reviews(catalog)
+    if not typed:
+        return problems
+    from dvxl import review as review_mod
+
+    with Ledger(ledger_path(ws)) as ledger:
+        changed = review_mod.changed_rows(typed, ledger.decisions())
+    now = dt.datetime.now()
+    decisions: list[Decision] = []
+    for code in dict.fromkeys(row.period for row in changed):
+        consolidated = consolidate(ws, catalog, periods.find(catalog, code))[0]
+        tracks = {t.unit.code: t for t in consolidated.tracking}
+        for row in (r for r in changed if r.period == code):
+            track = tracks.get(row.unit)
+            if track is None or track.review is None:
+                problems.append(f"{row.where}: đơn vị «{row.unit}» chưa có báo cáo hợp lệ kỳ "
+                                f"{code}; quyết định «{row.state.label}» chưa áp dụng cho báo cáo "
+                                "nào")
+            sha = track.review.sha256 if track is not None and track.review is not None else ""
+            decisions.append(Decision(code, row.unit, sha, row.state.value, row.reason,
+                                      row.decided_by, now, SHEET))
+    if decisions:
+        with Ledger(ledger_path(ws)) as ledger:
+            ledger.record_decisions(decisions)
+    return problems
+
+
+def _locked(ws: Workspace) -> set[tuple[str, str]]:
+    """(unit, period) whose return the secretariat accepted: their latest decision."""
+    if not ledger_path(ws).is_file():
+        return set()
+    with Ledger(ledger_path(ws)) as ledger:
+        latest = {(d.unit, d.period): d.state for d in ledger.decisions()}
+    return {key for key, state in latest.items() if state == ReviewState.ACCEPTED.value}
+
+
+def _mark_returned(ws: Workspace, batch: BatchReport) -> None:
+    """Give each file of the batch the secretariat returned its reason, for its marked-up
+    copy (:mod:`dvxl.markup`): the return its unit's latest decision sent back."""
+    if not ledger_path(ws).is_file():
+        return
+    with Ledger(ledger_path(ws)) as ledger:
+        decisions = ledger.decisions(batch.period.code)
+    latest = {(d.unit, d.sha256): d for d in decisions}
+    last_of_unit = {d.unit: d for d in decisions}
+    for file in batch.files:
+        decision = latest.get((file.unit, file.sha256))
+        if (decision is not None and decision is last_of_unit.get(file.unit)
+                and decision.state == ReviewState.RETURNED.value and not file.superseded_by):
+            file.returned = decision.reason
 
 
 def status(ws: Workspace, period: str | None = None) -> Consolidated:

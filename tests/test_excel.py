@@ -393,7 +393,7 @@ def test_book_rows_give_the_readers_what_the_file_gives(ws: workspace.Workspace)
     book = open_master(ws)
     rows = excel.book_rows(book)
     assert set(rows) == {t.sheet for t in master.TABLES} | {master.ASSESSMENT,
-                                                           master.RECEIPT_TIME}
+                                                           master.RECEIPT_TIME, master.REVIEW}
     assert build(master.tables_from_rows(rows)) == master.read_master(ws.master)
     catalog = master.read_master(ws.master)
     assert master.assessments_from_rows(rows, catalog) == master.read_assessments(
@@ -402,6 +402,7 @@ def test_book_rows_give_the_readers_what_the_file_gives(ws: workspace.Workspace)
     assert master.receipt_times_from_rows(rows, catalog) == master.read_receipt_times(
         ws.master, catalog
     )
+    assert master.reviews_from_rows(rows, catalog) == master.read_reviews(ws.master, catalog)
 
 
 def test_importing_the_adapter_does_not_import_xlwings() -> None:

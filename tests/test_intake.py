@@ -291,10 +291,10 @@ def test_ledger_schema(returns: Returns, batch: BatchReport) -> None:
     intake(returns.root, batch)
 
     with sqlite3.connect(returns.ledger) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+        assert db.execute("PRAGMA user_version").fetchone() == (3,)
         columns = {
             table: [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
-            for table in ("files", "receipts", "messages")
+            for table in ("files", "receipts", "messages", "reviews")
         }
         keys = db.execute("PRAGMA foreign_key_list(receipts)").fetchall()
         archived = db.execute("SELECT sha256, archived FROM files").fetchall()
@@ -317,6 +317,8 @@ def test_ledger_schema(returns: Returns, batch: BatchReport) -> None:
             "message",
         ],
         "messages": ["sha256", "name", "sender", "subject", "received", "received_from"],
+        "reviews": ["id", "period", "unit", "sha256", "state", "reason", "decided_by",
+                    "decided", "source"],
     }
     assert sorted((k[2], k[3], k[4]) for k in keys) == [
         ("files", "sha256", "sha256"), ("messages", "message", "sha256")]

@@ -339,7 +339,8 @@ def test_master_has_the_assessment_sheet_after_the_config_sheets(
     fresh_workspace: Workspace,
 ) -> None:
     book = CalamineWorkbook.from_path(str(fresh_workspace.master))
-    assert book.sheet_names[-3:] == ["Thẩm định", "Thời điểm nhận", "xlwings.conf"]
+    assert book.sheet_names[-4:] == ["Thẩm định", "Thời điểm nhận", "Duyệt báo cáo",
+                                     "xlwings.conf"]
     rows = book.get_sheet_by_name("Thẩm định").to_python(skip_empty_area=False)
     assert rows[1][0] == (
         "Văn phòng nhập điểm thẩm định và nhận xét; dvxl đọc, không bao giờ ghi đè trang này."
