@@ -38,6 +38,7 @@ from python_calamine import CalamineWorkbook, SheetVisibleEnum
 from dvxl.findings import Code, Finding, make
 from dvxl.gates import Limits, Refused, check_area, human
 from dvxl.ole import Ole, check_biff
+from dvxl.savedtime import Saved, read_saved
 from dvxl.sheetscan import Scan, scan_ods, scan_xlsx
 from dvxl.zipparts import (
     LOCAL_HEADER,
@@ -94,6 +95,9 @@ class Book:
     formulas: dict[str, set[str]] = field(default_factory=dict)
     # Whether each sheet is protected, where the format lets us see it; absent when unknown.
     protected: dict[str, bool] = field(default_factory=dict)
+    # When the file says it was last saved (.xlsx/.xlsm/.ods: :mod:`dvxl.savedtime`); None
+    # when it does not say, or for an .xls.
+    saved: Saved | None = None
 
 
 @dataclass
@@ -331,7 +335,10 @@ def _read_zip(path: Path, data: bytes, limits: Limits, wanted: frozenset[str] | 
                 fmt = "xlsm"
             check_shared_strings(parts, infos)
             scans = scan_xlsx(parts, names, limits, wanted)
-    return _calamine(path, fmt, data, limits, scans, wanted)
+        saved = read_saved(parts, fmt)
+    book = _calamine(path, fmt, data, limits, scans, wanted)
+    book.saved = saved
+    return book
 
 
 # --- values: python-calamine -----------------------------------------------------------------

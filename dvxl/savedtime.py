@@ -1,0 +1,139 @@
+"""When a returned file says it was last saved, and the receipt that cannot come before it.
+
+A workbook records its own last-saved time: an .xlsx/.xlsm in ``docProps/core.xml``
+(``dcterms:modified``, W3CDTF), an .ods in ``meta.xml`` (``dc:date``). The office cannot
+have received a file before it was saved, so a receipt time earlier than that is wrong —
+a file's date set back to look on time, a wrong clock at the unit or the office — and
+«late» is decided from it: W107 says so (issue 14).
+
+Which times are trusted, as measured:
+
+- Microsoft Excel writes UTC with ``Z``: converted to this computer's local time, as
+  every receipt time is (:func:`dvxl.receipt_time.local_naive`), and compared with a
+  tolerance of :data:`CLOCK_SKEW` for clocks that disagree a little.
+- LibreOffice 7.4 writes its *local* time with a false ``Z`` in an .xlsx
+  (``2026-12-02T07:02:01Z`` saved at 00:02 UTC in Hà Nội) and its local time without a
+  zone in an .ods (``2026-12-02T07:02:02.183119798``); other programs (WPS) were not
+  measured. So a time is taken with its zone only when ``docProps/app.xml`` says Microsoft
+  Excel saved the file; every other time is read as the office's local time and compared
+  with a tolerance of :data:`ZONELESS_SKEW`, wider than any time zone's offset, so that
+  only a receipt earlier than the saved time *in every time zone* is flagged.
+
+A time that is missing, unparsable or only a year is no time: no warning, never an error.
+An .xls is not looked into (its saved time lives in an OLE property set).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from dvxl.findings import Code, Finding, make
+from dvxl.receipt_time import LABELS, local_naive
+from dvxl.zipparts import Parts, element_texts
+
+#: The finding codes this module can emit.
+EMITS = (Code.RECEIPT_BEFORE_SAVED,)
+
+#: How far a receipt may come before a saved time whose zone is known: clocks of two PCs
+#: that are each a little off.
+CLOCK_SKEW = dt.timedelta(hours=2)
+#: ... and before a time without a trusted zone: it may be in any zone (UTC−12 to UTC+14).
+ZONELESS_SKEW = dt.timedelta(hours=14)
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A file's own last-saved time, in this computer's local time without a zone."""
+
+    at: dt.datetime
+    zoned: bool  # its zone was trusted (Excel's UTC); else read as local time
+    part: str  # where it was read: «docProps/core.xml», «meta.xml»
+
+    @property
+    def tolerance(self) -> dt.timedelta:
+        return CLOCK_SKEW if self.zoned else ZONELESS_SKEW
+
+
+_W3CDTF = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?",
+    re.IGNORECASE,
+)
+
+
+def parse(text: str) -> dt.datetime | None:
+    """A W3CDTF / xsd:dateTime text as a datetime (aware when it has a zone); None when it
+    is no full date. A date alone is its day's start (the earliest it can mean)."""
+    found = _W3CDTF.fullmatch(text.strip())
+    if found is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = found.groups()
+    try:
+        moment = dt.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
+                             int(second or 0), int((fraction or "0")[:6].ljust(6, "0")))
+        if zone is None:
+            return moment
+        if zone.upper() == "Z":
+            return moment.replace(tzinfo=dt.UTC)
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        return moment.replace(tzinfo=dt.timezone(sign * offset))
+    except (ValueError, OverflowError):  # month 13, an offset of 24 hours or more
+        return None
+
+
+_CORE, _APP, _META = "docProps/core.xml", "docProps/app.xml", "meta.xml"
+
+
+def read_saved(parts: Parts, fmt: str) -> Saved | None:
+    """The package's own last-saved time (``fmt``: "ods", else an .xlsx/.xlsm); None when
+    it has none that can be read. Never raises."""
+    try:
+        if fmt == "ods":
+            return _saved(element_texts(parts.get(_META), frozenset({"date"})).get("date", ""),
+                          _META, trust_zone=False)
+        text = element_texts(parts.get(_CORE), frozenset({"modified"})).get("modified", "")
+        if not text:
+            return None
+        program = element_texts(parts.get(_APP), frozenset({"Application"}))
+        excel = program.get("Application", "").startswith("Microsoft")
+        return _saved(text, _CORE, trust_zone=excel)
+    except Exception:  # a broken part is the reader's business, not this one's
+        return None
+
+
+def _saved(text: str, part: str, trust_zone: bool) -> Saved | None:
+    moment = parse(text)
+    if moment is None:
+        return None
+    zoned = trust_zone and moment.tzinfo is not None
+    try:
+        at = local_naive(moment) if zoned else moment.replace(tzinfo=None, microsecond=0)
+    except (OverflowError, ValueError, OSError):  # year 1 or 9999 moved across a zone
+        return None
+    return Saved(at, zoned, part)
+
+
+def receipt_before_saved(
+    saved: Saved | None, received: dt.datetime, received_from: str, file: str, unit: str = "",
+) -> Finding | None:
+    """W107 when ``received`` (local, as dvxl records it) is earlier than the saved time by
+    more than its tolerance; None otherwise, or when either time is unknown."""
+    if saved is None or received == dt.datetime.min:
+        return None
+    try:
+        if received + saved.tolerance >= saved.at:
+            return None
+    except OverflowError:  # a receipt at the end of time is not before anything
+        return None
+    return make(Code.RECEIPT_BEFORE_SAVED, file, unit=unit, value=_shown(received),
+                expected=_shown(saved.at),
+                note=f"lấy từ: {LABELS.get(received_from, received_from).lower()}")
+
+
+def _shown(moment: dt.datetime) -> str:
+    return f"{moment:%H:%M:%S} ngày {moment:%d/%m/%Y}"
