@@ -19,17 +19,22 @@ Which times are trusted, as measured:
   with a tolerance of :data:`ZONELESS_SKEW`, wider than any time zone's offset, so that
   only a receipt earlier than the saved time *in every time zone* is flagged.
 
+An .xls keeps its last-saved time as a FILETIME (UTC by the format) in its
+``\x05SummaryInformation`` property set; LibreOffice 7.4 writes it in true UTC there
+(measured), so it is trusted as Excel's is.
+
 A time that is missing, unparsable or only a year is no time: no warning, never an error.
-An .xls is not looked into (its saved time lives in an OLE property set).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import struct
 from dataclasses import dataclass
 
 from dvxl.findings import Code, Finding, make
+from dvxl.ole import Ole
 from dvxl.receipt_time import LABELS, local_naive
 from dvxl.zipparts import Parts, element_texts
 
@@ -104,6 +109,34 @@ def read_saved(parts: Parts, fmt: str) -> Saved | None:
         return _saved(text, _CORE, trust_zone=excel)
     except Exception:  # a broken part is the reader's business, not this one's
         return None
+
+
+_SUMMARY = "\x05SummaryInformation"
+_LAST_SAVED, _FILETIME = 13, 64  # PIDSI_LASTSAVE_DTM, VT_FILETIME
+_FILETIME_EPOCH = dt.datetime(1601, 1, 1, tzinfo=dt.UTC)
+
+
+def read_saved_ole(ole: Ole) -> Saved | None:
+    """An .xls's last-saved time from its summary property set (MS-OLEPS); None when it has
+    none that can be read. Never raises."""
+    try:
+        if _SUMMARY not in ole.names:
+            return None
+        data = ole.stream(_SUMMARY)[: 64 * 1024]
+        section = struct.unpack_from("<I", data, 44)[0]  # after the header and first FMTID
+        _, count = struct.unpack_from("<II", data, section)
+        for i in range(min(count, 1000)):
+            pid, offset = struct.unpack_from("<II", data, section + 8 + 8 * i)
+            if pid != _LAST_SAVED:
+                continue
+            kind, ticks = struct.unpack_from("<IQ", data, section + offset)
+            if kind != _FILETIME or not ticks:  # 0: never saved
+                return None
+            moment = _FILETIME_EPOCH + dt.timedelta(microseconds=ticks // 10)
+            return Saved(local_naive(moment), True, "SummaryInformation")
+    except Exception:  # a broken property set is no saved time
+        return None
+    return None
 
 
 def _saved(text: str, part: str, trust_zone: bool) -> Saved | None:

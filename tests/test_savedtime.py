@@ -1,6 +1,7 @@
 """A receipt time earlier than the file's own last-saved time is impossible: W107 (issue 14).
 
-The saved time is read from the package (``docProps/core.xml``, an .ods's ``meta.xml``);
+The saved time is read from the file (``docProps/core.xml``, an .ods's ``meta.xml``, an
+.xls's summary property set);
 Excel's UTC is trusted within a small clock skew, any other program's time (LibreOffice
 7.4 writes local time with a false ``Z``) is read as local time within 14 hours; a saved
 time that is missing or odd gives no warning and never an error.
@@ -243,28 +244,30 @@ def test_the_demos_returns_get_no_w107(tmp_path: Path) -> None:
 def test_libreoffice_saved_returns_round_trip_without_a_false_w107(
     ws: workspace.Workspace, tmp_path: Path,
 ) -> None:
-    """A clerk fills the template in LibreOffice 7.4 (in Hà Nội) and saves .xlsx and .ods; the
-    office receives them a minute later: no W107, although the .xlsx claims a UTC time 7 h
-    ahead. Dated two days back, both are flagged."""
+    """A clerk fills the template in LibreOffice 7.4 (in Hà Nội) and saves .xlsx, .ods and .xls;
+    the office receives them a minute later: no W107, although the .xlsx claims a UTC time 7 h
+    ahead (the .xls's FILETIME is true UTC). Dated two days back, all three are flagged."""
     require_libreoffice()
     catalog = ws.load()
     unit = catalog.unit("HU01")
     cell = next(r.cell for r in form_rows(catalog, unit) if r.key == "1.1.HN_SO")
     source = ws.templates(PERIOD) / template_name(catalog.period(PERIOD), unit)
     folder = tmp_path / "lo"
-    outputs = [Output(folder / "HU01.xlsx", "xlsx"), Output(folder / "HU01.ods", "ods")]
+    outputs = [Output(folder / "HU01.xlsx", "xlsx"), Output(folder / "HU01.ods", "ods"),
+               Output(folder / "HU01.xls", "xls")]
     (result,) = fill_and_save([FillJob(source, [CellEdit(FORM, cell, 3)], outputs)])
     assert result.ok, result.errors
     for out in outputs:
         book = read_book(out.path).book
         assert book is not None and book.saved is not None
-        assert not book.saved.zoned, out.path.name  # LibreOffice's zone is not trusted
+        # LibreOffice's zone is not trusted, except in an .xls's FILETIME (UTC by the format).
+        assert book.saved.zoned == (out.format == "xls"), out.path.name
         assert abs(book.saved.at - dt.datetime.now()) < dt.timedelta(minutes=10), out.path.name
         received_at(out.path, dt.datetime.now() + dt.timedelta(minutes=1))
     reports = check(ws, folder).files
     assert [(r.name, "W107" in codes(r)) for r in reports] == [
-        ("HU01.ods", False), ("HU01.xlsx", False)]
+        ("HU01.ods", False), ("HU01.xls", False), ("HU01.xlsx", False)]
     for out in outputs:
         received_at(out.path, dt.datetime.now() - dt.timedelta(days=2))
     assert [(r.name, "W107" in codes(r)) for r in check(ws, folder).files] == [
-        ("HU01.ods", True), ("HU01.xlsx", True)]
+        ("HU01.ods", True), ("HU01.xls", True), ("HU01.xlsx", True)]
