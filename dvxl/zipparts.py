@@ -3,7 +3,6 @@ once by us (bounded, CRC-checked), XML parts with a DTD refused."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import re
 import struct
@@ -82,44 +81,6 @@ def _root_attributes(handle: IO[bytes]) -> dict[str, str]:
 
 class _Done(Exception):
     """Stops expat once it has given what we wanted."""
-
-
-#: How much of a small XML part :func:`element_texts` looks at: the document properties are
-#: a few hundred bytes; a part padded to hide its fields is not read to its end.
-TEXTS_MAX = 64 * 1024
-
-
-def element_texts(xml: bytes, wanted: frozenset[str]) -> dict[str, str]:
-    """The text of the first element of each local name in ``wanted`` (``"modified"`` for
-    ``dcterms:modified``), from the part's first :data:`TEXTS_MAX` bytes; what a broken or
-    cut part does not give is absent. Never raises for what the part holds."""
-    found: dict[str, str] = {}
-    inside: list[str] = []  # the wanted element being read, if any
-    text: list[str] = []
-
-    def start(name: str, attrs: dict[str, str]) -> None:
-        local = name.rpartition(" ")[2]
-        if not inside and local in wanted and local not in found:
-            inside.append(local)
-            text.clear()
-
-    def end(name: str) -> None:
-        if inside and name.rpartition(" ")[2] == inside[0]:
-            found[inside.pop()] = "".join(text).strip()[:200]
-            if len(found) == len(wanted):
-                raise _Done
-
-    def data(chunk: str) -> None:
-        if inside and len(text) < 64:
-            text.append(chunk)
-
-    parser = expat.ParserCreate(namespace_separator=" ")
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = data
-    with contextlib.suppress(_Done, expat.ExpatError, ValueError):
-        parser.Parse(xml[:TEXTS_MAX], len(xml) <= TEXTS_MAX)
-    return found
 
 
 def zip_format(archive: zipfile.ZipFile, names: set[str]) -> str:
