@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dvxl import atomic, printing, receipt_time
-from dvxl.findings import CODES, ERROR, SEVERITY_LABELS, WARNING, Finding
+from dvxl.findings import CODES, ERROR, SEVERITY_LABELS, WARNING, Code, Finding
 from dvxl.statuses import FileStatus
 from dvxl.validate import BatchReport, FileReport
 
@@ -394,8 +394,18 @@ def _file_line(report: FileReport) -> str:
     elif status is FileStatus.UNREADABLE:
         detail = f"không đọc được ({tally})"
     else:
-        detail = "bỏ qua (tệp tạm của Excel)"
+        why = next((_IGNORED_WHY[f.code] for f in report.findings if f.code in _IGNORED_WHY),
+                   "không phải báo cáo")
+        detail = f"bỏ qua ({why})"
     return f"{MARKS[status]} {report.unit or '—'} {report.name}: {detail}"
+
+
+#: Why a file is not a submission (:attr:`FileStatus.IGNORED`), by its finding.
+_IGNORED_WHY: dict[str, str] = {
+    Code.LOCK_FILE: "tệp tạm của Excel",
+    Code.NOT_A_RETURN: "không phải bảng tính báo cáo",
+    Code.NOT_REGULAR_FILE: "không phải tệp thường",
+}
 
 
 def _tally(errors: int, warnings: int) -> str:

@@ -7,6 +7,7 @@ aspose-email-foss and read back by extract-msg (tests/mails.py says why that wri
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import time
 from collections.abc import Iterator
@@ -36,7 +37,9 @@ def hanoi(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
+@functools.cache
 def xlsx(text: str = "Báo cáo") -> bytes:
+    """A small workbook; cached, since openpyxl stamps the clock into it and tests compare bytes."""
     book = openpyxl.Workbook()
     book.active["A1"] = text
     out = io.BytesIO()

@@ -299,6 +299,20 @@ def test_json_report_follows_the_schema(mixed: BatchReport, tmp_path: Path) -> N
     assert files[4]["superseded_by"] == "a/ok.xlsx"
 
 
+def test_console_line_of_an_ignored_file_says_why_it_was_ignored(
+        period: Period, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "Thumbs.db").write_bytes(b"x")
+    (inbox / "~$bao-cao.xlsx").write_bytes(b"x")
+    lines = report.summary_lines(batch_of(period, inbox, [
+        file_report(inbox / "Thumbs.db", inbox, [make("F009", "Thumbs.db")]),
+        file_report(inbox / "~$bao-cao.xlsx", inbox, [make("F008", "~$bao-cao.xlsx")]),
+    ]))
+    assert "· — Thumbs.db: bỏ qua (không phải bảng tính báo cáo)" in lines
+    assert "· — ~$bao-cao.xlsx: bỏ qua (tệp tạm của Excel)" in lines
+
+
 def test_json_report_of_a_clean_batch_is_valid(period: Period, tmp_path: Path) -> None:
     report.write_json(batch_of(period, tmp_path, []), tmp_path / "r.json")
     data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
