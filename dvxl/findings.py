@@ -54,6 +54,7 @@ class Code(StrEnum):
     SIGNATURE_INVALID = "I012"
     OTHER_WORKSPACE_KEY = "I013"
     UNSIGNED_TEMPLATE = "I014"
+    UNPROVEN_NOT_TAKEN = "I015"
     SHEET_MISSING = "S001"
     ROWS_MOVED = "S002"
     PRINTED_TEXT_EDITED = "S003"
@@ -72,6 +73,7 @@ class Code(StrEnum):
     EXTRA_SPACES = "W104"
     LEGACY_ENCODING = "W105"
     REPORT_DATE_LATE = "W106"
+    RECEIPT_BEFORE_SAVED = "W107"
     PHONE_AS_NUMBER = "W109"
     RULE_FAILED = "R001"
     RULE_TO_REVIEW = "R002"
@@ -307,6 +309,17 @@ _CODES = (
         "được tệp đúng là của đơn vị «{unit}»; tệp vẫn được nhận. Văn phòng: từ kỳ sau hãy gửi "
         "mẫu tạo bằng dvxl hiện nay (có chữ ký), để tệp bị sửa sang đơn vị khác bị từ chối.",
     ),
+    _c(
+        Code.UNPROVEN_NOT_TAKEN,
+        WARNING,
+        "identity",
+        "Tệp không xác thực không thay được báo cáo đã xác thực",
+        "Tệp ghi là của đơn vị «{unit}» nhưng {note}, nên không chứng minh được là của đơn vị "
+        "đó; văn phòng đã nhận tệp «{expected}» có chữ ký xác thực đúng của đơn vị, nên tệp đó "
+        "vẫn được dùng. Tệp này được lưu nhưng không tổng hợp. Nếu đơn vị thật sự gửi lại, hãy "
+        "điền vào đúng mẫu văn phòng đã gửi (không chép sang tệp mới, không xóa trang nào) rồi "
+        "gửi lại.",
+    ),
     # Structure: is the form as it was sent?
     _c(
         Code.SHEET_MISSING,
@@ -451,6 +464,17 @@ _CODES = (
         "«{label}» (ô {cell}) được lưu dạng số {value} nên mất số 0 ở đầu; đã đọc là "
         "{expected}, hãy kiểm tra lại. Lần sau gõ dấu nháy đơn trước số (ví dụ '0912345678) "
         "hoặc dùng mẫu mới, ô đã định dạng văn bản.",
+    ),
+    # When the file says it was saved (issue 14): a receipt cannot come before it.
+    _c(
+        Code.RECEIPT_BEFORE_SAVED,
+        WARNING,
+        "file",
+        "Thời điểm nhận sớm hơn thời điểm lưu tệp",
+        "Thời điểm nhận {value} ({note}) sớm hơn thời điểm tệp được lưu lần cuối {expected} "
+        "(ghi trong tệp): không thể nhận một tệp trước khi nó được lưu, nên thời điểm nhận "
+        "dùng để tính nộp muộn có thể sai. Hãy kiểm tra đồng hồ máy (của đơn vị và của văn "
+        "phòng) hoặc nguồn tệp (tệp bị sửa sau khi nhận, hay ngày của tệp bị đặt lại).",
     ),
     # Cross-field rules of the catalog.
     _c(

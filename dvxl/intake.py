@@ -61,6 +61,7 @@ from dvxl.errors import DvxlError
 from dvxl.findings import Code
 from dvxl.mail import MailInfo
 from dvxl.receipt_time import FILE
+from dvxl.seal import proven
 from dvxl.statuses import FileStatus
 from dvxl.validate import BatchReport, FileReport, file_sha256
 
@@ -170,6 +171,11 @@ class Receipt:
             and self.status is not FileStatus.IGNORED
             and bool(self.format)
         )
+
+    @property
+    def proven(self) -> bool:
+        """Its identity is proven by its signature (:func:`dvxl.seal.proven`)."""
+        return bool(self.unit) and proven(str(f.get("code", "")) for f in self.findings)
 
 
 @dataclass(frozen=True)
@@ -434,6 +440,27 @@ class Ledger:
         with self._guard():
             rows = self._conn().execute("SELECT DISTINCT period FROM receipts ORDER BY period")
             return [row[0] for row in rows]
+
+    def proven_returns(self, period: str, units: set[str]) -> dict[str, str]:
+        """Of ``units``, those with a proven return without errors recorded for ``period``
+        (:attr:`Receipt.proven`): unit -> the latest one's name. Only these units' rows
+        are read, and only their findings parsed."""
+        found: dict[str, str] = {}
+        wanted = sorted(units)
+        with self._guard():
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                rows = self._conn().execute(
+                    "SELECT r.unit, r.name, r.status, r.findings_json FROM receipts AS r "
+                    "JOIN files AS f ON f.sha256 = r.sha256 WHERE r.period = ? AND "
+                    f"r.errors = 0 AND f.format <> '' AND r.unit IN ({marks}) "
+                    "ORDER BY r.received, r.id", (period, *chunk))
+                for unit, name, status, findings in rows:
+                    codes = (str(f.get("code", "")) for f in json.loads(findings))
+                    if _status(status) is not FileStatus.IGNORED and proven(codes):
+                        found[unit] = name
+        return found
 
     def held(self) -> list[tuple[str, str]]:
         """Every content the ledger records, with where the archive keeps it."""

@@ -2,9 +2,11 @@
 
 For each addressed unit the accepted return is its latest receipt without
 errors (by time received); older accepted ones are superseded, and what the
-newer one changed is listed. Tracking follows DHIS2's reporting-rate ideas:
-expected, received, valid, on time or late by N days, missing. Everything here
-is plain data; :mod:`dvxl.render` writes it.
+newer one changed is listed. A unit's return proven by its signature is never
+replaced by an unproven one (:func:`dvxl.seal.proven`, issue 14). Tracking
+follows DHIS2's reporting-rate ideas: expected, received, valid, on time or
+late by N days, missing. Everything here is plain data; :mod:`dvxl.render`
+writes it.
 
 A receipt's time is the ledger's (an e-mail's receipt time, else the file's date); a
 time the secretariat typed in the master for the unit and period replaces the file's
@@ -161,6 +163,8 @@ def consolidate(
     for unit in units:
         own = sorted(by_unit[unit.code], key=lambda r: (r.received, r.id))
         accepted = [r for r in own if r.mergeable]
+        if any(r.proven for r in accepted):  # an unproven return never replaces a proven one
+            accepted = [r for r in accepted if r.proven]
         resolved = review.resolve(accepted, decided.get(unit.code, []))
         state: Review | None = None
         if resolved is not None:
@@ -228,6 +232,10 @@ def _track(unit: Unit, own: list[Receipt], accepted: Submission | None, period: 
         if last is not None and last.sha256 != accepted.sha256 and not last.mergeable:
             note = (note + "; " if note else "") + (
                 f"tệp gửi sau «{last.name}» còn {last.errors} lỗi, đang dùng tệp trước")
+        elif last is not None and last.sha256 != accepted.sha256 and not last.proven:
+            note = (note + "; " if note else "") + (
+                f"tệp gửi sau «{last.name}» không có chữ ký xác thực của mẫu nên không thay "
+                "tệp đã xác thực, đang dùng tệp trước")
         return Track(unit, status, days, len(own), accepted.received, accepted.name, 0, note,
                      accepted.received_from)
     if last is None:

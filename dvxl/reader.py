@@ -38,6 +38,7 @@ from python_calamine import CalamineWorkbook, SheetVisibleEnum
 from dvxl.findings import Code, Finding, make
 from dvxl.gates import Limits, Refused, check_area, human
 from dvxl.ole import Ole, check_biff
+from dvxl.savedtime import Saved, read_saved, read_saved_ole
 from dvxl.sheetscan import Scan, scan_ods, scan_xlsx
 from dvxl.zipparts import (
     LOCAL_HEADER,
@@ -94,6 +95,8 @@ class Book:
     formulas: dict[str, set[str]] = field(default_factory=dict)
     # Whether each sheet is protected, where the format lets us see it; absent when unknown.
     protected: dict[str, bool] = field(default_factory=dict)
+    # When the file says it was last saved (:mod:`dvxl.savedtime`); None when it does not.
+    saved: Saved | None = None
 
 
 @dataclass
@@ -302,7 +305,9 @@ def _read_ole(path: Path, data: bytes, limits: Limits, wanted: frozenset[str] | 
             raise Refused(Code.NOT_SPREADSHEET, value="văn bản Word .doc")
         raise Refused(Code.NOT_SPREADSHEET, value="tài liệu Office không phải bảng tính")
     check_biff(ole.stream(name), limits)
-    return _calamine(path, "xls", data, limits, {}, wanted)
+    book = _calamine(path, "xls", data, limits, {}, wanted)
+    book.saved = read_saved_ole(ole)
+    return book
 
 
 # --- zip: .xlsx/.xlsm and .ods ---------------------------------------------------------------
@@ -331,7 +336,10 @@ def _read_zip(path: Path, data: bytes, limits: Limits, wanted: frozenset[str] | 
                 fmt = "xlsm"
             check_shared_strings(parts, infos)
             scans = scan_xlsx(parts, names, limits, wanted)
-    return _calamine(path, fmt, data, limits, scans, wanted)
+        saved = read_saved(parts, fmt)
+    book = _calamine(path, fmt, data, limits, scans, wanted)
+    book.saved = saved
+    return book
 
 
 # --- values: python-calamine -----------------------------------------------------------------

@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import re
 import shutil
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -238,7 +240,7 @@ def simulate_returns(
                 values = good_values(catalog, unit, period, rng)
             dest = inbox / f"BC {period.code} {unit.code} (lan 1).xlsx"
             write_return(template, dest, first, catalog, unit)
-            _stamp(dest, sent - dt.timedelta(days=2))
+            date_sent(dest, sent - dt.timedelta(days=2))
             written.append(dest)
         else:
             for mistake in scenario.mistakes:
@@ -248,7 +250,7 @@ def simulate_returns(
         write_return(
             template, dest, values, catalog, unit, keep_metadata=not scenario.drop_metadata
         )
-        _stamp(dest, sent + dt.timedelta(days=scenario.late_days))
+        date_sent(dest, sent + dt.timedelta(days=scenario.late_days))
         written.append(dest)
     stray = inbox / "Bao cao gui kem.xlsx"
     stray.write_bytes(b"%PDF-1.4\n% a PDF saved with the wrong extension\n")
@@ -284,10 +286,34 @@ def _needs(mistake: str) -> tuple[str, ...]:
     }[mistake]
 
 
-def _stamp(path: Path, when: dt.datetime) -> None:
-    """Set the file's modification time: when the unit 'sent' it."""
+def date_sent(path: Path, when: dt.datetime) -> None:
+    """Date the file as sent at ``when`` (local time): its modification time, and the
+    saved time it carries, so that it was not received before it was saved (W107)."""
+    stamp_saved(path, when)
     stamp = when.timestamp()
     os.utime(path, (stamp, stamp))
+
+
+_MODIFIED = re.compile(rb"(<dcterms:modified\b[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+def stamp_saved(path: Path, when: dt.datetime) -> None:
+    """Make the .xlsx ``path`` say it was last saved at ``when`` (local time when naive),
+    as Excel writes it: UTC in ``docProps/core.xml``. openpyxl stamps the time it saves at,
+    so a return dated into the past must be stamped again. The file's own date is kept."""
+    moment = when if when.tzinfo is not None else when.astimezone()
+    text = moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ").encode("ascii")
+    with zipfile.ZipFile(path) as source:
+        parts = [(info, source.read(info)) for info in source.infolist()]
+    kept = path.stat()
+    temp = path.with_name(path.name + ".stamp")
+    with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in parts:
+            if info.filename == "docProps/core.xml":
+                data = _MODIFIED.sub(lambda m: m.group(1) + text + m.group(2), data, count=1)
+            target.writestr(info, data)
+    os.replace(temp, path)
+    os.utime(path, ns=(kept.st_atime_ns, kept.st_mtime_ns))
 
 
 def reset_inbox(inbox: Path) -> None:

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from dvxl.errors import UsageError
+from dvxl.findings import Code
 from dvxl.form import KEY_KEY_ID, KEY_SIGNATURE, clean, signed_content
 
 KEY_FILE = ".dvxl-key"
@@ -95,6 +96,22 @@ class Seal:
         if content is None:
             return None
         return hmac.new(self._secret, content, hashlib.sha256).hexdigest()
+
+
+#: What a return that carries no proof of its identity was identified with: its content,
+#: having lost the metadata (I001), or metadata its period's templates never signed (I014).
+#: Why each proves nothing, in words for I015.
+UNPROVEN = {
+    Code.METADATA_LOST.value: "không còn trang thông tin ẩn của mẫu (nơi giữ chữ ký xác thực)",
+    Code.UNSIGNED_TEMPLATE.value: "mẫu không có chữ ký xác thực",
+}
+
+
+def proven(codes: Iterable[str]) -> bool:
+    """Whether a return identified with these finding codes proves its unit and period
+    (read with the workspace's seal, as dvxl's commands read every return): an unproven
+    one never replaces a proven one of the same unit and period (issue 14)."""
+    return not any(code in UNPROVEN for code in codes)
 
 
 def key_path(root: Path) -> Path:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from dvxl import mail, names, periods, processes
+from dvxl import mail, names, periods, processes, savedtime
 from dvxl.checks import check_book, read_metadata, unit_in_name
 from dvxl.findings import ERROR, WARNING, Code, Finding, make
 from dvxl.form import FORM, META
@@ -34,14 +34,15 @@ from dvxl.mail import MailInfo
 from dvxl.model import Catalog, Period, Unit
 from dvxl.reader import Limits, ReadResult, read_book, special_kind
 from dvxl.receipt_time import FILE, UPLOAD
-from dvxl.seal import Seal
+from dvxl.savedtime import Saved
+from dvxl.seal import UNPROVEN, Seal, proven
 from dvxl.statuses import FileStatus
 
-#: The finding codes this module can emit: the older files of a unit, the file that
-#: killed a worker process, a message without a spreadsheet, and whatever in the inbox is
-#: no regular file (a link, a FIFO, a device).
-EMITS = (Code.SEVERAL_FILES, Code.CORRUPT_FILE, Code.MAIL_WITHOUT_SPREADSHEET,
-         Code.NOT_REGULAR_FILE)
+#: The finding codes this module can emit: the older files of a unit, an unproven file not
+#: taken over a proven one, the file that killed a worker process, a message without a
+#: spreadsheet, and whatever in the inbox is no regular file (a link, a FIFO, a device).
+EMITS = (Code.SEVERAL_FILES, Code.UNPROVEN_NOT_TAKEN, Code.CORRUPT_FILE,
+         Code.MAIL_WITHOUT_SPREADSHEET, Code.NOT_REGULAR_FILE)
 
 
 @dataclass
@@ -76,6 +77,7 @@ class FileReport:
     # Why the secretariat sent this return back (issue 16, dvxl.review): its marked-up copy
     # says so on its first sheet. Set by the workspace from the ledger, not by the checks.
     returned: str = ""
+    saved: Saved | None = None  # when the file says it was last saved (dvxl.savedtime)
 
     @property
     def received(self) -> dt.datetime:
@@ -139,6 +141,12 @@ class FileReport:
     def mergeable(self) -> bool:
         """A file whose values go into the merge: identified, current, without errors."""
         return self.status in (FileStatus.VALID, FileStatus.WARNINGS)
+
+    @property
+    def proven(self) -> bool:
+        """Identified, and its identity proven by its signature (:func:`dvxl.seal.proven`)."""
+        return bool(self.unit) and self.identified_by == "metadata" and proven(
+            f.code for f in self.findings)
 
 
 #: Findings that make a file no submission at all: listed once, never archived.
@@ -258,12 +266,16 @@ def check_path(
     # Not a spreadsheet (F001), or a compound file the .xls walk finds broken (F003): a .msg
     # is a compound file too.
     codes = [f.code for f in report.findings]
-    if report.readable or codes not in ([Code.NOT_SPREADSHEET], [Code.CORRUPT_FILE]):
-        return [report]
-    kind = _message_kind(path, limits)
-    if not kind:
-        return [report]
-    return check_message(path, inbox, catalog, period, limits, kind, seal)
+    kind = ""
+    if not report.readable and codes in ([Code.NOT_SPREADSHEET], [Code.CORRUPT_FILE]):
+        kind = _message_kind(path, limits)
+    reports = check_message(path, inbox, catalog, period, limits, kind, seal) if kind else [report]
+    for each in reports:  # its receipt time is known now (an attachment's is its message's)
+        found = savedtime.receipt_before_saved(each.saved, each.received, each.received_from,
+                                               each.own_name, each.unit)
+        if found is not None:
+            each.findings.append(found)
+    return reports
 
 
 def check_file(
@@ -342,6 +354,7 @@ def _checked(
                 report.identified_by = "name"
         return report
     report.format = book.format
+    report.saved = book.saved
     checked = check_book(book, catalog, period, seal)
     report.findings += checked.findings
     unit = checked.identity.unit
@@ -422,6 +435,11 @@ def settle_duplicates(reports: list[FileReport],
                       locked: Collection[tuple[str, str]] = ()) -> None:
     """Of several files from one unit and period, the newest is used; the others get I009.
 
+    Except that an unproven file (no signature: :func:`dvxl.seal.proven`) never replaces a
+    proven one without errors: the newest such proven file is used, and the unproven files
+    sent after it get I015 instead (issue 14: a return relabelled by deleting its
+    metadata and editing the visible header must not displace the unit's real one).
+
     ``locked``: (unit, period) whose return the secretariat accepted (issue 16): not
     settled here, since that return stays in use whatever came later (:mod:`dvxl.review`).
     """
@@ -432,12 +450,43 @@ def settle_duplicates(reports: list[FileReport],
     for key, group in by_unit.items():
         if len(group) < 2 or key in locked:
             continue
-        newest = max(group, key=lambda r: (r.received, r.name))
+        newest = max(group, key=_order)
+        sound = [r for r in group if r.proven and not r.errors]
+        if sound and not newest.proven:
+            newest = max(sound, key=_order)
         for report in group:
-            if report is not newest:
-                report.superseded_by = newest.name
-                report.findings.append(make(Code.SEVERAL_FILES, report.path.name,
-                                            unit=report.unit, expected=newest.name))
+            if report is newest:
+                continue
+            if sound and not report.proven and _order(report) > _order(newest):
+                not_taken(report, newest.name)
+                continue
+            report.superseded_by = newest.name
+            report.findings.append(make(Code.SEVERAL_FILES, report.path.name,
+                                        unit=report.unit, expected=newest.name))
+
+
+def _order(report: FileReport) -> tuple[dt.datetime, str]:
+    return report.received, report.name
+
+
+def not_taken(report: FileReport, taken: str) -> None:
+    """Mark an unproven file not taken because ``taken``, a proven file of its unit and
+    period, stays (I015); it is recorded, not merged."""
+    why = next((UNPROVEN[f.code] for f in report.findings if f.code in UNPROVEN),
+               "không có chữ ký xác thực")
+    report.superseded_by = taken
+    report.findings.append(make(Code.UNPROVEN_NOT_TAKEN, report.path.name, unit=report.unit,
+                                expected=taken, note=why))
+
+
+def keep_proven(reports: list[FileReport], taken: dict[str, str]) -> None:
+    """Mark the unproven files whose unit already has a proven return recorded for the
+    period (``taken``: unit -> that return's name, :meth:`dvxl.intake.Ledger.proven_returns`)
+    as not taken (I015)."""
+    for report in reports:
+        if (report.unit in taken and not report.superseded_by and report.readable
+                and not report.errors and not report.proven):
+            not_taken(report, taken[report.unit])
 
 
 def validate_inbox(

@@ -260,8 +260,28 @@ def _check_inbox(
         raise UsageError(f"Không có thư mục nhận báo cáo {folder}.")
     count = len(validate_mod.inbox_files(folder))
     wrap = (lambda it: progress(it, count)) if progress else None
-    return validate_mod.validate_inbox(catalog, folder, chosen, progress=wrap, seal=ws.seal(),
-                                       locked=_locked(ws))
+    batch = validate_mod.validate_inbox(catalog, folder, chosen, progress=wrap, seal=ws.seal(),
+                                        locked=_locked(ws))
+    _keep_recorded_proven(ws, batch)
+    return batch
+
+
+def _keep_recorded_proven(ws: Workspace, batch: BatchReport) -> None:
+    """An unproven file whose unit has a proven return recorded in the ledger for the
+    period is not taken (I015), here as within a batch (issue 14). The ledger is only read,
+    and only when such a file came; a ledger that cannot be opened is left for the merge to
+    report (``dvxl validate`` still shows each file)."""
+    units = {r.unit for r in batch.files
+             if r.unit and r.readable and not r.errors and not r.superseded_by and not r.proven}
+    path = ledger_path(ws)
+    if not units or not path.exists():
+        return
+    try:
+        with Ledger(path) as ledger:
+            taken = ledger.proven_returns(batch.period.code, units)
+    except intake_mod.LedgerError:
+        return
+    validate_mod.keep_proven(batch.files, taken)
 
 
 def _write_validation(

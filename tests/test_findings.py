@@ -24,7 +24,7 @@ PACKAGE = Path(findings.__file__).resolve().parent
 #: Calls whose first argument is a finding code: they make (or raise) a finding.
 MAKERS = {"make", "Refused", "add"}
 CODE_TEXT = re.compile(r"[FIMSCWRU]\d{3}")
-LEVEL_PREFIXES = {"file": "FM", "identity": "I", "structure": "S", "cell": "CW", "rule": "R",
+LEVEL_PREFIXES = {"file": "FMW", "identity": "I", "structure": "S", "cell": "CW", "rule": "R",
                   "upload": "U"}
 
 

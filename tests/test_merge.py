@@ -46,7 +46,7 @@ def plant(ws: workspace.Workspace, code: str, name: str, scores: tuple[float, ..
     path = ws.inbox / name
     source = ws.templates(PERIOD) / form.template_name(period, unit)
     sample.write_return(source, path, values, catalog, unit)
-    os.utime(path, (sent.timestamp(), sent.timestamp()))
+    sample.date_sent(path, sent)
     return path
 
 

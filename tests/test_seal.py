@@ -10,6 +10,7 @@ locked with the master's password. And the key is never written anywhere but its
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import os
 import pickle
@@ -24,12 +25,13 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from dvxl import printing, sample, seal, template, workspace
+from dvxl import intake, printing, sample, seal, template, workspace
 from dvxl.checks import read_identity
 from dvxl.cli import main
 from dvxl.errors import UsageError
 from dvxl.form import (
     FORM,
+    IDENTITY_FIRST_ROW,
     KEY_KEY_ID,
     KEY_PERIOD,
     KEY_SIGNATURE,
@@ -66,7 +68,7 @@ def fill(ws: workspace.Workspace, unit: str, name: str, *, period: str = PERIOD,
     source = ws.templates(period) / template_name(chosen, catalog.unit(unit))
     dest = ws.inbox / name
     sample.write_return(source, dest, values | (change or {}), catalog, catalog.unit(unit))
-    os.utime(dest, (when, when))
+    sample.date_sent(dest, dt.datetime.fromtimestamp(when))
     return dest
 
 
@@ -238,6 +240,86 @@ def test_content_identified_files_keep_i001(ws: workspace.Workspace) -> None:
                         keep_metadata=False)
     (report,) = check(ws).files
     assert codes(report) == ["I001"] and report.unit == "HU01" and report.mergeable
+
+
+def disown(path: Path, unit: str, ws: workspace.Workspace) -> Path:
+    """The attack of issue 14 on a filled return: its hidden metadata sheet deleted and the
+    visible header (letterhead, unit name and code) edited to ``unit``'s, saved in place
+    with its date kept."""
+    sent = dt.datetime.fromtimestamp(path.stat().st_mtime)
+    book = openpyxl.load_workbook(path)
+    meta = {str(r[0].value): r[1].value for r in book["_dvxl"].iter_rows(max_col=2)
+            if r[0].value}
+    del book["_dvxl"]
+    sheet, name = book[FORM], ws.load().unit(unit).name
+    for row in sheet.iter_rows(max_row=IDENTITY_FIRST_ROW):
+        for cell in row:
+            if str(cell.value).casefold() == str(meta[KEY_UNIT_NAME]).casefold():
+                cell.value = name.upper() if str(cell.value).isupper() else name
+    sheet[f"E{IDENTITY_FIRST_ROW}"] = unit
+    book.save(path)
+    sample.date_sent(path, sent)
+    return path
+
+
+def test_a_return_stripped_of_its_metadata_never_replaces_the_units_signed_one(
+    ws: workspace.Workspace,
+) -> None:
+    """HU02 deletes the metadata of its own template, writes HU01's code and name in the
+    header and sends it after HU01's real return, in the same batch: HU01's signed return
+    stays; the forgery is recorded with I001 and I015 (why it was not taken), not merged."""
+    real = fill(ws, "HU01", "BC HU01.xlsx", when=1_781_000_000)
+    fake = disown(fill(ws, "HU02", "BC HU01 (bo sung).xlsx", when=1_781_100_000), "HU01", ws)
+    done = workspace.merge(ws, period=PERIOD)
+    files = by_name(done.validation.batch)
+    forged = files[fake.name]
+    assert codes(forged) == ["I001", "I015"]
+    assert (forged.unit, forged.superseded_by, forged.mergeable) == ("HU01", real.name, False)
+    why = next(f for f in forged.findings if f.code == "I015").message
+    assert f"«{real.name}»" in why and "không còn trang thông tin ẩn" in why
+    assert files[real.name].status == VALID and files[real.name].proven
+    accepted = done.consolidated.submissions["HU01"]
+    assert (accepted.name, accepted.superseded) == (real.name, [])
+    assert accepted.values == files[real.name].values
+    with intake.Ledger(ws.root / intake.LEDGER_NAME) as ledger:
+        recorded = {r.name: r for r in ledger.receipts(PERIOD)}
+    assert [f["code"] for f in recorded[fake.name].findings] == ["I001", "I015"]
+    assert recorded[real.name].proven and not recorded[fake.name].proven
+
+
+def test_a_stripped_return_sent_later_never_replaces_the_recorded_signed_one(
+    ws: workspace.Workspace,
+) -> None:
+    """The same attack in a later run: HU01's signed return is in the ledger already. The
+    forgery is recorded with I015, and the tracking says why the earlier file is used; a
+    unit's own signed resubmission still replaces its first one."""
+    real = fill(ws, "HU01", "BC HU01.xlsx", when=1_781_000_000)
+    workspace.merge(ws, period=PERIOD)
+    real.unlink()
+    fake = disown(fill(ws, "HU02", "BC HU01 (bo sung).xlsx", when=1_781_100_000), "HU01", ws)
+    done = workspace.merge(ws, period=PERIOD)
+    (forged,) = done.validation.batch.files
+    assert codes(forged) == ["I001", "I015"] and forged.superseded_by == real.name
+    assert done.consolidated.submissions["HU01"].name == real.name
+    track = next(t for t in done.consolidated.tracking if t.unit.code == "HU01")
+    assert track.status == TrackStatus.ON_TIME and track.files == 2
+    assert f"tệp gửi sau «{fake.name}» không có chữ ký xác thực" in track.note
+    again = fill(ws, "HU01", "BC HU01 lan 2.xlsx", when=1_781_200_000,
+                 change={"1.1.HN_SO": 7})
+    done = workspace.merge(ws, period=PERIOD)
+    assert done.consolidated.submissions["HU01"].name == again.name
+    assert done.consolidated.submissions["HU01"].superseded == [real.name]
+
+
+def test_an_unproven_return_is_taken_where_nothing_proven_came(ws: workspace.Workspace) -> None:
+    """Without a signed return of the unit, a file that lost its metadata is still taken
+    (I001) as before, and replaces an older one of its kind."""
+    first = disown(fill(ws, "HU01", "HU01 a.xlsx", when=1_781_000_000), "HU01", ws)
+    second = disown(fill(ws, "HU01", "HU01 b.xlsx", when=1_781_100_000), "HU01", ws)
+    done = workspace.merge(ws, period=PERIOD)
+    files = by_name(done.validation.batch)
+    assert codes(files[first.name]) == ["I001", "I009"] and codes(files[second.name]) == ["I001"]
+    assert done.consolidated.submissions["HU01"].name == second.name
 
 
 # Templates made before signing, and a lost key ------------------------------------------------

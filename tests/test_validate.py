@@ -66,7 +66,7 @@ class Corpus:
         self.rng = random.Random(7)
         # One unit per file, so the files do not supersede each other (I009); every unit's
         # form starts with tasks 1.1-1.4, so their cells are the same for all.
-        reserved = {UNIT, "HU02", "HU03", "HU04", "HU05"}
+        reserved = {UNIT, "HU02", "HU03", "HU04", "HU05"}  # HU04: W107's file
         self.free = [u.code for u in catalog.addressed_units() if u.code not in reserved]
 
     def cell(self, key: str, unit: str = UNIT) -> str:
@@ -190,6 +190,9 @@ def build_corpus(ws: workspace.Workspace, catalog: Catalog, inbox: Path) -> Corp
         [("W106", E, c.cell("NGAY_BC")), ("W109", E, c.cell("DIEN_THOAI"))],
         {"NGAY_BC": c.period.deadline + dt.timedelta(days=200), "DIEN_THOAI": 912345678},
     )
+    # Received (the file's date, now) two days before the file says it was saved.
+    later = c.add("luu-sau-khi-nhan.xlsx", [("W107", "", "")], unit="HU04")
+    sample.stamp_saved(later, dt.datetime.now() + dt.timedelta(days=2))
     # Rules (1.3: resolved <= received; every task: documents listed when counted).
     c.add("quy-tac-loi.xlsx", [("R001", E, c.cell("1.3.KN_SO"))], {"1.3.KN_SO": 2, "1.3.KN_XL": 5})
     c.add(
@@ -242,8 +245,12 @@ def build_corpus(ws: workspace.Workspace, catalog: Catalog, inbox: Path) -> Corp
     c.meta("danh-muc-khac.xlsx", {"dau_van_tay": "deadbeef"})
     older = c.add("HU02 lan 1.xlsx", [("I009", "", "")], unit="HU02")
     newer = c.add("HU02 lan 2.xlsx", [], unit="HU02")
-    os.utime(older, (1_700_000_000, 1_700_000_000))
-    os.utime(newer, (1_700_100_000, 1_700_100_000))
+    sample.date_sent(older, dt.datetime.fromtimestamp(1_700_000_000))
+    sample.date_sent(newer, dt.datetime.fromtimestamp(1_700_100_000))
+    # A file without its metadata, sent last, never replaces the unit's signed one (issue 14).
+    copied = c.add("HU02 chep lai.xlsx", [("I001", "", ""), ("I015", "", "")], unit="HU02",
+                   keep_metadata=False)
+    sample.date_sent(copied, dt.datetime.fromtimestamp(1_700_200_000))
     c.add("BC HU04.xlsx", [("I010", "", "")], unit="HU03")
     c.add("van-ban-khac.xlsx", [("I011", "", "")])
     c.meta("van-ban-khac.xlsx", {"ma_van_ban": "CV999"})
