@@ -456,15 +456,6 @@ _CODES = (
         "Ngày lập báo cáo (ô {cell}) là {value}, muộn hơn nhiều so với hạn gửi {expected}; hãy "
         "kiểm tra lại.",
     ),
-    _c(
-        Code.PHONE_AS_NUMBER,
-        WARNING,
-        "cell",
-        "Số điện thoại bị lưu dạng số",
-        "«{label}» (ô {cell}) được lưu dạng số {value} nên mất số 0 ở đầu; đã đọc là "
-        "{expected}, hãy kiểm tra lại. Lần sau gõ dấu nháy đơn trước số (ví dụ '0912345678) "
-        "hoặc dùng mẫu mới, ô đã định dạng văn bản.",
-    ),
     # When the file says it was saved (issue 14): a receipt cannot come before it.
     _c(
         Code.RECEIPT_BEFORE_SAVED,
@@ -475,6 +466,15 @@ _CODES = (
         "(ghi trong tệp): không thể nhận một tệp trước khi nó được lưu, nên thời điểm nhận "
         "dùng để tính nộp muộn có thể sai. Hãy kiểm tra đồng hồ máy (của đơn vị và của văn "
         "phòng) hoặc nguồn tệp (tệp bị sửa sau khi nhận, hay ngày của tệp bị đặt lại).",
+    ),
+    _c(
+        Code.PHONE_AS_NUMBER,
+        WARNING,
+        "cell",
+        "Số điện thoại bị lưu dạng số",
+        "«{label}» (ô {cell}) được lưu dạng số {value} nên mất số 0 ở đầu; đã đọc là "
+        "{expected}, hãy kiểm tra lại. Lần sau gõ dấu nháy đơn trước số (ví dụ '0912345678) "
+        "hoặc dùng mẫu mới, ô đã định dạng văn bản.",
     ),
     # Cross-field rules of the catalog.
     _c(

@@ -8,7 +8,6 @@ Excel would save it).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import sqlite3
 from pathlib import Path
@@ -36,7 +35,7 @@ def plant(ws: workspace.Workspace, code: str, name: str, sent: dt.datetime,
     path = ws.inbox / name
     source = ws.templates(PERIOD) / form.template_name(period, unit)
     sample.write_return(source, path, values, catalog, unit)
-    os.utime(path, (sent.timestamp(), sent.timestamp()))
+    sample.date_sent(path, sent)
     return path
 
 
