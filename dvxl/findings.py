@@ -72,6 +72,7 @@ class Code(StrEnum):
     EXTRA_SPACES = "W104"
     LEGACY_ENCODING = "W105"
     REPORT_DATE_LATE = "W106"
+    OUTLIER = "W108"
     RULE_FAILED = "R001"
     RULE_TO_REVIEW = "R002"
 
@@ -440,6 +441,15 @@ _CODES = (
         "Ngày lập báo cáo bất thường",
         "Ngày lập báo cáo (ô {cell}) là {value}, muộn hơn nhiều so với hạn gửi {expected}; hãy "
         "kiểm tra lại.",
+    ),
+    # Figures compared with the unit's history, its peers and the usual range (dvxl.outliers).
+    _c(
+        Code.OUTLIER,
+        WARNING,
+        "cell",
+        "Số liệu bất thường",
+        "«{label}» (ô {cell}) là {value}, khác thường so với {expected}. Văn phòng cần xác minh "
+        "với đơn vị trước khi đưa số liệu vào báo cáo.",
     ),
     # Cross-field rules of the catalog.
     _c(

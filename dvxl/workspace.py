@@ -30,6 +30,7 @@ from dvxl import (
     atomic,
     lock,
     master,
+    outliersheet,
     periods,
     processes,
     render,
@@ -39,6 +40,7 @@ from dvxl import (
 )
 from dvxl import intake as intake_mod
 from dvxl import merge as merge_mod
+from dvxl import outliers as outliers_mod
 from dvxl import seal as seal_mod
 from dvxl import validate as validate_mod
 from dvxl.catalog import build
@@ -223,7 +225,51 @@ def validate(
     with processes.collector_paused():
         catalog = ws.load()
         batch = _check_inbox(ws, catalog, inbox, period, progress)
-        return _write_validation(ws, catalog, batch, json_copy, output)
+        found = find_outliers(ws, catalog, batch)
+        return _write_validation(ws, catalog, found.shown, json_copy, output)
+
+
+@dataclass(frozen=True)
+class Outliers:
+    """The figures of a batch's period that look wrong (:mod:`dvxl.outliers`)."""
+
+    found: list[outliers_mod.Outlier]
+    shown: BatchReport  # the batch with a W108 warning on each, for the validation outputs
+
+
+def find_outliers(ws: Workspace, catalog: Catalog, batch: BatchReport) -> Outliers:
+    """Each unit's accepted figures once the batch is recorded, against its own accepted
+    figures in the earlier periods the ledger has and against its group's (the ledger is
+    only read: the batch is not recorded yet)."""
+    from dvxl import history  # the periods before: only where the ledger has them
+
+    period = batch.period
+    receipts: list[intake_mod.Receipt] = []
+    earlier: list[tuple[Period, dict[str, outliers_mod.Values]]] = []
+    if ledger_path(ws).is_file():
+        with Ledger(ledger_path(ws)) as ledger:
+            receipts = ledger.receipts(period.code)
+            for before in history.earlier(catalog, period, ledger.periods()):
+                earlier.append((before, outliers_mod.accepted_values(
+                    ledger.receipts(before.code))))
+    chosen = outliers_mod.current_returns(receipts, batch.files)
+    current = {unit: values for unit, (_, values) in chosen.items()}
+    found = outliers_mod.find(catalog, current, earlier)
+    return Outliers(found, outliers_mod.with_findings(batch, found, chosen))
+
+
+def flagged_with_marks(ws: Workspace, period: Period, found: list[outliers_mod.Outlier],
+                       now: dt.datetime) -> tuple[outliersheet.Flagged, list[str]]:
+    """The flagged figures with the secretariat's marks: those typed into the period
+    workbook now in ``outputs/`` (read before it is replaced) are recorded in the ledger
+    first; with the rows of that sheet that could not be used."""
+    typed, problems = outliersheet.read_marks(
+        ws.outputs(period.code) / f"tong-hop-{period.code}.xlsx")
+    with Ledger(ledger_path(ws)) as ledger:
+        if typed:
+            ledger.save_outlier_marks(period.code, typed, now)
+        marks = ledger.outlier_marks(period.code)
+    return outliersheet.Flagged(found, marks), problems
 
 
 def _check_inbox(
@@ -380,23 +426,30 @@ def merge(
         batch = _check_inbox(ws, catalog, inbox, period, progress)
         _refuse_without_key(ws, batch)
         code = batch.period.code
+        # Before anything is recorded: the figures that look wrong go into the validation
+        # outputs as W108 warnings (`shown`); the ledger records what the checks found.
+        odd = find_outliers(ws, catalog, batch)
+        shown = odd.shown
         # Every output of the run is written aside and moved in at the end, all together.
         stage = atomic.Staging(ws.outputs(code))
         try:
-            aside = _start_validation_aside(ws, catalog, batch, stage)
+            aside = _start_validation_aside(ws, catalog, shown, stage)
             waited = False
             try:
                 result = intake_mod.intake(ws.root, batch)
                 consolidated, problems = consolidate(ws, catalog, batch.period)
+                flagged, unusable = flagged_with_marks(ws, batch.period, odd.found,
+                                                       dt.datetime.now())
+                problems += unusable
                 if aside is not None and processes.process_is_large():
                     waited = True
-                    validation = _finish_validation_aside(aside, ws, catalog, batch, stage)
+                    validation = _finish_validation_aside(aside, ws, catalog, shown, stage)
                 path = stage.folder / f"tong-hop-{code}.xlsx"
                 render.write_consolidated(consolidated, path,
-                                          period_history(ws, catalog, consolidated))
+                                          period_history(ws, catalog, consolidated), flagged)
             finally:
                 if not waited:
-                    validation = _finish_validation_aside(aside, ws, catalog, batch, stage)
+                    validation = _finish_validation_aside(aside, ws, catalog, shown, stage)
             stage.commit(owned=(MARKED_FOLDER, taskbooks.TASKS_FOLDER))
         except (atomic.OutputError, OSError) as error:
             stage.discard()
