@@ -82,7 +82,8 @@ def write_sheet(looks: Looks, sheet: Any, c: Consolidated, flagged: Flagged) -> 
         rows.append([
             (i, looks.center), (o.unit, looks.text), (names.get(o.unit, o.unit), looks.text),
             (o.task, looks.text), (o.indicator, looks.text), (o.label, looks.text),
-            (o.value, looks.general), (o.describe(), looks.text),
+            (o.value, looks.integer if o.value.is_integer() else looks.general),
+            (o.describe(), looks.text),
             (o.score if o.score is not None else "", score),
             (mark.mark if mark else "", marked), (mark.note if mark else "", marked),
         ])
