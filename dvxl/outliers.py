@@ -188,6 +188,12 @@ def ratio(x: float, reference: float) -> float:
     return (max(x, reference) + SMOOTHING) / (min(x, reference) + SMOOTHING)
 
 
+def _spread(spread: float, centre: float) -> bool:
+    """Whether a MAD or a standard deviation is a spread at all: not zero, and not the
+    rounding noise of the arithmetic (which would make every score infinite)."""
+    return spread > 1e-9 * max(1.0, abs(centre))
+
+
 def _median_mad(values: Sequence[float]) -> tuple[float, float]:
     med = statistics.median(values)
     return med, statistics.median(abs(v - med) for v in values)
@@ -208,7 +214,7 @@ def against(x: float, values: Sequence[float], threshold: float, basis: str,
         return Comparison(basis, RATIO_METHOD, short_reference, 0.0, n, r, RATIO, label) \
             if r >= RATIO else None
     med, mad = _median_mad(values)
-    if mad > 0:
+    if _spread(mad, med):
         m = K * abs(x - med) / mad
         return Comparison(basis, MODIFIED_Z, med, mad, n, m, threshold) if m > threshold \
             else None
@@ -222,7 +228,7 @@ def _zero_spread(x: float, med: float, mean: float, sd: float, n: int, threshold
     r = ratio(x, med)
     if r < RATIO:
         return None  # zero spread alone never flags
-    if sd > 0:
+    if _spread(sd, mean):
         z = abs(x - mean) / sd
         return Comparison(basis, Z_SCORE, mean, sd, n, z, threshold) if z > threshold else None
     return Comparison(basis, RATIO_METHOD, med, 0.0, n, r, RATIO)
@@ -254,7 +260,7 @@ class _Peers:
             r = ratio(x, ref)
             return Comparison(PEERS, RATIO_METHOD, ref, 0.0, others + 1, r, RATIO) \
                 if r >= RATIO else None
-        if self.mad > 0:
+        if _spread(self.mad, self.median):
             m = K * abs(x - self.median) / self.mad
             flagged = m > threshold and ratio(x, self.median) >= PEER_RATIO
             return Comparison(PEERS, MODIFIED_Z, self.median, self.mad, others + 1, m,

@@ -10,8 +10,9 @@ re-merge, and a mark lapses when the unit sends another figure.
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 from python_calamine import CalamineError, CalamineWorkbook
 
 from dvxl import printing
-from dvxl.looks import Cell, Col, Looks, text_width
+from dvxl.looks import Cell, Col, Looks, period_line, text_width
 from dvxl.merge import Consolidated
 from dvxl.outliers import (
     DEFAULT_THRESHOLD,
@@ -62,6 +63,7 @@ def write_sheet(looks: Looks, sheet: Any, c: Consolidated, flagged: Flagged) -> 
             Col("Điểm", 7), Col(MARK_TITLE, 13, True), Col(NOTE_TITLE, 18, True)]
     looks.heading(sheet, [
         (f"SỐ LIỆU BẤT THƯỜNG — {c.period.name.upper()}", looks.title),
+        (period_line(c), looks.note),
         ("Số liệu của báo cáo hợp lệ khác nhiều so với chính đơn vị ở các kỳ trước, với các "
          "đơn vị cùng nhóm trong kỳ, hoặc nằm ngoài khoảng thường gặp khai trong danh mục. "
          f"Điểm: điểm z cải tiến 0,6745·|x − trung vị| / MAD (ngưỡng mặc định "
@@ -72,7 +74,7 @@ def write_sheet(looks: Looks, sheet: Any, c: Consolidated, flagged: Flagged) -> 
          "sổ này (giữ tên và dạng .xlsx): lần tổng hợp sau giữ lại, trừ khi đơn vị gửi số "
          "liệu khác.", looks.note),
     ], cols)
-    header = 4
+    header = 5
     marked = looks.s.make(border=1, valign="top", text_wrap=True,
                           bg_color=printing.INPUT_FILL)
     score = looks.s.make(border=1, valign="top", num_format="0.0")
@@ -107,10 +109,10 @@ def _norm(value: Any) -> str:
     return unicodedata.normalize("NFC", str(value if value is not None else "")).strip()
 
 
-def read_marks(path: Path) -> tuple[list[Mark], list[str]]:
-    """The marks typed into the sheet of a period workbook (every row: a blank mark clears
-    one), and the rows that could not be used, in Vietnamese. No workbook, or no sheet:
-    nothing (the ledger's marks stand)."""
+def read_marks(path: Path, period: str) -> tuple[list[Mark], list[str]]:
+    """The marks typed into the sheet of ``period`` in a workbook (every row: a blank mark
+    clears one), and the rows that could not be used, in Vietnamese. No workbook, no sheet,
+    or the sheet of another period: nothing (the ledger's marks stand)."""
     if not path.is_file():
         return [], []
     try:
@@ -124,11 +126,20 @@ def read_marks(path: Path) -> tuple[list[Mark], list[str]]:
         rows = book.get_sheet_by_name(SHEET).to_python(skip_empty_area=False)
     finally:
         book.close()
-    return marks_from_rows(rows, path.name)
+    return marks_from_rows(rows, path.name, period)
 
 
-def marks_from_rows(rows: Sequence[Sequence[Any]], name: str) -> tuple[list[Mark], list[str]]:
-    """:func:`read_marks` on the sheet's rows."""
+_PERIOD = re.compile(r"^Kỳ báo cáo (\S+):")
+
+
+def marks_from_rows(rows: Sequence[Sequence[Any]], name: str,
+                    period: str) -> tuple[list[Mark], list[str]]:
+    """:func:`read_marks` on the sheet's rows (the sheet says its period under the title:
+    :func:`dvxl.looks.period_line`)."""
+    said = next((m.group(1) for row in rows[:5] for cell in row[:1]
+                 if (m := _PERIOD.match(_norm(cell)))), None)
+    if said != period:
+        return [], []
     wanted = (UNIT_TITLE, TASK_TITLE, CODE_TITLE, VALUE_TITLE, MARK_TITLE, NOTE_TITLE)
     heads = [(h, [_norm(cell) for cell in row]) for h, row in enumerate(rows[:20])]
     found = next(((h, titles) for h, titles in heads
@@ -160,3 +171,18 @@ def marks_from_rows(rows: Sequence[Sequence[Any]], name: str) -> tuple[list[Mark
             continue
         marks.append(Mark(unit, task, code, value_key(value), mark, _norm(cell(NOTE_TITLE))))
     return marks, problems
+
+
+def combine(read: Iterable[tuple[list[Mark], list[str]]]) -> tuple[list[Mark], list[str]]:
+    """Marks read from several copies of the sheet (the period workbook in ``outputs/``, the
+    copy the Excel button put in the master): a mark or note typed in any copy counts (the
+    later copy's when both have one); a figure is cleared only when no copy marks it."""
+    chosen: dict[tuple[str, str, str], Mark] = {}
+    problems: list[str] = []
+    for marks, told in read:
+        problems += told
+        for m in marks:
+            key = (m.unit, m.task, m.indicator)
+            if m.mark or m.note or key not in chosen:
+                chosen[key] = m
+    return list(chosen.values()), problems

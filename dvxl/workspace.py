@@ -261,10 +261,22 @@ def find_outliers(ws: Workspace, catalog: Catalog, batch: BatchReport) -> Outlie
 def flagged_with_marks(ws: Workspace, period: Period, found: list[outliers_mod.Outlier],
                        now: dt.datetime) -> tuple[outliersheet.Flagged, list[str]]:
     """The flagged figures with the secretariat's marks: those typed into the period
-    workbook now in ``outputs/`` (read before it is replaced) are recorded in the ledger
-    first; with the rows of that sheet that could not be used."""
-    typed, problems = outliersheet.read_marks(
-        ws.outputs(period.code) / f"tong-hop-{period.code}.xlsx")
+    workbook now in ``outputs/`` (read before it is replaced), or into the copy of its sheet
+    the Excel button put in the master, are recorded in the ledger first; with the rows of
+    those sheets that could not be used."""
+    code = period.code
+    if ws.sheets is not None:  # the master open in Excel, unsaved edits included
+        names = {name.casefold(): name for name in ws.sheets}
+        rows = ws.sheets.get(names.get(outliersheet.SHEET.casefold(), ""), [])
+    else:
+        try:
+            rows = next(iter(master.sheet_rows(ws.master, [outliersheet.SHEET]).values()), [])
+        except UsageError:  # the master cannot be read here: ws.load() said so already
+            rows = []
+    typed, problems = outliersheet.combine([
+        outliersheet.read_marks(ws.outputs(code) / f"tong-hop-{code}.xlsx", code),
+        outliersheet.marks_from_rows(rows, MASTER_NAME, code) if rows else ([], []),
+    ])
     with Ledger(ledger_path(ws)) as ledger:
         if typed:
             ledger.save_outlier_marks(period.code, typed, now)

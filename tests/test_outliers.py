@@ -29,7 +29,7 @@ from dvxl.outliers import (
     find,
     number_text,
 )
-from dvxl.outliersheet import Flagged, marks_from_rows
+from dvxl.outliersheet import Flagged, combine, marks_from_rows
 
 KEY = "1.1.TT_SO"  # «Số tin, bài tuyên truyền»: a count of task 1.1, no rule on it
 
@@ -245,12 +245,26 @@ def test_a_mark_belongs_to_the_figure_it_was_given_for() -> None:
 def test_marks_are_read_from_the_sheet_by_their_headers() -> None:
     header = ["STT", "Mã đơn vị", "Tên đơn vị", "Nhiệm vụ", "Mã chỉ tiêu", "Chỉ tiêu", "Giá trị",
               "So sánh với", "Điểm", "Xác minh", "Ghi chú của văn phòng"]
-    rows = [["SỐ LIỆU BẤT THƯỜNG"], [], header,
+    rows = [["SỐ LIỆU BẤT THƯỜNG"], ["Kỳ báo cáo 2026-6T: số liệu từ ngày …"], header,
             [1, "HU01", "", "1.1", "TT_SO", "", 1200.0, "", 55, " Đã xác minh ", "gọi điện"],
             [2, "HU02", "", "1.1", "TT_SO", "", 7.0, "", 5, "", ""],
             [3, "HU03", "", "1.1", "TT_SO", "", 9.0, "", 5, "xong", ""]]
-    marks, problems = marks_from_rows(rows, "tong-hop.xlsx")
+    marks, problems = marks_from_rows(rows, "tong-hop.xlsx", "2026-6T")
     assert [(m.unit, m.value, m.mark, m.note) for m in marks] == [
         ("HU01", "1200.0", "đã xác minh", "gọi điện"), ("HU02", "7.0", "", "")]
     assert len(problems) == 1 and "dòng 6" in problems[0] and "«xong»" in problems[0]
-    assert marks_from_rows([["x"]], "t.xlsx")[0] == []
+    assert marks_from_rows(rows, "tong-hop.xlsx", "2026-6TC") == ([], [])  # another period's
+    assert marks_from_rows([["x"]], "t.xlsx", "2026-6T") == ([], [])
+
+
+def test_a_mark_typed_in_any_copy_of_the_sheet_counts() -> None:
+    def mark(unit: str, text: str, note: str = "") -> outliers.Mark:
+        return outliers.Mark(unit, "1.1", "TT_SO", "1.0", text, note)
+
+    outputs = [mark("A", "đã xác minh"), mark("B", ""), mark("C", "cần xác minh")]
+    in_master = [mark("A", ""), mark("B", "cần xác minh"), mark("C", "đã xác minh", "ok")]
+    marks, _ = combine([(outputs, []), (in_master, ["p"])])
+    assert [(m.unit, m.mark) for m in marks] == [
+        ("A", "đã xác minh"), ("B", "cần xác minh"), ("C", "đã xác minh")]
+    cleared, problems = combine([([mark("A", "")], []), ([], [])])
+    assert [(m.unit, m.mark) for m in cleared] == [("A", "")] and problems == []

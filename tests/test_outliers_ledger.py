@@ -18,12 +18,13 @@ from typing import Any
 import openpyxl
 import pytest
 
-from dvxl import outliers, periods, sample, workspace
+from dvxl import master, outliers, periods, sample, workspace
 from dvxl.findings import Code
 from dvxl.form import template_name
 from dvxl.intake import Ledger
 from dvxl.model import Catalog
 from dvxl.outliersheet import MARK_TITLE, NOTE_TITLE, SHEET
+from dvxl.schema import TABLES
 
 PERIODS = ("2025-N", "2026-6T", "2026-6TC")
 KEY = "1.1.TT_SO"
@@ -160,6 +161,28 @@ def test_marks_typed_in_the_workbook_survive_re_merge(ledger: workspace.Workspac
     workspace.merge(ledger, ledger.root / f"inbox-{code}", code)
     again = next(r for r in _sheet_rows(ledger, code) if r[1] == jumper and r[4] == "TT_SO")
     assert again[cols[MARK_TITLE] - 1] == "đã xác minh"
+
+
+def test_marks_typed_in_the_masters_copy_of_the_sheet_survive_re_merge(
+    ledger: workspace.Workspace,
+) -> None:
+    """The Excel button copies the result sheets into the master; a mark typed there (the
+    book open in Excel: ``Workspace.sheets``) counts at the next merge."""
+    catalog = ledger.load()
+    jumper, _ = _units(catalog)
+    code = PERIODS[-1]
+    rows = master.sheet_rows(ledger.master, [t.sheet for t in TABLES]
+                             + [master.ASSESSMENT, master.RECEIPT_TIME])
+    copied = master.sheet_rows(ledger.outputs(code) / f"tong-hop-{code}.xlsx", [SHEET])[SHEET]
+    header = next(i for i, r in enumerate(copied) if r and r[0] == "STT")
+    at = {title: copied[header].index(title) for title in (MARK_TITLE, NOTE_TITLE)}
+    row = next(r for r in copied[header + 1:] if r[1] == jumper and r[4] == "TT_SO")
+    row[at[MARK_TITLE]], row[at[NOTE_TITLE]] = "cần xác minh", "Hỏi lại trong sổ tổng hợp"
+    in_excel = workspace.Workspace(ledger.root, sheets={**rows, SHEET: copied})
+    workspace.merge(in_excel, ledger.root / f"inbox-{code}", code)
+    again = next(r for r in _sheet_rows(ledger, code) if r[1] == jumper and r[4] == "TT_SO")
+    assert (again[at[MARK_TITLE]], again[at[NOTE_TITLE]]) == (
+        "cần xác minh", "Hỏi lại trong sổ tổng hợp")
 
 
 def test_the_sheet_passes_the_ooxml_checker(ledger: workspace.Workspace) -> None:
