@@ -43,7 +43,7 @@ from typing import Any, Protocol
 
 from dvxl.findings import Code, Finding, make
 from dvxl.form import FORM
-from dvxl.model import Catalog, Indicator, Period
+from dvxl.model import Catalog, Indicator, Period, Unit
 from dvxl.statuses import FileStatus
 from dvxl.validate import BatchReport, FileReport
 
@@ -172,7 +172,12 @@ def number_text(value: float, decimals: int = 2) -> str:
 
 def figure(value: Any) -> float | None:
     """A reported value as a number to compare, or None (text, empty, a bool, NaN)."""
-    if type(value) is bool or not isinstance(value, int | float):
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is int:
+        return float(value)
+    if kind is bool or not isinstance(value, int | float):
         return None
     number = float(value)
     return number if math.isfinite(number) else None
@@ -243,11 +248,15 @@ class _Peers:
     mad: float
     total: float
     squares: float
+    low: float  # a figure strictly between low and high flags nothing: most figures
+    high: float
 
     @classmethod
-    def of(cls, values: list[float]) -> _Peers:
+    def of(cls, values: list[float], threshold: float) -> _Peers:
         med, mad = _median_mad(values)
-        return cls(values, med, mad, math.fsum(values), math.fsum(v * v for v in values))
+        low, high = _quiet(len(values), med, mad, threshold)
+        return cls(values, med, mad, math.fsum(values), math.fsum(v * v for v in values),
+                   low, high)
 
     def compare(self, x: float, threshold: float) -> Comparison | None:
         others = len(self.values) - 1
@@ -272,6 +281,26 @@ class _Peers:
                             PEERS)
 
 
+def _quiet(n: int, med: float, mad: float, threshold: float) -> tuple[float, float]:
+    """Where a figure of a group of ``n`` flags nothing, for :func:`find` to skip the
+    comparison: where its ratio to the median is below the one a flag needs (a figure
+    below zero never flags by ratio), and, with a spread, where M is within the threshold.
+    A shortcut only: a figure outside is compared in full."""
+    if n <= 1:
+        return -math.inf, math.inf  # a group of one unit
+    if n == 2:
+        return math.inf, -math.inf  # each against the other: no shortcut
+    spread = n > MIN_VALUES and _spread(mad, med)
+    low, high = math.inf, -math.inf
+    if med >= 0:
+        limit = PEER_RATIO if spread else RATIO
+        low, high = (med + SMOOTHING) / limit - SMOOTHING, limit * (med + SMOOTHING) - SMOOTHING
+    if spread:
+        band = threshold * mad / K
+        low, high = min(low, med - band), max(high, med + band)
+    return low, high
+
+
 def _range(x: float, ind: Indicator) -> Comparison | None:
     lo, hi = ind.usual_min, ind.usual_max
     if lo is not None and x < lo:
@@ -291,51 +320,88 @@ def find(
 ) -> list[Outlier]:
     """The outliers of the period whose accepted values are ``current`` (unit -> values),
     against ``earlier`` periods' accepted values (oldest first); in roster and form order."""
-    units = [u for u in catalog.addressed_units() if u.code in current]
-    fields: dict[str, list[tuple[str, Indicator]]] = {}  # unit -> (key, indicator)
+    # The compared fields of each task, and of each set of groups, looked up once: per unit
+    # they cost more than the comparing (issue #6's lesson).
+    per_task = {t.code: [(f"{t.code}.{i.code}", i, i.outlier_threshold or DEFAULT_THRESHOLD)
+                         for i in catalog.indicators_for(t) if i.type in TYPES]
+                for t in catalog.tasks}
+    per_groups: dict[tuple[str, ...], list[tuple[str, Indicator, float]]] = {}
+    figures: list[tuple[Unit, list[tuple[str, Indicator, float, float]]]] = []
     by_group: dict[tuple[str, str], list[float]] = {}
-    for unit in units:
-        own = fields[unit.code] = []
-        values = current[unit.code]
-        for task in catalog.tasks_for(unit):
-            for ind in catalog.indicators_for(task):
-                if ind.type not in TYPES:
-                    continue
-                key = f"{task.code}.{ind.code}"
-                own.append((key, ind))
-                x = figure(values.get(key))
-                if x is not None:
-                    by_group.setdefault((unit.rating_group, key), []).append(x)
-    peers = {k: _Peers.of(v) for k, v in by_group.items()}
-    found: list[Outlier] = []
-    for unit in units:
-        values = current[unit.code]
-        past = [(p, e[unit.code]) for p, e in earlier if unit.code in e]
-        for key, ind in fields[unit.code]:
+    for unit in catalog.addressed_units():
+        values = current.get(unit.code)
+        if values is None:
+            continue
+        fields = per_groups.get(unit.groups)
+        if fields is None:
+            fields = per_groups[unit.groups] = [
+                f for t in catalog.tasks_for(unit) for f in per_task[t.code]]
+        own = []
+        for key, ind, threshold in fields:
             x = figure(values.get(key))
-            if x is None:
-                continue
-            threshold = ind.outlier_threshold or DEFAULT_THRESHOLD
+            if x is not None:
+                own.append((key, ind, threshold, x))
+                by_group.setdefault((unit.rating_group, key), []).append(x)
+        figures.append((unit, own))
+    thresholds = {key: threshold for fields in per_task.values() for key, _, threshold in fields}
+    peers = {k: _Peers.of(v, thresholds[k[1]]) for k, v in by_group.items()}
+    found: list[Outlier] = []
+    for unit, own in figures:
+        past = [(p, e[unit.code]) for p, e in earlier if unit.code in e]
+        group = unit.rating_group
+        for key, ind, threshold, x in own:
             comparisons = []
-            history = [(p, v) for p, v in ((p, figure(vals.get(key))) for p, vals in past)
-                       if v is not None]
-            if history:
-                last_period, last = history[-1]
-                hit = against(x, [v for _, v in history], threshold, HISTORY, last,
-                              last_period.name)
+            if past and _may_differ(x, key, past):
+                hit = _history(x, key, past, threshold)
                 if hit is not None:
                     comparisons.append(hit)
-            hit = peers[(unit.rating_group, key)].compare(x, threshold)
-            if hit is not None:
-                comparisons.append(hit)
-            hit = _range(x, ind)
-            if hit is not None:
-                comparisons.append(hit)
+            mates = peers[(group, key)]
+            if not mates.low < x < mates.high:  # most figures are: nothing to compare
+                hit = mates.compare(x, threshold)
+                if hit is not None:
+                    comparisons.append(hit)
+            if ind.usual_min is not None or ind.usual_max is not None:
+                hit = _range(x, ind)
+                if hit is not None:
+                    comparisons.append(hit)
             if comparisons:
                 task_code, _, code = key.rpartition(".")
                 found.append(Outlier(unit.code, task_code, code, ind.label, x,
                                      tuple(comparisons)))
     return found
+
+
+def _may_differ(x: float, key: str, past: list[tuple[Period, Values]]) -> bool:
+    """False when a short history (the usual case) cannot flag ``x``: it is less than
+    :data:`RATIO` times its last figure either way. The inner loop of :func:`find`, so
+    plain arithmetic; anything unusual goes to :func:`_history`."""
+    last = None
+    n = 0
+    for _, values in past:
+        v = values.get(key)
+        if v is not None:
+            last, n = v, n + 1
+    if n == 0:
+        return False
+    if n >= MIN_VALUES or not (type(last) is int or type(last) is float) or x < 0 or last < 0:
+        return True
+    low, high = (x, last) if x < last else (last, x)
+    return high + SMOOTHING >= RATIO * (low + SMOOTHING)
+
+
+def _history(x: float, key: str, past: list[tuple[Period, Values]],
+             threshold: float) -> Comparison | None:
+    """``x`` against the unit's figures of the earlier periods (the last one by name)."""
+    history: list[float] = []
+    last_period = None
+    for period, values in past:
+        v = figure(values.get(key))
+        if v is not None:
+            history.append(v)
+            last_period = period
+    if last_period is None:
+        return None
+    return against(x, history, threshold, HISTORY, history[-1], last_period.name)
 
 
 class _Held(Protocol):

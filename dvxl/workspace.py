@@ -241,17 +241,19 @@ def find_outliers(ws: Workspace, catalog: Catalog, batch: BatchReport) -> Outlie
     """Each unit's accepted figures once the batch is recorded, against its own accepted
     figures in the earlier periods the ledger has and against its group's (the ledger is
     only read: the batch is not recorded yet)."""
-    from dvxl import history  # the periods before: only where the ledger has them
-
     period = batch.period
     receipts: list[intake_mod.Receipt] = []
     earlier: list[tuple[Period, dict[str, outliers_mod.Values]]] = []
     if ledger_path(ws).is_file():
         with Ledger(ledger_path(ws)) as ledger:
             receipts = ledger.receipts(period.code)
-            for before in history.earlier(catalog, period, ledger.periods()):
-                earlier.append((before, outliers_mod.accepted_values(
-                    ledger.receipts(before.code))))
+            recorded = ledger.periods()
+            if set(recorded) - {period.code}:
+                from dvxl import history  # the report's modules: only where there is history
+
+                for before in history.earlier(catalog, period, recorded):
+                    earlier.append((before, outliers_mod.accepted_values(
+                        ledger.receipts(before.code))))
     chosen = outliers_mod.current_returns(receipts, batch.files)
     current = {unit: values for unit, (_, values) in chosen.items()}
     found = outliers_mod.find(catalog, current, earlier)

@@ -7,6 +7,7 @@ real template returns.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 from pathlib import Path
 
@@ -268,3 +269,31 @@ def test_a_mark_typed_in_any_copy_of_the_sheet_counts() -> None:
         ("A", "đã xác minh"), ("B", "cần xác minh"), ("C", "đã xác minh")]
     cleared, problems = combine([([mark("A", "")], []), ([], [])])
     assert [(m.unit, m.mark) for m in cleared] == [("A", "")] and problems == []
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(values=st.lists(st.one_of(st.integers(0, 60), st.integers(-5, 5000),
+                                 st.floats(-1e6, 1e6)), min_size=1, max_size=9),
+       threshold=st.sampled_from([1.0, 3.0, 3.5, 10.0]))
+def test_the_quiet_band_only_skips_figures_that_would_not_be_flagged(
+    values: list[float], threshold: float
+) -> None:
+    """find() skips the group comparison of a figure inside the band: it must be one that
+    the comparison would not flag."""
+    mates = outliers._Peers.of([float(v) for v in values], threshold)
+    for x in values:
+        if mates.low < x < mates.high:
+            assert mates.compare(float(x), threshold) is None, (x, mates)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(x=st.one_of(st.integers(-5, 5000), st.floats(-1e6, 1e6)),
+       past=st.lists(st.one_of(st.none(), st.integers(-5, 5000), st.floats(-1e6, 1e6)),
+                     max_size=5))
+def test_the_history_shortcut_only_skips_figures_that_would_not_be_flagged(
+    x: float, past: list[float | None]
+) -> None:
+    period = Period("P", "Kỳ", dt.date(2025, 1, 1), dt.date(2025, 6, 1), dt.date(2025, 6, 5))
+    held = [(period, {} if v is None else {KEY: v}) for v in past]
+    if not outliers._may_differ(float(x), KEY, held):
+        assert outliers._history(float(x), KEY, held, 3.5) is None
