@@ -18,13 +18,15 @@ The threshold is the indicator's ``outlier_threshold``, else :data:`DEFAULT_THRE
 (3.5, Iglewicz and Hoaglin's; DHIS2 uses 3.0). When the spread is zero — MAD = 0: more
 than half the values are equal — the z-score over the others' mean and standard deviation
 is computed instead, and when the values compared with are fewer than
-:data:`MIN_VALUES` (a short history, a small group), the ratio to the last period's
-figure, or to the peers' median. A degenerate spread makes every difference look
-infinite, so that a figure is never flagged on zero spread alone: a z-score on a zero MAD,
-and a ratio, flag only a figure :data:`RATIO` times the usual one or more, counted as
+:data:`MIN_VALUES` the ratio: to the last period's figure (a short history), to the other
+unit of a group of two, to the middle one of a group of three. A degenerate spread makes
+every difference look infinite, so that a figure is never flagged on zero spread alone: a
+z-score on a zero MAD, and a ratio, flag only a figure :data:`RATIO` times the usual one
+or more, counted as
 ``(larger + SMOOTHING) / (smaller + SMOOTHING)`` — no division by zero, and 0 against 3
 is no alarm. A unit whose figures are all zero, a group of one unit and a first period
-give no flags.
+(no history) give no flags; no spread, however small, is divided by unless it is one
+(:func:`_spread`).
 
 Each flagged figure is one :class:`Outlier` with the comparisons that flagged it: a W108
 warning in the validation outputs (:func:`with_findings`) and a row of the period

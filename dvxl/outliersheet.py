@@ -25,6 +25,7 @@ from dvxl.merge import Consolidated
 from dvxl.outliers import (
     DEFAULT_THRESHOLD,
     MARKS,
+    PEER_RATIO,
     RATIO,
     Mark,
     Outlier,
@@ -58,7 +59,7 @@ def write_sheet(looks: Looks, sheet: Any, c: Consolidated, flagged: Flagged) -> 
     names = {u.code: u.name for u in c.catalog.units}
     cols = [Col("STT", 5), Col(UNIT_TITLE, text_width((o.unit for o in flagged.outliers),
                                                       UNIT_TITLE, least=9)),
-            Col("Tên đơn vị", 18, True), Col(TASK_TITLE, 8), Col(CODE_TITLE, 11, True),
+            Col("Tên đơn vị", 18, True), Col(TASK_TITLE, 9), Col(CODE_TITLE, 11, True),
             Col("Chỉ tiêu", 22, True), Col(VALUE_TITLE, 10), Col("So sánh với", 40, True),
             Col("Điểm", 7), Col(MARK_TITLE, 13, True), Col(NOTE_TITLE, 18, True)]
     looks.heading(sheet, [
@@ -68,8 +69,9 @@ def write_sheet(looks: Looks, sheet: Any, c: Consolidated, flagged: Flagged) -> 
          "đơn vị cùng nhóm trong kỳ, hoặc nằm ngoài khoảng thường gặp khai trong danh mục. "
          f"Điểm: điểm z cải tiến 0,6745·|x − trung vị| / MAD (ngưỡng mặc định "
          f"{number_text(DEFAULT_THRESHOLD)}); khi MAD bằng 0 là điểm z; khi có ít hơn 3 số "
-         f"liệu để so sánh là số lần chênh, chỉ cảnh báo từ {number_text(RATIO)} lần.",
-         looks.note),
+         f"liệu để so sánh là số lần chênh, chỉ cảnh báo từ {number_text(RATIO)} lần; so với "
+         f"nhóm còn phải chênh từ {number_text(PEER_RATIO)} lần so với trung vị (các đơn vị "
+         "to nhỏ khác nhau).", looks.note),
         (f"Cột «{MARK_TITLE}»: chọn «{MARKS[0]}» hoặc «{MARKS[1]}», ghi chú nếu cần, rồi lưu "
          "sổ này (giữ tên và dạng .xlsx): lần tổng hợp sau giữ lại, trừ khi đơn vị gửi số "
          "liệu khác.", looks.note),
