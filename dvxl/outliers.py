@@ -114,7 +114,7 @@ class Comparison:
         if self.method == Z_SCORE:
             return (f"trung bình {what} là {ref} (độ lệch chuẩn {number_text(self.spread)}): "
                     f"điểm z {score} > {limit}")
-        if self.basis == HISTORY:
+        if self.basis == HISTORY and self.label:
             return f"kỳ trước ({self.label}) là {ref}: chênh {score} lần"
         if self.count == 2:
             return f"đơn vị còn lại trong nhóm là {ref}: chênh {score} lần"
@@ -279,8 +279,11 @@ class _Peers:
         # The others' mean and deviation, in constant time (leaving the figure itself out).
         mean = (self.total - x) / others
         variance = max(0.0, (self.squares - x * x) / others - mean * mean)
-        return _zero_spread(x, self.median, mean, math.sqrt(variance), others, threshold,
-                            PEERS)
+        hit = _zero_spread(x, self.median, mean, math.sqrt(variance), others, threshold,
+                           PEERS)
+        if hit is not None and hit.method == RATIO_METHOD:  # to the median of them all
+            hit = dataclasses.replace(hit, count=others + 1)
+        return hit
 
 
 def _quiet(n: int, med: float, mad: float, threshold: float) -> tuple[float, float]:

@@ -87,6 +87,7 @@ def test_zero_mad_falls_back_to_the_z_score_and_flags_only_a_large_ratio() -> No
     assert hit.reference == 0.25 and hit.score == pytest.approx(499.75 / math.sqrt(0.1875))
     constant = against(500, [5, 5, 5], 3.5, HISTORY, 5)
     assert constant is not None and constant.method == RATIO_METHOD
+    assert constant.describe() == "trung vị 3 kỳ trước là 5: chênh 34 lần"
 
 
 def test_nothing_to_compare_with_flags_nothing() -> None:
