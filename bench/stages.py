@@ -48,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sealed = ws.seal()
         batch = timed("read and check every file",
                       lambda: validate.validate_inbox(catalog, made.inbox, period, seal=sealed))
+        odd = timed("outliers (W108; the ledger is empty)",
+                    lambda: workspace.find_outliers(ws, catalog, batch))
+        batch = odd.shown
         out = ws.outputs(period.code)
         out.mkdir(parents=True, exist_ok=True)
         timed("validation workbook",
@@ -59,8 +62,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         timed("archive and ledger", lambda: intake.intake(ws.root, batch))
         consolidated, _ = timed("receipts, assessments, merge, evaluation",
                                 lambda: workspace.consolidate(ws, catalog, period))
+        flagged, _ = timed("marks on outliers (workbook and ledger)",
+                           lambda: workspace.flagged_with_marks(ws, period, odd.found,
+                                                                consolidated.generated))
         timed("period workbook (and task workbooks)",
-              lambda: render.write_consolidated(consolidated, out / "tong-hop.xlsx"))
+              lambda: render.write_consolidated(consolidated, out / "tong-hop.xlsx",
+                                                flagged=flagged))
+        # The same figures again with the period in the ledger: what a re-merge reads.
+        again = timed("outliers again (the period in the ledger)",
+                      lambda: workspace.find_outliers(ws, catalog, batch))
+        print(f"{len(again.found)} figures flagged")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     total = sum(seconds for _, seconds in rows)

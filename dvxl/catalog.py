@@ -39,7 +39,7 @@ from dvxl.model import (
     Task,
     Unit,
 )
-from dvxl.schema import TABLE, TABLES, Column, parse_value
+from dvxl.schema import TABLE, TABLES, Column, Table, parse_value
 
 #: Variables a classification condition may use; the evaluation stage supplies them.
 LEVEL_VARIABLES: dict[str, str] = {
@@ -283,6 +283,34 @@ def _check_indicators(
         lo, hi = d["minimum"], d["maximum"]
         if lo is not None and hi is not None and lo > hi:
             problems.add(where, f"«Tối thiểu» ({lo}) lớn hơn «Tối đa» ({hi})")
+        _check_outlier_settings(record, table, problems)
+
+
+def _check_outlier_settings(record: _Record, table: Table, problems: _Problems) -> None:
+    """The usual range and the outlier threshold (:mod:`dvxl.outliers`): numbers only."""
+    d = record.data
+    given = [f for f in ("usual_min", "usual_max", "outlier_threshold") if d.get(f) is not None]
+    if given and d["type"] not in _OUTLIER_TYPES:
+        problems.add(
+            record.row.locate(table.column(given[0])),
+            f"chỉ tiêu «{d['code']}» không phải số đếm hoặc số thập phân nên không ghi khoảng "
+            "thường gặp, ngưỡng bất thường",
+        )
+        return
+    lo, hi = d.get("usual_min"), d.get("usual_max")
+    if lo is not None and hi is not None and lo > hi:
+        problems.add(record.row.where, f"«Thường từ» ({lo}) lớn hơn «Thường đến» ({hi})")
+    threshold = d.get("outlier_threshold")
+    if threshold is not None and threshold <= 0:
+        problems.add(
+            record.row.locate(table.column("outlier_threshold")),
+            f"«Ngưỡng bất thường» phải lớn hơn 0 (đang là {threshold})",
+        )
+
+
+#: The indicator types whose figures are compared for outliers (a self-score is not: it is
+#: bounded by the rubric and assessed by the secretariat).
+_OUTLIER_TYPES = frozenset({"integer", "decimal"})
 
 
 _NUMERIC = frozenset({"integer", "decimal", "score"})
@@ -603,6 +631,9 @@ def to_tables(catalog: Catalog) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+_NOT_IN_FORM = frozenset({"summary", "usual_min", "usual_max", "outlier_threshold"})
+
+
 def fingerprint(catalog: Catalog) -> str:
     """A short hash of what a template is built from (tasks, indicators, lists, rules).
 
@@ -612,8 +643,9 @@ def fingerprint(catalog: Catalog) -> str:
     tables = to_tables(catalog)
     payload = {k: tables[k] for k in ("tasks", "indicators", "lists", "rules")}
     # How the report sums an indicator up is not part of the form: templates stay valid.
+    # Nor is what counts as an outlier (:mod:`dvxl.outliers`).
     payload["indicators"] = [
-        {k: v for k, v in i.items() if k != "summary"} for i in payload["indicators"]
+        {k: v for k, v in i.items() if k not in _NOT_IN_FORM} for i in payload["indicators"]
     ]
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

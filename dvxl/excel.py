@@ -68,7 +68,7 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
-from dvxl import atomic, lock, master, periods, render, report, workspace
+from dvxl import atomic, lock, master, outliersheet, periods, render, report, workspace
 from dvxl.errors import DvxlError, UsageError
 from dvxl.merge import Track, count_tracks
 from dvxl.schema import TABLES, parse_value
@@ -411,14 +411,16 @@ def _named_value(book: Any, name: str) -> Any:
 
 
 def book_rows(book: Any) -> dict[str, list[list[Any]]]:
-    """The configuration and assessment sheets of the open book as :data:`master.SheetRows`.
+    """The configuration and assessment sheets of the open book as :data:`master.SheetRows`,
+    and the copy of «Số liệu bất thường» with the marks typed in it.
 
     Rows start at A1 and are padded to the same width, empty cells are ``""``:
     the shape python-calamine gives for the file, which the master readers take.
     """
     wanted = {_norm(t.sheet) for t in TABLES} | {_norm(master.ASSESSMENT),
                                                    _norm(master.RECEIPT_TIME),
-                                                   _norm(master.REVIEW)}
+                                                   _norm(master.REVIEW),
+                                                   _norm(outliersheet.SHEET)}
     return {sheet.name: sheet_rows(sheet) for sheet in book.sheets if _norm(sheet.name) in wanted}
 
 

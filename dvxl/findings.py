@@ -74,6 +74,7 @@ class Code(StrEnum):
     LEGACY_ENCODING = "W105"
     REPORT_DATE_LATE = "W106"
     RECEIPT_BEFORE_SAVED = "W107"
+    OUTLIER = "W108"
     PHONE_AS_NUMBER = "W109"
     RULE_FAILED = "R001"
     RULE_TO_REVIEW = "R002"
@@ -466,6 +467,15 @@ _CODES = (
         "(ghi trong tệp): không thể nhận một tệp trước khi nó được lưu, nên thời điểm nhận "
         "dùng để tính nộp muộn có thể sai. Hãy kiểm tra đồng hồ máy (của đơn vị và của văn "
         "phòng) hoặc nguồn tệp (tệp bị sửa sau khi nhận, hay ngày của tệp bị đặt lại).",
+    ),
+    # Figures compared with the unit's history, its peers and the usual range (dvxl.outliers).
+    _c(
+        Code.OUTLIER,
+        WARNING,
+        "cell",
+        "Số liệu bất thường",
+        "«{label}» (ô {cell}) là {value}, khác thường so với {expected}. Văn phòng cần xác minh "
+        "với đơn vị trước khi đưa số liệu vào báo cáo.",
     ),
     _c(
         Code.PHONE_AS_NUMBER,

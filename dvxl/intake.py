@@ -17,6 +17,8 @@ The ledger's schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`)::
               received, received_from)
     reviews  (id INTEGER PRIMARY KEY, period, unit, sha256, state, reason, decided_by,
               decided, source)
+    outlier_marks (period, unit, task, indicator, value, mark, note, updated,
+                   PRIMARY KEY (period, unit, task, indicator))
 
 ``status`` holds the file's :class:`~dvxl.statuses.FileStatus` by its Vietnamese label
 («Hợp lệ»), as the first ledgers did; it is read back into the status. Times are stored
@@ -60,6 +62,7 @@ from dvxl.archive import ARCHIVE_DIR
 from dvxl.errors import DvxlError
 from dvxl.findings import Code
 from dvxl.mail import MailInfo
+from dvxl.outliers import Mark
 from dvxl.receipt_time import FILE
 from dvxl.seal import proven
 from dvxl.statuses import FileStatus
@@ -126,7 +129,22 @@ CREATE TABLE messages (
 ALTER TABLE receipts ADD COLUMN received_from TEXT NOT NULL DEFAULT 'file';
 ALTER TABLE receipts ADD COLUMN message TEXT REFERENCES messages (sha256);
 """,
-    2: _REVIEWS_DDL,
+    # Schema 3 (issue 16): the secretariat's review decisions, and its marks on flagged
+    # figures (dvxl.outliers.Mark): one per period, unit, task and indicator, for the figure
+    # ``value`` it was given for.
+    2: _REVIEWS_DDL + """
+CREATE TABLE outlier_marks (
+    period TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    task TEXT NOT NULL,
+    indicator TEXT NOT NULL,
+    value TEXT NOT NULL,
+    mark TEXT NOT NULL,
+    note TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    PRIMARY KEY (period, unit, task, indicator)
+);
+""",
 }
 
 _SELECT = """
@@ -461,6 +479,28 @@ class Ledger:
                     if _status(status) is not FileStatus.IGNORED and proven(codes):
                         found[unit] = name
         return found
+    def outlier_marks(self, period: str) -> list[Mark]:
+        """The secretariat's marks on the period's flagged figures (:mod:`dvxl.outliers`)."""
+        with self._guard():
+            rows = self._conn().execute(
+                "SELECT unit, task, indicator, value, mark, note FROM outlier_marks "
+                "WHERE period = ? ORDER BY unit, task, indicator", (period,)).fetchall()
+        return [Mark(*(str(v) for v in row)) for row in rows]
+
+    def save_outlier_marks(self, period: str, marks: list[Mark], now: dt.datetime) -> None:
+        """Record these marks, in place of those of the same figures; a mark without a mark
+        or a note is removed (the secretariat cleared it)."""
+        with self._guard(), self._write() as db:
+            for m in marks:
+                key = (period, m.unit, m.task, m.indicator)
+                if not m.mark and not m.note:
+                    db.execute("DELETE FROM outlier_marks WHERE period = ? AND unit = ? AND "
+                               "task = ? AND indicator = ?", key)
+                    continue
+                db.execute(
+                    "INSERT OR REPLACE INTO outlier_marks (period, unit, task, indicator, "
+                    "value, mark, note, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*key, m.value, m.mark, m.note, _stamp(now)))
 
     def held(self) -> list[tuple[str, str]]:
         """Every content the ledger records, with where the archive keeps it."""

@@ -95,6 +95,12 @@ class Indicator:
     position: str = ""
     #: How the period report sums it up over units (:data:`SUMMARIES`); "" is the type's default.
     summary: str = ""
+    #: The usual range of a numeric figure: outside it the figure is flagged for a second
+    #: look (W108, :mod:`dvxl.outliers`), never refused (``minimum``/``maximum`` refuse).
+    usual_min: float | None = None
+    usual_max: float | None = None
+    #: The modified z-score above which a figure is flagged; None: the default (3.5).
+    outlier_threshold: float | None = None
 
     @property
     def is_common(self) -> bool:

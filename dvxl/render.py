@@ -9,6 +9,8 @@ nothing. Its sheets, in the order the secretariat reads them:
   (:mod:`dvxl.reminders`);
 * ``Đánh giá`` — scores, levels and ranks, counts per level, two charts;
 * ``Thay đổi`` — what resubmissions changed;
+* ``Số liệu bất thường`` — figures that look wrong, for the secretariat to verify
+  (:mod:`dvxl.outliersheet`);
 * ``NV 1.1`` … — one sheet per task, a row per unit it is addressed to
   (:mod:`dvxl.taskbooks`);
 * one sheet per unit, named by its code.
@@ -42,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
 
-from dvxl import printing, reminders, taskbooks
+from dvxl import outliersheet, printing, reminders, taskbooks
 from dvxl.form import IDENTITY
 from dvxl.looks import (
     TOTAL_LABEL,
@@ -85,6 +87,7 @@ FIXED_SHEETS = (SUMMARY_SHEET, TRACKING_SHEET, REMINDER_SHEET, EVALUATION_SHEET,
 CHART_SHEETS = ("Biểu đồ tổng điểm", "Biểu đồ xếp loại")
 UNITS_SHEET = "Theo đơn vị"
 COMPARE_SHEET = "So sánh các kỳ"  # when the ledger has earlier periods (dvxl.comparesheet)
+OUTLIER_SHEET = outliersheet.SHEET  # figures that look wrong, for a second look
 #: Up to this many addressed units each gets a sheet of its own; above, one long sheet.
 UNIT_SHEETS_MAX = 100
 #: The identity cells of a return that say whom the office can ring (dvxl.form.IDENTITY).
@@ -110,11 +113,14 @@ class _Counts:
     total_col: int
 
 
-def write_consolidated(c: Consolidated, path: Path, history: History | None = None) -> None:
+def write_consolidated(c: Consolidated, path: Path, history: History | None = None,
+                       flagged: outliersheet.Flagged | None = None) -> None:
     """Write the period workbook for ``c`` to ``path`` (atomically: temp file, then rename).
 
     ``history``: the periods side by side (:mod:`dvxl.history`), ``c``'s period last; with
     two periods or more the workbook gets «So sánh các kỳ» and the unit sheets «Qua các kỳ».
+    ``flagged``: the figures that look wrong and their marks (:mod:`dvxl.outliersheet`),
+    in «Số liệu bất thường».
 
     For a large roster (more than :data:`UNIT_SHEETS_MAX` units) each task's sheet is a
     workbook of its own in :func:`dvxl.taskbooks.tasks_folder`, written by worker
@@ -122,11 +128,12 @@ def write_consolidated(c: Consolidated, path: Path, history: History | None = No
     """
     folder = taskbooks.tasks_folder(path)
     if len(c.catalog.addressed_units()) <= UNIT_SHEETS_MAX:
-        printing.write_workbook(path, lambda wb: _Writer(wb, c, history).build())
+        printing.write_workbook(path, lambda wb: _Writer(wb, c, history, flagged).build())
         taskbooks.remove_stale(folder, set())
         return
     books = taskbooks.start(c, folder)
-    printing.write_workbook(path, lambda wb: _Writer(wb, c, history).build(with_tasks=False))
+    printing.write_workbook(path, lambda wb: _Writer(wb, c, history, flagged).build(
+        with_tasks=False))
     books.finish()
 
 
@@ -148,9 +155,11 @@ def indicator_label(c: Consolidated, key: str) -> str:
 
 
 class _Writer(Looks):
-    def __init__(self, workbook: Any, c: Consolidated, history: History | None = None) -> None:
+    def __init__(self, workbook: Any, c: Consolidated, history: History | None = None,
+                 flagged: outliersheet.Flagged | None = None) -> None:
         super().__init__(workbook)
         self.c = c
+        self.flagged = flagged
         self.history = history if history is not None and len(history.periods) > 1 else None
         self.catalog = c.catalog
         self.not_rated = c.catalog.settings.not_rated
@@ -183,6 +192,7 @@ class _Writer(Looks):
         # The evaluation's charts, each on a chart sheet: one printed page, never split.
         self.chart_sheets = [self.wb.add_chartsheet(unique_sheet_name(name, taken))
                              for name in CHART_SHEETS[1 if self.large else 0:]]
+        odd = add(unique_sheet_name(OUTLIER_SHEET, taken)) if self.flagged is not None else None
         compare = add(unique_sheet_name(COMPARE_SHEET, taken)) if self.history else None
         tasks = [t for t in self.catalog.tasks if self._units_for(t)] if with_tasks else []
         task_sheets = [(t, add(unique_sheet_name(TASK_SHEET_PREFIX + t.code, taken)))
@@ -203,6 +213,8 @@ class _Writer(Looks):
             self._units_sheet(units_sheet)
         self._evaluation(fixed[EVALUATION_SHEET])
         self._changes(fixed[CHANGES_SHEET])
+        if odd is not None and self.flagged is not None:
+            outliersheet.write_sheet(self, odd, c, self.flagged)
         if compare is not None and self.history is not None:
             from dvxl import comparesheet  # the report's figures: only when there is history
 

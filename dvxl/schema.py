@@ -160,6 +160,24 @@ TABLES: tuple[Table, ...] = (
             "tỷ lệ: MÃ (tổng chỉ tiêu này trên tổng chỉ tiêu MÃ); không. Để trống: số thì "
             "cộng, chọn thì đếm",
         ),
+        C(
+            "usual_min",
+            "Thường từ",
+            "num",
+            10,
+            False,
+            "Khoảng số liệu thường gặp (chỉ tiêu số): ngoài khoảng này dvxl cảnh báo để văn "
+            "phòng xác minh (W108), không từ chối",
+        ),
+        C("usual_max", "Thường đến", "num", 10),
+        C(
+            "outlier_threshold",
+            "Ngưỡng bất thường",
+            "num",
+            11,
+            False,
+            "Điểm z cải tiến trên ngưỡng này là bất thường; để trống: 3,5",
+        ),
     ),
     _t(
         "lists",

@@ -45,10 +45,14 @@ _KEYS: dict[str, tuple[str, ...]] = {
         "max",
         "choices",
         "summary",
+        "usual_min",
+        "usual_max",
+        "outlier_threshold",
     ),
     "tasks": ("code", "section", "title", "groups", "text", "indicators"),
     "indicators": (
-        "code", "label", "help", "type", "unit", "required", "min", "max", "choices", "summary"
+        "code", "label", "help", "type", "unit", "required", "min", "max", "choices", "summary",
+        "usual_min", "usual_max", "outlier_threshold",
     ),
     "rules": ("code", "task", "expression", "severity", "message"),
     "units": ("code", "name", "groups", "email", "letterhead"),

@@ -30,6 +30,7 @@ from dvxl import (
     atomic,
     lock,
     master,
+    outliersheet,
     periods,
     processes,
     render,
@@ -40,6 +41,7 @@ from dvxl import (
 )
 from dvxl import intake as intake_mod
 from dvxl import merge as merge_mod
+from dvxl import outliers as outliers_mod
 from dvxl import seal as seal_mod
 from dvxl import validate as validate_mod
 from dvxl.catalog import build
@@ -243,7 +245,68 @@ def validate(
         catalog = ws.load()
         batch = _check_inbox(ws, catalog, inbox, period, progress)
         _mark_returned(ws, batch)
-        return _write_validation(ws, catalog, batch, json_copy, output)
+        found = find_outliers(ws, catalog, batch)
+        return _write_validation(ws, catalog, found.shown, json_copy, output)
+
+
+@dataclass(frozen=True)
+class Outliers:
+    """The figures of a batch's period that look wrong (:mod:`dvxl.outliers`)."""
+
+    found: list[outliers_mod.Outlier]
+    shown: BatchReport  # the batch with a W108 warning on each, for the validation outputs
+
+
+def find_outliers(ws: Workspace, catalog: Catalog, batch: BatchReport) -> Outliers:
+    """Each unit's accepted figures once the batch is recorded, against its own accepted
+    figures in the earlier periods the ledger has and against its group's (the ledger is
+    only read: the batch is not recorded yet)."""
+    period = batch.period
+    receipts: list[intake_mod.Receipt] = []
+    earlier: list[tuple[Period, dict[str, outliers_mod.Values]]] = []
+    if ledger_path(ws).is_file():
+        try:
+            with Ledger(ledger_path(ws)) as ledger:
+                receipts = ledger.receipts(period.code)
+                recorded = ledger.periods()
+                if set(recorded) - {period.code}:
+                    from dvxl import history  # the report's modules: only with history
+
+                    for before in history.earlier(catalog, period, recorded):
+                        earlier.append((before, outliers_mod.accepted_values(
+                            ledger.receipts(before.code))))
+        except intake_mod.LedgerError:  # `dvxl validate` still checks the files; a merge
+            receipts, earlier = [], []  # stops at the intake, which says why
+    chosen = outliers_mod.current_returns(receipts, batch.files)
+    current = {unit: values for unit, (_, values) in chosen.items()}
+    found = outliers_mod.find(catalog, current, earlier)
+    return Outliers(found, outliers_mod.with_findings(batch, found, chosen))
+
+
+def flagged_with_marks(ws: Workspace, period: Period, found: list[outliers_mod.Outlier],
+                       now: dt.datetime) -> tuple[outliersheet.Flagged, list[str]]:
+    """The flagged figures with the secretariat's marks: those typed into the period
+    workbook now in ``outputs/`` (read before it is replaced), or into the copy of its sheet
+    the Excel button put in the master, are recorded in the ledger first; with the rows of
+    those sheets that could not be used."""
+    code = period.code
+    if ws.sheets is not None:  # the master open in Excel, unsaved edits included
+        names = {name.casefold(): name for name in ws.sheets}
+        rows = ws.sheets.get(names.get(outliersheet.SHEET.casefold(), ""), [])
+    else:
+        try:
+            rows = next(iter(master.sheet_rows(ws.master, [outliersheet.SHEET]).values()), [])
+        except UsageError:  # the master cannot be read here: ws.load() said so already
+            rows = []
+    typed, problems = outliersheet.combine([
+        outliersheet.read_marks(ws.outputs(code) / f"tong-hop-{code}.xlsx", code),
+        outliersheet.marks_from_rows(rows, MASTER_NAME, code) if rows else ([], []),
+    ])
+    with Ledger(ledger_path(ws)) as ledger:
+        if typed:
+            ledger.save_outlier_marks(period.code, typed, now)
+        marks = ledger.outlier_marks(period.code)
+    return outliersheet.Flagged(found, marks), problems
 
 
 def _check_inbox(
@@ -425,23 +488,30 @@ def merge(
         _refuse_without_key(ws, batch)
         _mark_returned(ws, batch)
         code = batch.period.code
+        # Before anything is recorded: the figures that look wrong go into the validation
+        # outputs as W108 warnings (`shown`); the ledger records what the checks found.
+        odd = find_outliers(ws, catalog, batch)
+        shown = odd.shown
         # Every output of the run is written aside and moved in at the end, all together.
         stage = atomic.Staging(ws.outputs(code))
         try:
-            aside = _start_validation_aside(ws, catalog, batch, stage)
+            aside = _start_validation_aside(ws, catalog, shown, stage)
             waited = False
             try:
                 result = intake_mod.intake(ws.root, batch)
                 consolidated, problems = consolidate(ws, catalog, batch.period)
+                flagged, unusable = flagged_with_marks(ws, batch.period, odd.found,
+                                                       dt.datetime.now())
+                problems += unusable
                 if aside is not None and processes.process_is_large():
                     waited = True
-                    validation = _finish_validation_aside(aside, ws, catalog, batch, stage)
+                    validation = _finish_validation_aside(aside, ws, catalog, shown, stage)
                 path = stage.folder / f"tong-hop-{code}.xlsx"
                 render.write_consolidated(consolidated, path,
-                                          period_history(ws, catalog, consolidated))
+                                          period_history(ws, catalog, consolidated), flagged)
             finally:
                 if not waited:
-                    validation = _finish_validation_aside(aside, ws, catalog, batch, stage)
+                    validation = _finish_validation_aside(aside, ws, catalog, shown, stage)
             stage.commit(owned=(MARKED_FOLDER, taskbooks.TASKS_FOLDER))
         except (atomic.OutputError, OSError) as error:
             stage.discard()

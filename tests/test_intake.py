@@ -291,7 +291,7 @@ def test_ledger_schema(returns: Returns, batch: BatchReport) -> None:
     intake(returns.root, batch)
 
     with sqlite3.connect(returns.ledger) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (3,)
+        assert db.execute("PRAGMA user_version").fetchone() == (intake_mod.SCHEMA_VERSION,)
         columns = {
             table: [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
             for table in ("files", "receipts", "messages", "reviews")

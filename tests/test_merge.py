@@ -286,9 +286,9 @@ def test_a_large_merge_writes_the_period_workbook_after_the_outputs_aside(
     real = workspace.render.write_consolidated
     seen: list[bool] = []
 
-    def write(consolidated: Any, path: Path, history: Any = None) -> None:
+    def write(consolidated: Any, path: Path, history: Any = None, flagged: Any = None) -> None:
         seen.append((path.parent / f"kiem-tra-{PERIOD}.json").is_file())  # written aside
-        real(consolidated, path, history)
+        real(consolidated, path, history, flagged)
 
     monkeypatch.setattr(workspace.render, "write_consolidated", write)
     result = workspace.merge(planted, period=PERIOD)
