@@ -423,6 +423,8 @@ class _Held(Protocol):
     @property
     def mergeable(self) -> bool: ...
     @property
+    def proven(self) -> bool: ...
+    @property
     def values(self) -> dict[str, Any]: ...
 
 
@@ -441,20 +443,27 @@ def current_returns(
 
 def _latest(receipts: Iterable[_Held], batch: Iterable[FileReport]
             ) -> dict[str, tuple[str, Values]]:
+    """As the merge decides (:func:`dvxl.merge.consolidate`): the latest error-free return,
+    except that an unproven one never displaces a proven one (issue 14); a batch's file
+    already settled (superseded, or unproven and not taken: I009, I015) is not a candidate."""
     best: dict[str, tuple[Any, int, str, Values]] = {}
+    best_proven: dict[str, tuple[Any, int, str, Values]] = {}
     held: set[str] = set()
     for r in receipts:
         held.add(r.sha256)
         if r.mergeable and r.unit:
-            _keep(best, r.unit, (r.received, r.id, r.sha256, r.values))
-    order = 1 + max((b[1] for b in best.values()), default=0)
+            _keep(best_proven if r.proven else best, r.unit, (r.received, r.id, r.sha256, r.values))
+    order = 1 + max((b[1] for b in (*best.values(), *best_proven.values())), default=0)
     for report in batch:
-        if report.sha256 in held or not report.unit or report.errors or not report.readable:
+        if (report.sha256 in held or not report.unit or report.errors or not report.readable
+                or report.superseded_by):
             continue
         if report.status is FileStatus.IGNORED:
             continue
         order += 1
-        _keep(best, report.unit, (report.received, order, report.sha256, report.values))
+        _keep(best_proven if report.proven else best, report.unit,
+              (report.received, order, report.sha256, report.values))
+    best.update(best_proven)
     return {unit: (sha, values) for unit, (_, _, sha, values) in best.items()}
 
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from dvxl import master, outliers, textio
 from dvxl.catalog import build, fingerprint
 from dvxl.errors import ConfigError
+from dvxl.findings import make
 from dvxl.model import Catalog, Period
 from dvxl.outliers import (
     HISTORY,
@@ -31,6 +32,7 @@ from dvxl.outliers import (
     number_text,
 )
 from dvxl.outliersheet import Flagged, combine, marks_from_rows
+from dvxl.validate import FileReport
 
 KEY = "1.1.TT_SO"  # «Số tin, bài tuyên truyền»: a count of task 1.1, no rule on it
 
@@ -298,3 +300,45 @@ def test_the_history_shortcut_only_skips_figures_that_would_not_be_flagged(
     held = [(period, {} if v is None else {KEY: v}) for v in past]
     if not outliers._may_differ(float(x), KEY, held):
         assert outliers._history(float(x), KEY, held, 3.5) is None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Receipt:
+    """A ledger receipt as :func:`outliers.current_returns` reads it."""
+
+    id: int
+    sha256: str
+    unit: str
+    received: dt.datetime
+    proven: bool
+    values: dict[str, object]
+    mergeable: bool = True
+
+
+def _file(sha: str, unit: str, received: dt.datetime, values: dict[str, object], *,
+          proven: bool, superseded_by: str = "") -> FileReport:
+    findings = [] if proven else [make("I001", f"{sha}.xlsx", unit=unit)]
+    report = FileReport(f"{sha}.xlsx", Path(f"{sha}.xlsx"), 1, sha, received, format="xlsx",
+                        unit=unit, period="2026-6T", identified_by="metadata" if proven
+                        else "content", findings=findings, values=values,
+                        superseded_by=superseded_by)
+    assert report.proven is proven
+    return report
+
+
+def test_the_figures_compared_are_those_the_merge_takes() -> None:
+    """An unproven later return never displaces a proven one (I015, issue 14), in the
+    ledger or in the batch; a file the batch settled is not a candidate."""
+    day = dt.datetime(2026, 6, 10, 9, 0)
+    ledger = [_Receipt(1, "a", "HU01", day, True, {KEY: 12}),
+              _Receipt(2, "b", "HU01", day + dt.timedelta(days=1), False, {KEY: 900})]
+    batch = [_file("c", "HU02", day, {KEY: 5}, proven=True),
+             _file("d", "HU02", day + dt.timedelta(days=2), {KEY: 700}, proven=False,
+                   superseded_by="c.xlsx"),
+             _file("e", "HU03", day, {KEY: 3}, proven=True, superseded_by="f.xlsx"),
+             _file("f", "HU03", day + dt.timedelta(days=1), {KEY: 4}, proven=True)]
+
+    chosen = outliers.current_returns(ledger, batch)
+
+    assert {unit: sha for unit, (sha, _) in chosen.items()} == {
+        "HU01": "a", "HU02": "c", "HU03": "f"}

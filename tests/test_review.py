@@ -284,6 +284,7 @@ def test_an_older_ledger_is_migrated_with_the_reviews_table(tmp_path: Path) -> N
         pass
     with sqlite3.connect(path) as db:  # back to schema 2, as the previous dvxl left it
         db.execute("DROP TABLE reviews")
+        db.execute("DROP TABLE outlier_marks")  # schema 3's other table (dvxl.outliers)
         db.execute("PRAGMA user_version = 2")
     with intake.Ledger(path) as ledger:
         ledger.record_decisions([Decision(PERIOD, "HU01", "ab", "accepted", "", "A",
