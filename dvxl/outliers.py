@@ -428,31 +428,39 @@ class _Held(Protocol):
     def values(self) -> dict[str, Any]: ...
 
 
-def accepted_values(receipts: Iterable[_Held]) -> dict[str, Values]:
-    """Each unit's accepted values: its latest error-free receipt, as the merge decides."""
-    return {unit: values for unit, (_, values) in _latest(receipts, ()).items()}
+def accepted_values(receipts: Iterable[_Held], locked: Mapping[str, str] | None = None
+                    ) -> dict[str, Values]:
+    """Each unit's accepted values, as the merge decides (see :func:`current_returns`)."""
+    return {unit: values for unit, (_, values) in _latest(receipts, (), locked or {}).items()}
 
 
 def current_returns(
-    receipts: Iterable[_Held], batch: Iterable[FileReport]
+    receipts: Iterable[_Held], batch: Iterable[FileReport],
+    locked: Mapping[str, str] | None = None,
 ) -> dict[str, tuple[str, Values]]:
     """Each unit's accepted return (its SHA-256 and values) once ``batch`` is recorded:
-    the ledger's receipts of the period and the batch's files, latest error-free first."""
-    return _latest(receipts, batch)
+    the ledger's receipts of the period and the batch's files, as the merge decides
+    (:func:`dvxl.merge.consolidate`): the latest error-free return, except that an unproven
+    one never displaces a proven one (issue 14) and a return the secretariat accepted
+    (``locked``: unit -> its SHA-256, :mod:`dvxl.review`) stays while it is in the ledger;
+    a batch's file already settled (superseded, or unproven and not taken: I009, I015) is
+    not a candidate."""
+    return _latest(receipts, batch, locked or {})
 
 
-def _latest(receipts: Iterable[_Held], batch: Iterable[FileReport]
+def _latest(receipts: Iterable[_Held], batch: Iterable[FileReport], locked: Mapping[str, str]
             ) -> dict[str, tuple[str, Values]]:
-    """As the merge decides (:func:`dvxl.merge.consolidate`): the latest error-free return,
-    except that an unproven one never displaces a proven one (issue 14); a batch's file
-    already settled (superseded, or unproven and not taken: I009, I015) is not a candidate."""
     best: dict[str, tuple[Any, int, str, Values]] = {}
     best_proven: dict[str, tuple[Any, int, str, Values]] = {}
+    kept: dict[str, tuple[str, Values]] = {}
     held: set[str] = set()
     for r in receipts:
         held.add(r.sha256)
         if r.mergeable and r.unit:
-            _keep(best_proven if r.proven else best, r.unit, (r.received, r.id, r.sha256, r.values))
+            if locked.get(r.unit) == r.sha256:
+                kept[r.unit] = (r.sha256, r.values)
+            _keep(best_proven if r.proven else best, r.unit,
+                  (r.received, r.id, r.sha256, r.values))
     order = 1 + max((b[1] for b in (*best.values(), *best_proven.values())), default=0)
     for report in batch:
         if (report.sha256 in held or not report.unit or report.errors or not report.readable
@@ -464,7 +472,7 @@ def _latest(receipts: Iterable[_Held], batch: Iterable[FileReport]
         _keep(best_proven if report.proven else best, report.unit,
               (report.received, order, report.sha256, report.values))
     best.update(best_proven)
-    return {unit: (sha, values) for unit, (_, _, sha, values) in best.items()}
+    return {unit: (sha, values) for unit, (_, _, sha, values) in best.items()} | kept
 
 
 def _keep(best: dict[str, tuple[Any, int, str, Values]], unit: str,

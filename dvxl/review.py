@@ -94,6 +94,13 @@ def resolve(mergeable: Sequence[Receipt], decisions: Sequence[Decision]
     return current, Review(ReviewState.WAITING, current.sha256, current.name)
 
 
+def accepted(decisions: Sequence[Decision]) -> dict[tuple[str, str], str]:
+    """(period, unit) -> the SHA-256 of the return the secretariat accepted and has not
+    reopened since: its latest decision (``decisions`` oldest first)."""
+    latest = {(d.period, d.unit): d for d in decisions}
+    return {key: d.sha256 for key, d in latest.items() if d.state == ReviewState.ACCEPTED.value}
+
+
 def _review(state: ReviewState, receipt: Receipt, decision: Decision,
             held: tuple[str, ...] = ()) -> Review:
     return Review(state, receipt.sha256, receipt.name, decision.reason, decision.decided_by,

@@ -42,6 +42,7 @@ from dvxl import (
 from dvxl import intake as intake_mod
 from dvxl import merge as merge_mod
 from dvxl import outliers as outliers_mod
+from dvxl import review as review_mod
 from dvxl import seal as seal_mod
 from dvxl import validate as validate_mod
 from dvxl.catalog import build
@@ -264,23 +265,30 @@ def find_outliers(ws: Workspace, catalog: Catalog, batch: BatchReport) -> Outlie
     period = batch.period
     receipts: list[intake_mod.Receipt] = []
     earlier: list[tuple[Period, dict[str, outliers_mod.Values]]] = []
+    locked: dict[tuple[str, str], str] = {}
     if ledger_path(ws).is_file():
         try:
             with Ledger(ledger_path(ws)) as ledger:
                 receipts = ledger.receipts(period.code)
                 recorded = ledger.periods()
+                locked = review_mod.accepted(ledger.decisions())
                 if set(recorded) - {period.code}:
                     from dvxl import history  # the report's modules: only with history
 
                     for before in history.earlier(catalog, period, recorded):
                         earlier.append((before, outliers_mod.accepted_values(
-                            ledger.receipts(before.code))))
+                            ledger.receipts(before.code), _of_period(locked, before.code))))
         except intake_mod.LedgerError:  # `dvxl validate` still checks the files; a merge
-            receipts, earlier = [], []  # stops at the intake, which says why
-    chosen = outliers_mod.current_returns(receipts, batch.files)
+            receipts, earlier, locked = [], [], {}  # stops at the intake, which says why
+    chosen = outliers_mod.current_returns(receipts, batch.files,
+                                          _of_period(locked, period.code))
     current = {unit: values for unit, (_, values) in chosen.items()}
     found = outliers_mod.find(catalog, current, earlier)
     return Outliers(found, outliers_mod.with_findings(batch, found, chosen))
+
+
+def _of_period(locked: dict[tuple[str, str], str], period: str) -> dict[str, str]:
+    return {unit: sha for (p, unit), sha in locked.items() if p == period}
 
 
 def flagged_with_marks(ws: Workspace, period: Period, found: list[outliers_mod.Outlier],
@@ -663,8 +671,6 @@ def _record_sheet_reviews(ws: Workspace, catalog: Catalog) -> list[str]:
     typed, problems = ws.typed_reviews(catalog)
     if not typed:
         return problems
-    from dvxl import review as review_mod
-
     with Ledger(ledger_path(ws)) as ledger:
         changed = review_mod.changed_rows(typed, ledger.decisions())
     now = dt.datetime.now()
@@ -692,8 +698,8 @@ def _locked(ws: Workspace) -> set[tuple[str, str]]:
     if not ledger_path(ws).is_file():
         return set()
     with Ledger(ledger_path(ws)) as ledger:
-        latest = {(d.unit, d.period): d.state for d in ledger.decisions()}
-    return {key for key, state in latest.items() if state == ReviewState.ACCEPTED.value}
+        decisions = ledger.decisions()
+    return {(unit, period) for period, unit in review_mod.accepted(decisions)}
 
 
 def _mark_returned(ws: Workspace, batch: BatchReport) -> None:

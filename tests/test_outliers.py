@@ -342,3 +342,16 @@ def test_the_figures_compared_are_those_the_merge_takes() -> None:
 
     assert {unit: sha for unit, (sha, _) in chosen.items()} == {
         "HU01": "a", "HU02": "c", "HU03": "f"}
+
+
+def test_a_return_the_secretariat_accepted_stays_the_one_compared() -> None:
+    """An accepted return is locked (issue 16): a later file of the unit is recorded but
+    not merged, so its figures are not the unit's either."""
+    day = dt.datetime(2026, 6, 10, 9, 0)
+    ledger = [_Receipt(1, "a", "HU01", day, True, {KEY: 12}),
+              _Receipt(2, "b", "HU01", day + dt.timedelta(days=1), True, {KEY: 900})]
+    batch = [_file("c", "HU01", day + dt.timedelta(days=2), {KEY: 700}, proven=True)]
+
+    assert outliers.current_returns(ledger, batch, {"HU01": "a"})["HU01"][0] == "a"
+    assert outliers.current_returns(ledger, batch)["HU01"][0] == "c"
+    assert outliers.accepted_values(ledger, {"HU01": "a"}) == {"HU01": {KEY: 12}}
