@@ -8,7 +8,9 @@ Every file dvxl writes goes through here, so that they all behave alike:
   not ``mkstemp``'s owner-only ``0600``: outputs are for other people (marked-up copies go
   back to units, the JSON to other programs, the archive to the next secretary);
 - ``durable=True`` syncs the file to disk before the move. The archive asks for it: what
-  was received must survive a power cut. Outputs that the next run makes again do not.
+  was received must survive a power cut. Outputs that the next run makes again do not;
+- ``private=True`` keeps ``mkstemp``'s owner-only ``0600`` instead: for the files that hold
+  secrets (the upload codes and their list, :mod:`dvxl.uploadcodes`, :mod:`dvxl.codesheet`).
 """
 
 from __future__ import annotations
@@ -88,10 +90,11 @@ def temp_file(folder: Path, suffix: str = "") -> Path:
     return Path(name)
 
 
-def publish(temp: Path, path: Path, *, durable: bool = False) -> None:
-    """Give ``temp`` a saved file's permissions and move it to ``path``."""
+def publish(temp: Path, path: Path, *, durable: bool = False, private: bool = False) -> None:
+    """Give ``temp`` a saved file's permissions (owner-only with ``private``) and move it to
+    ``path``."""
     try:
-        os.chmod(temp, file_mode())
+        os.chmod(temp, 0o600 if private else file_mode())
         if durable:
             handle = os.open(temp, os.O_RDONLY)
             try:
@@ -104,7 +107,7 @@ def publish(temp: Path, path: Path, *, durable: bool = False) -> None:
 
 
 @contextlib.contextmanager
-def replacing(path: Path, *, durable: bool = False) -> Iterator[Path]:
+def replacing(path: Path, *, durable: bool = False, private: bool = False) -> Iterator[Path]:
     """Yield a temporary path to write ``path``'s new content into; on success it replaces
     ``path``, on failure it is removed and ``path`` is left as it was. A write that fails
     for want of room or rights is an :class:`OutputError` naming ``path``."""
@@ -116,7 +119,7 @@ def replacing(path: Path, *, durable: bool = False) -> Iterator[Path]:
             if exc.filename is not None and Path(exc.filename) != temp:
                 raise  # about another file: its own message
             raise OutputError(path, exc) from exc
-        publish(temp, path, durable=durable)
+        publish(temp, path, durable=durable, private=private)
     finally:
         temp.unlink(missing_ok=True)
 
@@ -185,14 +188,15 @@ class Staging:
         return OutputError(final, cause)
 
 
-def write_bytes(path: Path, data: bytes, *, durable: bool = False) -> None:
-    with replacing(path, durable=durable) as temp:
+def write_bytes(path: Path, data: bytes, *, durable: bool = False,
+                private: bool = False) -> None:
+    with replacing(path, durable=durable, private=private) as temp:
         temp.write_bytes(data)
 
 
-def write_text(path: Path, text: str, *, durable: bool = False) -> None:
+def write_text(path: Path, text: str, *, durable: bool = False, private: bool = False) -> None:
     """UTF-8, newlines as given (no translation on Windows)."""
-    write_bytes(path, text.encode("utf-8"), durable=durable)
+    write_bytes(path, text.encode("utf-8"), durable=durable, private=private)
 
 
 def sync_folder(folder: Path) -> None:

@@ -480,12 +480,14 @@ def _echo_report(result: workspace.Report) -> None:
 def codes(period: str, renew: bool, root: Path) -> None:
     """Mã nộp báo cáo trên trang tải lên (dvxl serve): mỗi đơn vị một mã cho từng kỳ,
     văn phòng một mã riêng để xem bảng theo dõi."""
-    from dvxl import uploadcodes
+    from dvxl import codesheet, uploadcodes
 
     ws = workspace.Workspace(root)
     catalog = ws.load()
     chosen = periods.find(catalog, period)
-    made = uploadcodes.ensure(ws.root, catalog, chosen, renew)
+    with _hold(ws.root):
+        made = uploadcodes.ensure(ws.root, catalog, chosen, renew)
+        listed = codesheet.write(ws.root, catalog, chosen, made)
     click.echo(periods.label(chosen))
     click.echo(f"Văn phòng (xem bảng theo dõi): {uploadcodes.shown(made.secretariat)}")
     names = {u.code: u.name for u in catalog.units}
@@ -493,6 +495,8 @@ def codes(period: str, renew: bool, root: Path) -> None:
     for unit, code in made.units.items():
         click.echo(f"{unit:<{width}}  {uploadcodes.shown(code)}  {names.get(unit, '')}")
     click.echo(f"Mã được giữ trong {uploadcodes.path(ws.root)} (chỉ chủ tài khoản đọc được).")
+    click.echo(f"Danh sách mã để in: {listed} (chỉ chủ tài khoản đọc được; nút «Tổng hợp» "
+               f"chép trang «{codesheet.SHEET}» vào sổ master).")
     click.echo(f"Mẫu báo cáo tạo sau lệnh này (dvxl templates -p {chosen.code}) in mã của đơn vị "
                "ở trang «Hướng dẫn»; mẫu đã tạo trước đó không có mã.")
 

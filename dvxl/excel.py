@@ -30,9 +30,10 @@ What they change: only *result sheets*, copied in from the workbook
 holding the rendered sheet's name. A run replaces the sheets the previous run
 marked; a sheet without the mark (configuration, assessments, the secretariat's
 own) is never deleted or written, and the configuration and assessment sheets
-are not even when marked. The open workbook is never saved and never written
-with openpyxl or XlsxWriter: Excel holds it open, and the secretariat decides
-whether to keep the results by saving.
+are not even when marked. «Tổng hợp» also places the period's list of upload codes,
+«Mã nộp» (:mod:`dvxl.codesheet`), when ``dvxl codes`` made codes for it. The open
+workbook is never saved and never written with openpyxl or XlsxWriter: Excel holds
+it open, and the secretariat decides whether to keep the results by saving.
 
 Errors: every failure ends in a Vietnamese message box, and the process exits
 0 so that xlwings does not show a second, English box with a traceback (its box
@@ -68,9 +69,20 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
-from dvxl import atomic, lock, master, outliersheet, periods, render, report, workspace
+from dvxl import (
+    atomic,
+    codesheet,
+    lock,
+    master,
+    outliersheet,
+    periods,
+    render,
+    report,
+    workspace,
+)
 from dvxl.errors import DvxlError, UsageError
 from dvxl.merge import Track, count_tracks
+from dvxl.model import Catalog, Period
 from dvxl.schema import TABLES, parse_value
 from dvxl.statuses import tally
 from dvxl.vba import BUTTONS, XLWINGS_VERSION
@@ -140,6 +152,7 @@ def _tong_hop(book: Any, choice: Choice) -> list[str]:
     app.status_bar = "dvxl: đang chép các trang kết quả vào sổ…"
     placed = place_results(book, result.workbook)
     batch = result.validation.batch
+    listed = _place_codes(book, ws.root, result.consolidated.catalog, batch.period)
     counts = tally(batch.counts())
     lines = [
         f"Kỳ {batch.period.code} ({batch.period.name}).",
@@ -154,11 +167,30 @@ def _tong_hop(book: Any, choice: Choice) -> list[str]:
         "Sổ chưa được lưu: bấm Lưu (Ctrl+S) nếu muốn giữ kết quả trong sổ.",
         f"Sổ tổng hợp kỳ: {result.workbook}",
     ]
+    if listed:
+        lines.insert(-2, f"Mã nộp báo cáo của kỳ (trang tải lên): trang «{listed}».")
     if result.problems:
         lines.append(f"{len(result.problems)} dòng nhập tay (thẩm định, thời điểm nhận) "
                      "cần xem lại:")
         lines += [f"- {p}" for p in result.problems]
     return lines
+
+
+def _place_codes(book: Any, root: Path, catalog: Catalog, period: Period) -> str | None:
+    """Copy the list of the period's upload codes (:mod:`dvxl.codesheet`, written again from
+    the workspace's codes) into the book after the result sheets; the sheet's name, or None
+    when the period has no codes. The sheet is a result sheet like the others: the next
+    «Tổng hợp» replaces it (or removes it, for a period without codes)."""
+    target = codesheet.path(root, period.code)
+    _close_books_under(book.app, target)  # Windows cannot replace a workbook open in Excel
+    listed = codesheet.write_for(root, catalog, period)
+    if listed is None:
+        return None
+    first = next(iter(result_sheets(book).values()), None)
+    placed = place_results(book, listed, only=(codesheet.SHEET,))
+    if first is not None:  # the period's summary stays the sheet in front
+        _quietly(first.activate)
+    return placed[-1] if placed else None
 
 
 def _kiem_tra(book: Any, choice: Choice) -> list[str]:

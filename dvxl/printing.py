@@ -146,9 +146,10 @@ def legacy_hash(password: str) -> str:
     return f"{digest:X}"
 
 
-def write_workbook(path: Path, fill: Callable[[Any], None]) -> None:
-    """Build a workbook in a temporary file beside ``path``, then move it into place."""
-    with atomic.replacing(path) as tmp:
+def write_workbook(path: Path, fill: Callable[[Any], None], *, private: bool = False) -> None:
+    """Build a workbook in a temporary file beside ``path``, then move it into place
+    (owner-only with ``private``: :func:`atomic.publish`)."""
+    with atomic.replacing(path, private=private) as tmp:
         workbook = Workbook(str(tmp), WORKBOOK_OPTIONS)
         fill(workbook)
         try:

@@ -14,10 +14,8 @@ time. 31^8 ≈ 8.5 · 10^11 codes with the page's rate limit on wrong codes.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,23 +89,11 @@ def load(root: Path) -> dict[str, PeriodCodes]:
 
 
 def _save(root: Path, codes: dict[str, PeriodCodes]) -> None:
-    """Write the codes owner-only (``mkstemp``'s 0600 is kept: no :func:`atomic.publish`)."""
+    """Write the codes owner-only and synced to disk."""
     data = {"version": _VERSION, "periods": {
         p.period: {"secretariat": p.secretariat, "units": p.units} for p in codes.values()}}
     text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
-    target = path(root)
-    temp = atomic.temp_file(root, ".json")
-    try:
-        with open(temp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except OSError as exc:
-        raise atomic.OutputError(target, exc) from exc
-    finally:
-        with contextlib.suppress(OSError):
-            temp.unlink()
+    atomic.write_text(path(root), text, durable=True, private=True)
 
 
 def ensure(root: Path, catalog: Catalog, period: Period, renew: bool = False) -> PeriodCodes:

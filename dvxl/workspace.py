@@ -11,6 +11,8 @@
     DIR/ledger.sqlite        the record of every receipt (intake)
     DIR/backup/              earlier masters replaced by ``init --force``
     DIR/.dvxl-key            the key that signs templates (:mod:`dvxl.seal`), owner-only
+    DIR/.dvxl-ma-nop.json    upload codes (:mod:`dvxl.uploadcodes`), owner-only
+    DIR/ma-nop-<kỳ>.xlsx     their list for the secretariat (:mod:`dvxl.codesheet`), owner-only
 """
 
 from __future__ import annotations

@@ -16,7 +16,18 @@ from typing import Any
 
 import pytest
 
-from dvxl import cli, excel, master, periods, render, sample, vba, workspace
+from dvxl import (
+    cli,
+    codesheet,
+    excel,
+    master,
+    periods,
+    render,
+    sample,
+    uploadcodes,
+    vba,
+    workspace,
+)
 from dvxl.catalog import build
 
 import xlwings_standin as xs
@@ -158,6 +169,53 @@ def test_a_second_run_replaces_the_result_sheets(ws: workspace.Workspace) -> Non
     assert list(second) == list(first)
     assert all(sheet.deleted for sheet in first.values())
     assert not any(sheet.deleted for sheet in second.values())
+
+
+def test_tong_hop_lists_the_periods_upload_codes_after_the_results(
+    ws: workspace.Workspace,
+) -> None:
+    assert cli.main(["codes", "-p", PERIOD, "-w", str(ws.root)]) == 0
+    book = open_master(ws)
+    excel.tong_hop(book)
+
+    results = excel.result_sheets(book)
+    rendered = rendered_names(ws.outputs(PERIOD) / f"tong-hop-{PERIOD}.xlsx")
+    assert list(results) == [*rendered, codesheet.SHEET]
+    assert book.sheets[-1] is results[codesheet.SHEET]
+    listed = xs.load_book(codesheet.path(ws.root, PERIOD)).sheets[codesheet.SHEET]
+    assert results[codesheet.SHEET].values == listed.values
+    kept = uploadcodes.load(ws.root)[PERIOD]
+    cells = {str(v) for v in results[codesheet.SHEET].values.values()}
+    assert {uploadcodes.shown(c) for c in kept.units.values()} <= cells
+    assert book.active_sheet is book.sheets[render.SUMMARY_SHEET]  # still in front
+    assert f"trang «{codesheet.SHEET}»" in last_alert(book).prompt
+
+    names = [s.name for s in book.sheets]
+    excel.tong_hop(book)  # replaced, not added twice
+    assert [s.name for s in book.sheets] == names
+    excel.don_doc(book)  # the tracking's refresh leaves it
+    assert [s.name for s in book.sheets] == names
+
+
+def test_new_codes_replace_the_list_in_the_master_and_no_codes_remove_it(
+    ws: workspace.Workspace,
+) -> None:
+    assert cli.main(["codes", "-p", PERIOD, "-w", str(ws.root)]) == 0
+    book = open_master(ws)
+    excel.tong_hop(book)
+    assert cli.main(["codes", "-p", PERIOD, "--new", "-w", str(ws.root)]) == 0
+    excel.tong_hop(book)
+    sheet = excel.result_sheets(book)[codesheet.SHEET]
+    cells = {str(v) for v in sheet.values.values()}
+    renewed = uploadcodes.load(ws.root)[PERIOD]
+    assert uploadcodes.shown(renewed.secretariat) in " ".join(cells)
+    assert {uploadcodes.shown(c) for c in renewed.units.values()} <= cells
+
+    uploadcodes.path(ws.root).unlink()  # a period without codes
+    excel.tong_hop(book)
+    assert codesheet.SHEET not in excel.result_sheets(book)
+    assert codesheet.SHEET not in [s.name for s in book.sheets]
+    assert "Mã nộp" not in last_alert(book).prompt
 
 
 def test_the_open_books_unsaved_edits_are_what_counts(ws: workspace.Workspace) -> None:
