@@ -23,9 +23,9 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import xlsxwriter
 from python_calamine import CalamineError, CalamineWorkbook
@@ -760,18 +760,31 @@ def receipt_times_from_rows(
     sheets: SheetRows, catalog: Catalog
 ) -> tuple[list[TypedReceipt], list[str]]:
     """:func:`read_receipt_times` on a master's sheets given as rows (file or open book)."""
+    return _one_row_per_unit(RECEIPT_TIMES, sheets, catalog, _typed_receipt)
+
+
+_Keyed = TypeVar("_Keyed", TypedReceipt, TypedReview)
+
+
+def _one_row_per_unit(
+    table: Table, sheets: SheetRows, catalog: Catalog,
+    parse: Callable[[Catalog, Row, list[str]], _Keyed | None],
+) -> tuple[list[_Keyed], list[str]]:
+    """The rows of a secretariat's sheet keyed by period and unit («Thời điểm nhận»,
+    «Duyệt báo cáo»): each parsed, the unusable ones reported; of two rows for the same
+    period and unit the later counts, and that is reported too."""
     names = {_norm(n): n for n in sheets}
-    name = names.get(_norm(RECEIPT_TIMES.sheet))
+    name = names.get(_norm(table.sheet))
     if name is None:
         return [], []
     problems: list[str] = []
-    records = _read_table(RECEIPT_TIMES, name, sheets[name], problems)
+    records = _read_table(table, name, sheets[name], problems)
     if problems:
         return [], problems
-    found: list[TypedReceipt] = []
+    found: list[_Keyed] = []
     seen: dict[tuple[str, str], str] = {}
     for row in records:
-        typed = _typed_receipt(catalog, row, problems)
+        typed = parse(catalog, row, problems)
         if typed is None:
             continue
         key = (typed.period, typed.unit)
@@ -783,8 +796,10 @@ def receipt_times_from_rows(
     return found, problems
 
 
-def _typed_receipt(catalog: Catalog, row: Row, problems: list[str]) -> TypedReceipt | None:
-    codes: dict[str, str] = {}
+def _period_and_unit(catalog: Catalog, row: Row, problems: list[str]) -> tuple[str, str] | None:
+    """The row's period and unit codes as the catalog spells them; None (reported) when
+    either is missing or unknown."""
+    codes: list[str] = []
     for key, known, what in (
         ("period", [p.code for p in catalog.periods], "kỳ báo cáo"),
         ("unit", [u.code for u in catalog.units], "mã đơn vị"),
@@ -797,7 +812,14 @@ def _typed_receipt(catalog: Catalog, row: Row, problems: list[str]) -> TypedRece
         if found is None:
             problems.append(f"{row.where}: {what} «{text}» không có trong cấu hình")
             return None
-        codes[key] = found
+        codes.append(found)
+    return codes[0], codes[1]
+
+
+def _typed_receipt(catalog: Catalog, row: Row, problems: list[str]) -> TypedReceipt | None:
+    keys = _period_and_unit(catalog, row, problems)
+    if keys is None:
+        return None
     try:
         received = parse_value("datetime", row.values.get("received"))
     except ValueError as exc:
@@ -807,7 +829,7 @@ def _typed_receipt(catalog: Catalog, row: Row, problems: list[str]) -> TypedRece
         problems.append(f"{row.where}: thiếu thời điểm nhận")
         return None
     note = parse_value("text", row.values.get("note"))
-    return TypedReceipt(codes["period"], codes["unit"], received, note, row.where)
+    return TypedReceipt(*keys, received, note, row.where)
 
 
 # The secretariat's review decisions -------------------------------------------------------
@@ -832,27 +854,7 @@ def reviews_from_rows(
     sheets: SheetRows, catalog: Catalog
 ) -> tuple[list[TypedReview], list[str]]:
     """:func:`read_reviews` on a master's sheets given as rows (file or open book)."""
-    names = {_norm(n): n for n in sheets}
-    name = names.get(_norm(REVIEWS.sheet))
-    if name is None:
-        return [], []
-    problems: list[str] = []
-    records = _read_table(REVIEWS, name, sheets[name], problems)
-    if problems:
-        return [], problems
-    found: list[TypedReview] = []
-    seen: dict[tuple[str, str], str] = {}
-    for row in records:
-        typed = _typed_review(catalog, row, problems)
-        if typed is None:
-            continue
-        key = (typed.period, typed.unit)
-        if key in seen:
-            problems.append(f"{row.where}: kỳ «{key[0]}», đơn vị «{key[1]}» đã có ở dòng "
-                            f"{seen[key]}; dvxl dùng dòng sau cùng")
-        seen[key] = row.where.rsplit(" ", 1)[-1]
-        found.append(typed)
-    return found, problems
+    return _one_row_per_unit(REVIEWS, sheets, catalog, _typed_review)
 
 
 def _typed_review(catalog: Catalog, row: Row, problems: list[str]) -> TypedReview | None:
@@ -865,24 +867,13 @@ def _typed_review(catalog: Catalog, row: Row, problems: list[str]) -> TypedRevie
         shown = ", ".join(f"«{s.label}»" for s in ReviewState)
         problems.append(f"{row.where}: trạng thái duyệt «{label}» không có (chọn {shown})")
         return None
-    codes: dict[str, str] = {}
-    for key, known, what in (
-        ("period", [p.code for p in catalog.periods], "kỳ báo cáo"),
-        ("unit", [u.code for u in catalog.units], "mã đơn vị"),
-    ):
-        text = parse_value("code", row.values.get(key))
-        found = {_norm(code): code for code in known}.get(_norm(text))
-        if not text:
-            problems.append(f"{row.where}: thiếu {what}")
-            return None
-        if found is None:
-            problems.append(f"{row.where}: {what} «{text}» không có trong cấu hình")
-            return None
-        codes[key] = found
+    keys = _period_and_unit(catalog, row, problems)
+    if keys is None:
+        return None
     reason = parse_value("text", row.values.get("reason"))
     if state is ReviewState.RETURNED and not reason:
         problems.append(f"{row.where}: trả lại báo cáo cần ghi lý do (cột «Lý do trả lại»)")
         return None
-    return TypedReview(codes["period"], codes["unit"], state,
+    return TypedReview(*keys, state,
                        reason if state is ReviewState.RETURNED else "",
                        parse_value("text", row.values.get("decided_by")), row.where)
