@@ -219,16 +219,10 @@ def _place(ws: workspace.Workspace, period: Period, unit: str, temp: Path, repor
     target = folder / name
     stamp = received.timestamp()
     try:
-        os.chmod(temp, atomic.file_mode())
         os.utime(temp, (stamp, stamp))
-        handle = os.open(temp, os.O_RDONLY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)
-        os.replace(temp, target)
     except OSError as exc:
         raise atomic.OutputError(target, exc) from exc
+    atomic.publish(temp, target, durable=True)
     atomic.sync_folder(folder)
     return target
 
