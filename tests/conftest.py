@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,3 +34,14 @@ def built_workspace(tmp_path_factory: pytest.TempPathFactory) -> workspace.Works
 @pytest.fixture
 def fresh_workspace(tmp_path: Path) -> workspace.Workspace:
     return workspace.init(tmp_path / "ws")
+
+
+@pytest.fixture
+def hanoi(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This computer's clock in Hà Nội time (UTC+7), as the office's PC is; modules about
+    receipt times use it for all their tests (``pytestmark``)."""
+    monkeypatch.setenv("TZ", "Asia/Ho_Chi_Minh")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -27,14 +25,7 @@ RECEIVED_BY_OFFICE = (
 RECEIVED_BY_SENDER = "from pc.hu03 by smtp.hu03.example; Tue, 16 Jun 2026 09:14:30 +0700"
 
 
-@pytest.fixture(autouse=True)
-def hanoi(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """This computer's clock in Hà Nội time, as the office's PC is."""
-    monkeypatch.setenv("TZ", "Asia/Ho_Chi_Minh")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("hanoi")  # conftest.py: the office's clock
 
 
 @functools.cache

@@ -13,8 +13,6 @@ import hashlib
 import json
 import random
 import sqlite3
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -36,13 +34,7 @@ SAVED = dt.datetime(2026, 12, 1, 9, 0)  # when the clerk saved the e-mails into 
 FILLED = dt.datetime(2026, 6, 15, 8, 0)  # when the units saved their returns (before mailing)
 
 
-@pytest.fixture(autouse=True)
-def hanoi(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "Asia/Ho_Chi_Minh")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("hanoi")  # conftest.py: the office's clock
 
 
 @pytest.fixture

@@ -13,8 +13,6 @@ import datetime as dt
 import os
 import random
 import re
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,14 +36,7 @@ def now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 
 
-@pytest.fixture(autouse=True)
-def hanoi(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The office's PC is in Hà Nội (UTC+7), where LibreOffice's false ``Z`` is 7 h off."""
-    monkeypatch.setenv("TZ", "Asia/Ho_Chi_Minh")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("hanoi")  # conftest.py: the office's clock
 
 
 @pytest.fixture(scope="module")
