@@ -16,7 +16,9 @@ it installs a package), then does, for each N:
 4. writes the medians as a table into ``bench/README.md`` between the
    ``bench:results`` markers, with the machine described.
 
-Options: ``--sizes 100 1000`` to run only some sizes, ``--runs 3`` runs per size,
+Options: ``--corpus findings`` (or ``both``) for the corpus where every return carries
+warnings and a fifth errors (issue 18) instead of, or beside, the kind one (5 % with a
+mistake); ``--sizes 100 1000`` to run only some sizes, ``--runs 3`` runs per size,
 ``--naive-runs-large 1`` runs of the naive script at 10,000 (it takes minutes),
 ``--no-readme`` to only print, ``--cache DIR`` for the corpora.
 """
@@ -42,7 +44,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.generate import CACHE, PERIOD, SEED, Corpus, corpus
+from bench.generate import CACHE, CORPORA, KIND, PERIOD, SEED, Corpus, corpus, kinds
 
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
@@ -68,6 +70,11 @@ class Result:
     corpus: Corpus
     dvxl: list[Run]
     naive: list[Run]
+
+    @property
+    def kind(self) -> str:
+        """The corpus: :data:`bench.generate.KIND` or :data:`bench.generate.FINDINGS`."""
+        return self.corpus.kind
 
     @staticmethod
     def median(runs: Sequence[Run], field: str) -> float:
@@ -218,28 +225,30 @@ def compile_bytecode(pythonpath: str = "") -> Path:
 
 def bench(sizes: Sequence[int], runs: int, naive_runs_large: int, cache: Path,
           log: bool = True, pythonpath: str = "", naive: bool = True,
-          seed: int = SEED) -> list[Result]:
+          seed: int = SEED, corpora: Sequence[str] = (KIND,)) -> list[Result]:
+    """Each size, on each of ``corpora`` (:data:`bench.generate.CORPORA`) in turn."""
     results = []
     compile_bytecode(pythonpath)
     with tempfile.TemporaryDirectory(prefix="dvxl-bench-") as tmp:
         scratch = Path(tmp)
         for n in sizes:
-            made = corpus(n, seed, cache=cache)
-            dvxl_runs = []
-            for i in range(runs):
-                dvxl_runs.append(run_dvxl(made, scratch, pythonpath))
-                if log:
-                    r = dvxl_runs[-1]
-                    print(f"N={n} dvxl run {i + 1}: {r.seconds:.2f} s, "
-                          f"{r.tree_rss_mb:.0f} MB", file=sys.stderr)
-            naive_runs = []
-            for i in range((naive_runs_large if n >= LARGE else runs) if naive else 0):
-                naive_runs.append(run_naive(made, scratch))
-                if log:
-                    r = naive_runs[-1]
-                    print(f"N={n} naive run {i + 1}: {r.seconds:.2f} s, "
-                          f"{r.tree_rss_mb:.0f} MB", file=sys.stderr)
-            results.append(Result(n, made, dvxl_runs, naive_runs))
+            for kind in corpora:
+                made = corpus(n, seed, cache=cache, kind=kind)
+                dvxl_runs = []
+                for i in range(runs):
+                    dvxl_runs.append(run_dvxl(made, scratch, pythonpath))
+                    if log:
+                        r = dvxl_runs[-1]
+                        print(f"N={n} {kind} dvxl run {i + 1}: {r.seconds:.2f} s, "
+                              f"{r.tree_rss_mb:.0f} MB", file=sys.stderr)
+                naive_runs = []
+                for i in range((naive_runs_large if n >= LARGE else runs) if naive else 0):
+                    naive_runs.append(run_naive(made, scratch))
+                    if log:
+                        r = naive_runs[-1]
+                        print(f"N={n} {kind} naive run {i + 1}: {r.seconds:.2f} s, "
+                              f"{r.tree_rss_mb:.0f} MB", file=sys.stderr)
+                results.append(Result(n, made, dvxl_runs, naive_runs))
     return results
 
 
@@ -286,14 +295,15 @@ def _files(c: Corpus) -> str:
 def table(results: Sequence[Result], runs: int, naive_runs_large: int) -> list[str]:
     """The results as a Markdown table, with notes and the targets checked."""
     lines = [
-        "| N units | files received | dvxl merge | per file | peak memory: largest process / "
-        "all processes | naive pandas | per file | naive peak memory | dvxl faster by |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| N units | corpus | files received | dvxl merge | per file | peak memory: largest "
+        "process / all processes | naive pandas | per file | naive peak memory | dvxl faster "
+        "by |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    by_n = {r.n: r for r in results}
     for r in results:
         d = Result.median(r.dvxl, "seconds")
-        cells = [_n(r.n), _files(r.corpus), f"{d:.2f} s", f"{1000 * d / r.corpus.files:.2f} ms",
+        cells = [_n(r.n), r.kind, _files(r.corpus), f"{d:.2f} s",
+                 f"{1000 * d / r.corpus.files:.2f} ms",
                  f"{Result.median(r.dvxl, 'max_rss_mb'):.0f} MB / "
                  f"{Result.median(r.dvxl, 'tree_rss_mb'):.0f} MB"]
         if r.naive:
@@ -305,11 +315,18 @@ def table(results: Sequence[Result], runs: int, naive_runs_large: int) -> list[s
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     note = f"Medians of {runs} runs each"
-    if LARGE in by_n and naive_runs_large != runs:
+    if any(r.n == LARGE for r in results) and naive_runs_large != runs:
         note += f", except {naive_runs_large} of the naive script at {_n(LARGE)}"
     lines.append(note + ". " + _naive_note(results))
+    kinds_run = [k for k in CORPORA if any(r.kind == k for r in results)]
+    if len(kinds_run) > 1 or kinds_run != [KIND]:
+        lines += ["", "Corpora: *kind*, about 5 % of returns with a mistake; *findings*, "
+                  "warnings on every return and errors on about a fifth (issue 18)."]
     lines += ["", "Targets:", ""]
-    lines += _targets(by_n)
+    for kind in kinds_run:
+        by_n = {r.n: r for r in results if r.kind == kind}
+        said = _targets(by_n)
+        lines += said if kinds_run == [KIND] else [f"{line} ({kind} corpus)" for line in said]
     return lines
 
 
@@ -371,6 +388,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--naive-runs-large", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--corpus", choices=(*CORPORA, "both"), default=KIND,
+                        help="kind: 5 %% of returns with a mistake (the default); findings: "
+                        "warnings on every return, errors on a fifth; both: one after the other")
     parser.add_argument("--no-readme", action="store_true")
     parser.add_argument("--no-naive", action="store_true", help="time dvxl only (implies "
                         "--no-readme)")
@@ -378,11 +398,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "(to measure an older revision; implies --no-readme)")
     args = parser.parse_args(argv)
     results = bench(args.sizes, args.runs, args.naive_runs_large, args.cache,
-                    pythonpath=args.pythonpath, naive=not args.no_naive)
+                    pythonpath=args.pythonpath, naive=not args.no_naive,
+                    corpora=kinds(args.corpus))
     if args.no_naive:
         for r in results:
             d = Result.median(r.dvxl, "seconds")
-            print(f"N={r.n}: dvxl {d:.2f} s, {1000 * d / r.corpus.files:.2f} ms/file, "
+            print(f"N={r.n} ({r.kind}): dvxl {d:.2f} s, "
+                  f"{1000 * d / r.corpus.files:.2f} ms/file, "
                   f"{Result.median(r.dvxl, 'tree_rss_mb'):.0f} MB")
         return 0
     lines = table(results, args.runs, args.naive_runs_large)

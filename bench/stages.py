@@ -1,6 +1,7 @@
 """Where one ``dvxl merge`` spends its time, stage by stage.
 
-``python -m bench.stages 1000`` runs, on the cached corpus of that size, the same
+``python -m bench.stages 1000 [--corpus findings]`` runs, on the cached corpus of that
+size (the kind one, or the one where every return carries findings), the same
 library calls as :func:`dvxl.workspace.merge` in a fresh workspace, one after the
 other, and prints each stage's wall time. It is what the profile notes in
 ``bench/README.md`` are made from; the end-to-end figures come from ``python -m bench``.
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from bench.generate import CACHE, PERIOD, corpus
+from bench.generate import CACHE, CORPORA, KIND, PERIOD, corpus
 
 T = TypeVar("T")
 
@@ -26,6 +27,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.stages", description=__doc__)
     parser.add_argument("n", type=int, help="corpus size (units)")
     parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--corpus", choices=CORPORA, default=KIND,
+                        help="kind: 5 %% of returns with a mistake; findings: warnings on "
+                        "every return, errors on a fifth")
     args = parser.parse_args(argv)
     from dvxl import intake, markup, periods, render, report, validate, workspace
 
@@ -37,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append((label, time.perf_counter() - began))
         return value
 
-    made = corpus(args.n, cache=args.cache)
+    made = corpus(args.n, cache=args.cache, kind=args.corpus)
     work = Path(tempfile.mkdtemp(prefix="stages-"))
     try:
         shutil.copy2(made.master, work / made.master.name)
@@ -75,7 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     total = sum(seconds for _, seconds in rows)
-    print(f"N = {args.n}: {len(batch.files)} files, {len(marked)} marked copies")
+    found = sum(len(f.findings) for f in batch.files)
+    print(f"N = {args.n} ({made.kind} corpus): {len(batch.files)} files, {found} findings, "
+          f"{len(marked)} marked copies")
     for label, seconds in rows:
         print(f"  {label:<45} {seconds:7.2f} s")
     print(f"  {'total':<45} {total:7.2f} s")

@@ -19,6 +19,7 @@ import pytest
 
 from bench import generate, run  # on the path through pytest's pythonpath = ["."]
 from dvxl import markup, periods, processes, render, taskbooks, validate, workspace
+from dvxl.findings import ERROR, WARNING, Code
 from dvxl.statuses import FileStatus
 from dvxl.validate import BatchReport
 
@@ -35,6 +36,17 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> generate.Corpus:
         patch.setattr(generate, "ODS_SHARE", 0.0)
         patch.setattr(generate, "MISTAKE_SHARE", 0.3)  # enough wrong files for the markup
         return generate.corpus(N, SEED, cache=cache, workers=2)
+
+
+@pytest.fixture(scope="module")
+def findings_corpus(tmp_path_factory: pytest.TempPathFactory) -> generate.Corpus:
+    """The corpus where every return carries findings (issue 18), twenty units, without
+    LibreOffice conversions."""
+    cache = tmp_path_factory.mktemp("bench-cache-findings")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(generate, "XLS_SHARE", 0.0)
+        patch.setattr(generate, "ODS_SHARE", 0.0)
+        return generate.corpus(N, SEED, cache=cache, workers=2, kind=generate.FINDINGS)
 
 
 def test_generator_makes_a_workspace_and_an_inbox_of_real_returns(
@@ -59,6 +71,59 @@ def test_generated_returns_validate_with_the_planned_mistakes(corpus: generate.C
     assert 0 < sum(1 for f in batch.files if f.errors) <= corpus.errors
     assert all(f.unit for f in batch.files)
     assert not {"I012", "I013", "I014"} & {f.code for f in batch.findings}  # signed, verified
+    # Each return says it was saved before it was sent, as a clerk's Excel does.
+    assert Code.RECEIPT_BEFORE_SAVED not in {f.code for f in batch.findings}
+
+
+def test_findings_corpus_has_warnings_on_every_return_and_errors_on_about_a_fifth(
+    findings_corpus: generate.Corpus,
+) -> None:
+    assert findings_corpus.kind == generate.FINDINGS
+    batch = _validate(findings_corpus, workers=1)
+    returns = [f for f in batch.files if f.unit]
+    assert len(returns) == findings_corpus.files == findings_corpus.warned >= N - 1
+    assert all(any(x.severity == WARNING for x in f.findings) for f in returns)
+    wrong = [f for f in returns if any(x.severity == ERROR for x in f.findings)]
+    assert len(wrong) == findings_corpus.errors  # each error mistake made its error
+    assert 0.1 <= len(wrong) / len(returns) <= 0.35
+    codes = {x.code for x in batch.findings}
+    assert Code.RULE_TO_REVIEW in codes  # the province's rule a little too tight
+    assert len(codes & {c.value for c in (Code.NUMBER_AS_TEXT, Code.DATE_AS_TEXT,
+                                          Code.DECOMPOSED_TEXT, Code.EXTRA_SPACES,
+                                          Code.PHONE_AS_NUMBER)}) >= 3
+    assert Code.RECEIPT_BEFORE_SAVED not in codes
+
+
+def test_findings_corpus_is_cached_apart_from_the_kind_one(
+    corpus: generate.Corpus, findings_corpus: generate.Corpus
+) -> None:
+    assert corpus.kind == generate.KIND
+    assert generate.folder(N, SEED, generate.FINDINGS, findings_corpus.root.parent) == \
+        findings_corpus.root
+    assert findings_corpus.root.name != corpus.root.name
+    assert f"findings{generate.FINDINGS_VERSION}" in findings_corpus.root.name
+    assert f"v{generate.VERSION}" in findings_corpus.root.name
+    again = generate.corpus(N, SEED, cache=findings_corpus.root.parent, workers=1,
+                            kind=generate.FINDINGS)
+    assert again == findings_corpus
+    assert generate.kinds("both") == (generate.KIND, generate.FINDINGS)
+    with pytest.raises(ValueError):
+        generate.folder(N, SEED, "noisy")
+
+
+def test_table_shows_each_corpus_and_checks_targets_for_each(
+    corpus: generate.Corpus, findings_corpus: generate.Corpus
+) -> None:
+    fast, slow = run.Run(1.0, 60, 90, ""), run.Run(10.0, 200, 200, "naive: read 9 files")
+    results = [run.Result(1_000, corpus, [fast], [slow]),
+               run.Result(1_000, findings_corpus, [run.Run(2.0, 70, 100, "")], [slow])]
+    lines = run.table(results, runs=1, naive_runs_large=1)
+    assert lines[2].startswith("| 1\u202f000 | kind |") and "10.0×" in lines[2]
+    assert lines[3].startswith("| 1\u202f000 | findings |") and "5.0×" in lines[3]
+    targets = [line for line in lines if line.startswith("- ")]
+    assert any(t.endswith("(kind corpus)") and "1.00 s — met" in t for t in targets)
+    assert any(t.endswith("(findings corpus)") and "5.0× — **not met**" in t
+               for t in targets)
 
 
 def test_harness_times_dvxl_and_the_naive_script_and_writes_the_table(
@@ -74,8 +139,8 @@ def test_harness_times_dvxl_and_the_naive_script_and_writes_the_table(
     assert "naive: read" in result.naive[0].output
     assert result.dvxl[0].max_rss_mb > 0 and result.dvxl[0].tree_rss_mb > 0
     lines = run.table(results, runs=1, naive_runs_large=1)
-    assert lines[0].startswith("| N units |")
-    assert lines[2].startswith(f"| {N} |")
+    assert lines[0].startswith("| N units | corpus |")
+    assert lines[2].startswith(f"| {N} | kind |")
     readme = tmp_path / "README.md"
     readme.write_text(f"# Bench\n\nbefore\n{run.BEGIN}\nold\n{run.END}\nafter\n", encoding="utf-8")
     run.write_readme(lines, readme)
