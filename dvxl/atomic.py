@@ -171,6 +171,25 @@ class Staging:
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    @contextlib.contextmanager
+    def writing(self, *, own: bool = True) -> Iterator[Path]:
+        """The block writes outputs into the staging folder (and commits them): if it fails,
+        the folder is discarded (when this caller ``own``s the staging) and a write failure
+        is told by the output the user knows (:meth:`told`)."""
+        try:
+            yield self.folder
+        except (OutputError, OSError) as error:
+            if own:
+                self.discard()
+            told = self.told(error)
+            if told is error:
+                raise
+            raise told from error
+        except BaseException:
+            if own:
+                self.discard()
+            raise
+
     def told(self, error: OSError | OutputError) -> BaseException:
         """``error`` naming the output the user knows, not its place in the staging folder
         (or a temporary file in it)."""

@@ -372,8 +372,7 @@ def _write_validation(
     code = batch.period.code
     own = staging is None
     stage = staging or atomic.Staging(output or ws.outputs(code))
-    try:
-        folder = stage.folder
+    with stage.writing(own=own) as folder:
         from dvxl import markup  # openpyxl (a tenth of a second): imported where it is used
 
         # The marked copies first: a copy that cannot be made is a finding (F011) of its
@@ -386,17 +385,6 @@ def _write_validation(
         report.write_json(batch, json_path)
         if own:
             stage.commit(owned=(MARKED_FOLDER,))
-    except (atomic.OutputError, OSError) as error:
-        if own:
-            stage.discard()
-        told = stage.told(error)
-        if told is error:
-            raise
-        raise told from error
-    except BaseException:
-        if own:
-            stage.discard()
-        raise
     if json_copy is not None:
         report.write_json(batch, json_copy)
     return Validation(batch, stage.final(workbook), stage.final(json_path),
@@ -504,7 +492,7 @@ def merge(
         shown = odd.shown
         # Every output of the run is written aside and moved in at the end, all together.
         stage = atomic.Staging(ws.outputs(code))
-        try:
+        with stage.writing():
             aside = _start_validation_aside(ws, catalog, shown, stage)
             waited = False
             try:
@@ -523,15 +511,6 @@ def merge(
                 if not waited:
                     validation = _finish_validation_aside(aside, ws, catalog, shown, stage)
             stage.commit(owned=(MARKED_FOLDER, taskbooks.TASKS_FOLDER))
-        except (atomic.OutputError, OSError) as error:
-            stage.discard()
-            told = stage.told(error)
-            if told is error:
-                raise
-            raise told from error
-        except BaseException:
-            stage.discard()
-            raise
     return Merge(validation, result, consolidated, stage.final(path), reviewed + problems)
 
 
