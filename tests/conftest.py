@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,25 @@ def built_workspace(tmp_path_factory: pytest.TempPathFactory) -> workspace.Works
 @pytest.fixture
 def fresh_workspace(tmp_path: Path) -> workspace.Workspace:
     return workspace.init(tmp_path / "ws")
+
+
+@pytest.fixture(scope="session")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace the demo took through its cycle, made once: never change it, copy it
+    (:func:`demo_copy`)."""
+    from dvxl.cli import main
+
+    root = tmp_path_factory.mktemp("demo") / "ws"
+    assert main(["demo", str(root)]) == 0
+    return root
+
+
+@pytest.fixture
+def demo_copy(tmp_path: Path, demo_folder: Path) -> workspace.Workspace:
+    """A test's own copy of the demo's workspace."""
+    root = tmp_path / "ws"
+    shutil.copytree(demo_folder, root)
+    return workspace.Workspace(root)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,17 +16,10 @@ from dvxl.cli import main
 PERIOD = "2026-6T"
 
 
-@pytest.fixture(scope="module")
-def merged(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("faults") / "ws"
-    assert main(["demo", str(root)]) == 0
-    return root
-
-
 @pytest.fixture
-def ws(tmp_path: Path, merged: Path) -> workspace.Workspace:
-    shutil.copytree(merged, tmp_path / "ws")
-    return workspace.Workspace(tmp_path / "ws")
+def ws(demo_copy: workspace.Workspace) -> workspace.Workspace:
+    """A copy of the demo's workspace (conftest.py: the demo runs once per session)."""
+    return demo_copy
 
 
 def outputs(ws: workspace.Workspace) -> dict[str, bytes]:

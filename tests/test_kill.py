@@ -22,10 +22,10 @@ linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork an
 
 
 @pytest.fixture(scope="module")
-def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def big(tmp_path_factory: pytest.TempPathFactory, demo_folder: Path) -> Path:
     """The demo's workspace with an inbox large enough for worker processes (over 100)."""
     root = tmp_path_factory.mktemp("kill") / "ws"
-    assert main(["demo", str(root)]) == 0
+    shutil.copytree(demo_folder, root)
     (root / "ledger.sqlite").unlink()
     shutil.rmtree(root / "archive")
     shutil.rmtree(root / "outputs")

@@ -3,7 +3,6 @@ archive's integrity)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -19,18 +18,10 @@ from dvxl.cli import main
 PERIOD = "2026-6T"
 
 
-@pytest.fixture(scope="module")
-def merged(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("demo") / "ws"
-    assert main(["demo", str(root)]) == 0
-    return root
-
-
 @pytest.fixture
-def ws(tmp_path: Path, merged: Path) -> workspace.Workspace:
-    root = tmp_path / "ws"
-    shutil.copytree(merged, root)
-    return workspace.Workspace(root)
+def ws(demo_copy: workspace.Workspace) -> workspace.Workspace:
+    """A copy of the demo's workspace (conftest.py: the demo runs once per session)."""
+    return demo_copy
 
 
 def hold_in_another_process(root: Path, seconds: float) -> subprocess.Popen[str]:
