@@ -338,12 +338,7 @@ def _fast_rebuilt(
     rows = {r.key: r for r in form_rows(catalog, unit)}
     values, findings = _rebuilt(report, rows)
     typed = {key: _typed(value) for key, value in values.items()}
-    tmp = atomic.temp_file(folder, ".xlsx")
-    try:
-        template.write_template(catalog, unit, period, tmp, typed, seal=seal)
-        data = tmp.read_bytes()
-    finally:
-        tmp.unlink(missing_ok=True)
+    data = template.template_bytes(catalog, unit, period, typed, seal=seal)
     package = markxml.Package(data)
     names = package.sheet_names
     content = list_content(report, catalog, period, findings, _note(REBUILT, report, period),

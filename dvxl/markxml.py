@@ -12,9 +12,10 @@ milliseconds, by changing only what the marks need:
 * the sheet «Lỗi cần sửa» is added first, made active and the only selected one;
 * ``workbook.xml``, the relationships and the content types list the new parts.
 
-Every other part is copied as it is, so the unit's file keeps everything openpyxl
-would have dropped (data validation extensions, printer settings, custom XML). A
-package this module does not recognise raises :class:`Unfit`, and openpyxl marks it.
+Every other part is copied as it is, compressed bytes and all (:mod:`dvxl.zipwrite`), so
+the unit's file keeps everything openpyxl would have dropped (data validation extensions,
+printer settings, custom XML). A package this module does not recognise raises
+:class:`Unfit`, and openpyxl marks it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from xml.sax.saxutils import escape, quoteattr
+
+from dvxl import zipwrite
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -83,7 +86,8 @@ class ListSheet:
     print_setup: dict[str, float] = field(default_factory=dict)  # margins, in inches
 
 
-_BROKEN = (KeyError, ValueError, IndexError, zipfile.BadZipFile, ET.ParseError, UnicodeDecodeError)
+_BROKEN = (KeyError, ValueError, IndexError, zipfile.BadZipFile, ET.ParseError, UnicodeDecodeError,
+           zipwrite.TooLarge)
 
 
 class Package:
@@ -106,6 +110,8 @@ class Package:
             return self._package.save()
         except _BROKEN as exc:
             raise Unfit(f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            self._package.archive.close()
 
 
 def empty_package(font: str) -> bytes:
@@ -150,9 +156,11 @@ def empty_package(font: str) -> bytes:
 
 class _Package:
     def __init__(self, data: bytes) -> None:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            infos = archive.infolist()
-            self.parts: dict[str, bytes] = {i.filename: archive.read(i) for i in infos}
+        self.data = data
+        self.archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = self.archive.infolist()
+        # The parts, inflated only when read; every part not changed is copied compressed.
+        self.parts: dict[str, zipfile.ZipInfo] = {i.filename: i for i in infos}
         if len(self.parts) != len(infos):
             raise Unfit("two parts of one name")
         names = set(self.parts)
@@ -163,22 +171,26 @@ class _Package:
         for needed in (self.workbook, self.workbook_rels, "xl/styles.xml", "[Content_Types].xml"):
             if needed not in names:
                 raise Unfit(f"no part {needed}")
-        self.text: dict[str, str] = {}  # parts changed, as text
+        self.text: dict[str, str] = {}  # parts changed or added, as text
+        self.original: dict[str, str] = {}  # parts read, as text
         self.sheets = self._sheets()
 
     def read(self, name: str) -> str:
-        if name not in self.text:
-            self.text[name] = self.parts[name].decode("utf-8")
-        return self.text[name]
+        """The part's text as it is now (changed or not)."""
+        if name in self.text:
+            return self.text[name]
+        if name not in self.original:
+            self.original[name] = self.archive.read(self.parts[name]).decode("utf-8")
+        return self.original[name]
 
     def _sheets(self) -> list[tuple[str, str]]:
         """(sheet name, part name) in workbook order."""
         targets = {
             rel.get("Id", ""): rel.get("Target", "")
-            for rel in ET.fromstring(self.parts[self.workbook_rels])
+            for rel in ET.fromstring(self.read(self.workbook_rels))
             if rel.get("Type") == REL_WORKSHEET and rel.get("TargetMode") != "External"
         }
-        root = ET.fromstring(self.parts[self.workbook])
+        root = ET.fromstring(self.read(self.workbook))
         if root.tag != f"{{{NS_MAIN}}}workbook":
             raise Unfit("not a transitional SpreadsheetML workbook")
         sheets = []
@@ -199,16 +211,20 @@ class _Package:
         styles = _Styles(self.read("xl/styles.xml"))
         parts = dict(self.sheets)
         by_sheet: dict[str, dict[tuple[str, int], CellMark]] = {}
+        merged: dict[str, list[tuple[int, int, int, int, str]]] = {}
         for m in marks:
             if m.sheet in parts:
-                _check_root(self.read(parts[m.sheet]))
-                column, row = _top_left(self.read(parts[m.sheet]), m.column, m.row)
+                if m.sheet not in merged:
+                    _check_root(self.read(parts[m.sheet]))
+                    merged[m.sheet] = _merged_ranges(self.read(parts[m.sheet]))
+                column, row = _top_left(merged[m.sheet], m.column, m.row)
                 by_sheet.setdefault(m.sheet, {})[(column, row)] = m
         for number, (name, cells) in enumerate(by_sheet.items(), 1):
             self._mark_sheet(parts[name], cells, styles, look, number)
         for _, part in self.sheets:  # only the new sheet is selected
             text = self.read(part)
-            self.text[part] = re.sub(r'\stabSelected="(?:1|true)"', "", text)
+            if "tabSelected" in text:
+                self.text[part] = re.sub(r'\stabSelected="(?:1|true)"', "", text)
         list_part = self._free("xl/worksheets/sheet{}.xml")
         self.text[list_part] = _list_sheet_xml(sheet, styles, look)
         self.text["xl/styles.xml"] = styles.result()
@@ -307,14 +323,17 @@ class _Package:
         self.text[self.workbook] = text
 
     def save(self) -> bytes:
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-            for name, data in self.parts.items():
-                archive.writestr(name, self.text[name].encode() if name in self.text else data)
-            for name, text in self.text.items():
-                if name not in self.parts:
-                    archive.writestr(name, text.encode())
-        return out.getvalue()
+        """The package: the parts changed deflated again, every other copied compressed."""
+        out = zipwrite.Package()
+        for name, info in self.parts.items():
+            if name in self.text:
+                out.add(name, self.text[name].encode())
+            else:
+                out.copy(self.data, info)
+        for name, text in self.text.items():
+            if name not in self.parts:
+                out.add(name, text.encode())
+        return out.finish()
 
 
 # Cells and styles -----------------------------------------------------------------------------
@@ -334,12 +353,22 @@ def _check_root(text: str) -> None:
         raise Unfit("a worksheet whose root is not a plain <worksheet>")
 
 
-def _top_left(text: str, column: str, row: int) -> tuple[str, int]:
-    """The cell a mark goes to: the top-left one of the merged range holding it."""
-    col = column_number(column)
+def _merged_ranges(text: str) -> list[tuple[int, int, int, int, str]]:
+    """A sheet's merged ranges: (first row, last row, first column, last column, letters of
+    the first column)."""
+    ranges = []
     for ref in re.findall(r'<mergeCell\s+ref="([A-Z]+[0-9]+):([A-Z]+[0-9]+)"', text):
         (c1, r1), (c2, r2) = (_split(a) for a in ref)
-        if r1 <= row <= r2 and column_number(c1) <= col <= column_number(c2):
+        ranges.append((r1, r2, column_number(c1), column_number(c2), c1))
+    return ranges
+
+
+def _top_left(merged: list[tuple[int, int, int, int, str]], column: str,
+              row: int) -> tuple[str, int]:
+    """The cell a mark goes to: the top-left one of the merged range holding it."""
+    col = column_number(column)
+    for r1, r2, col1, col2, c1 in merged:
+        if r1 <= row <= r2 and col1 <= col <= col2:
             return c1, r1
     return column, row
 

@@ -94,6 +94,16 @@ def write_template(
     )
 
 
+def template_bytes(
+    catalog: Catalog, unit: Unit, period: Period, values: dict[str, Any], *,
+    seal: Seal | None = None,
+) -> bytes:
+    """:func:`write_template`'s workbook with ``values``, as bytes: a rebuilt marked copy
+    (:mod:`dvxl.markup`) is changed before it is written."""
+    return printing.workbook_bytes(
+        lambda wb: _Builder(wb, catalog, unit, period, values, seal, "").build())
+
+
 class _Builder:
     def __init__(
         self,
