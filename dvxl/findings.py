@@ -15,7 +15,7 @@ every declaration and every code to the table here.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -550,7 +550,12 @@ class Finding:
     rule: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields by name, in order (``dataclasses.asdict`` without its deep copy: every
+        field is a string; a tenth of the time, for 20,000 findings a national batch)."""
+        return {name: getattr(self, name) for name in _FINDING_FIELDS}
+
+
+_FINDING_FIELDS = tuple(Finding.__dataclass_fields__)
 
 
 class _Blank(dict[str, str]):

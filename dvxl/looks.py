@@ -21,7 +21,7 @@ from typing import Any
 
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
-from dvxl import printing
+from dvxl import printing, rawrows
 from dvxl.merge import Consolidated
 from dvxl.model import Indicator
 from dvxl.rawrows import Formula, RawRows
@@ -38,9 +38,6 @@ STATUS_COLOURS = {
 YES = "Có"
 
 MAX_ROW_HEIGHT = 409.0  # Excel's limit, in points
-#: Table rows of constant_memory sheets written as XML directly (dvxl.rawrows); tests turn
-#: it off to compare with what XlsxWriter writes itself.
-RAW_ROWS = True
 # A4 landscape within the margins of Hướng dẫn 36, in points: 297 mm less 30 + 15 mm wide,
 # 210 mm less 20 + 20 mm high. A wider table is scaled down to fit, so widths are kept as
 # narrow as their text allows.
@@ -125,7 +122,7 @@ class Looks:
         wrapped = [c.width if c.wrap else 0.0 for c in cols]
         write_string, write_number, write_blank = (
             sheet.write_string, sheet.write_number, sheet.write_blank)
-        raw = RawRows(sheet, len(cols)) if RAW_ROWS and RawRows.usable(sheet) else None
+        raw = RawRows(sheet, len(cols)) if rawrows.ENABLED and RawRows.usable(sheet) else None
         for index, cells in enumerate([*rows, *([footer] if footer else [])]):
             height = printing.LINE_HEIGHT  # as tall as the longest wrapped text needs
             for (value, _), width in zip(cells, wrapped, strict=False):

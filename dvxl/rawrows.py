@@ -32,6 +32,10 @@ _STRING_MAX = 32767  # longer strings are cut by XlsxWriter: left to it
 
 Cell = tuple[Any, Any]  # (value, format)
 
+#: Table rows of constant_memory sheets are written here (tests turn it off to compare with
+#: what XlsxWriter writes itself).
+ENABLED = True
+
 
 @dataclass(frozen=True)
 class Formula:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from dvxl import atomic, printing, receipt_time
+from dvxl import atomic, printing, rawrows, receipt_time
 from dvxl.findings import CODES, ERROR, SEVERITY_LABELS, WARNING, Code, Finding
+from dvxl.rawrows import RawRows
 from dvxl.statuses import FileStatus
 from dvxl.validate import BatchReport, FileReport
 
@@ -93,6 +94,8 @@ CODE_COLUMNS = (
 )
 SHORT_SHA = 12
 MAX_ROW_HEIGHT = 409.0  # Excel's limit, in points
+#: Above this many rows (files and findings), the workbook is written row by row to disk.
+LARGE_ROWS = 1_000
 
 
 # The validation workbook ------------------------------------------------------------------------
@@ -120,6 +123,12 @@ class _Writer:
 
     def build(self) -> None:
         period = self.batch.period
+        files = len(self.batch.files)
+        if files + sum(len(report.findings) for report in self.batch.files) > LARGE_ROWS:
+            # Rows go to disk as they are written, as in the large period workbook
+            # (dvxl.render): a national batch's findings are never held as cells (issue 18).
+            self.wb.constant_memory = True
+            self.wb.in_memory = False
         self.wb.set_properties({
             "title": f"Kết quả kiểm tra báo cáo — {period.name}",
             "author": "dvxl",
@@ -159,8 +168,8 @@ class _Writer:
         sheet.write_string(row, 1, "Hợp lệ để tổng hợp", s.make(border=1, bold=True))
         sheet.write_string(row, 2, f"{usable}/{considered}", s.make(border=1, bold=True))
         header = row + 2
-        rows = [self._summary_row(i, report) for i, report in enumerate(batch.files, 1)]
-        _table(sheet, s, header, SUMMARY_COLUMNS, rows)
+        rows = (self._summary_row(i, report) for i, report in enumerate(batch.files, 1))
+        _table(sheet, s, header, SUMMARY_COLUMNS, rows, len(batch.files))
 
     def _summary_row(self, number: int, report: FileReport) -> list[tuple[Any, Any]]:
         return [
@@ -188,11 +197,10 @@ class _Writer:
                            s.title)
         sheet.write_string(1, 0, "Mỗi dòng là một lỗi (chặn tổng hợp tệp đó) hoặc một cảnh báo "
                            "(vẫn tổng hợp); cột «Hướng dẫn sửa» là lời nhắn gửi đơn vị.", s.note)
-        rows: list[list[tuple[Any, Any]]] = []
-        for report in self.batch.files:
-            for finding in report.findings:
-                rows.append(self._detail_row(len(rows) + 1, report, finding))
-        _table(sheet, s, 3, DETAIL_COLUMNS, rows)
+        found = [(report, finding) for report in self.batch.files for finding in report.findings]
+        rows = (self._detail_row(number, report, finding)
+                for number, (report, finding) in enumerate(found, 1))
+        _table(sheet, s, 3, DETAIL_COLUMNS, rows, len(found))
 
     def _detail_row(self, number: int, report: FileReport,
                     finding: Finding) -> list[tuple[Any, Any]]:
@@ -232,13 +240,15 @@ class _Writer:
             ]
             for code in CODES.values()
         ]
-        _table(sheet, s, 3, CODE_COLUMNS, rows, landscape=False)
+        _table(sheet, s, 3, CODE_COLUMNS, rows, len(rows), landscape=False)
 
 
 def _table(sheet: Any, styles: printing.Styles, header: int,
-           columns: Sequence[tuple[str, int, bool]], rows: list[list[tuple[Any, Any]]],
-           landscape: bool = True) -> None:
-    """A table under its title rows: header, rows, frozen header, filter, print setup."""
+           columns: Sequence[tuple[str, int, bool]], rows: Iterable[list[tuple[Any, Any]]],
+           count: int, landscape: bool = True) -> None:
+    """A table of ``count`` rows under its title rows: header, rows, frozen header, filter,
+    print setup. The rows are written as they come (on a ``constant_memory`` sheet, as XML
+    straight into its row stream: :mod:`dvxl.rawrows`)."""
     printing.setup_page(sheet, landscape=landscape, header_rows=header)
     for col, (title, width, _wrap) in enumerate(columns):
         sheet.set_column(col, col, width)
@@ -246,18 +256,23 @@ def _table(sheet: Any, styles: printing.Styles, header: int,
     sheet.set_row(header, max(printing.row_height(t, w) for t, w, _ in columns))
     wrapped = [width if wrap else 0 for _title, width, wrap in columns]
     write_string = sheet.write_string
+    raw = RawRows(sheet, len(columns)) if rawrows.ENABLED and RawRows.usable(sheet) else None
     for r, cells in enumerate(rows, header + 1):
         height = printing.LINE_HEIGHT
+        for (value, _), width in zip(cells, wrapped, strict=True):
+            if width and type(value) is str and value:
+                height = max(height, _row_height(value, width))
+        height = min(height, MAX_ROW_HEIGHT)
+        if raw is not None and raw.write(r, cells, height):
+            continue
         for col, (value, fmt) in enumerate(cells):
             if type(value) is str and value:  # most cells: written here directly
                 write_string(r, col, value, fmt)
-                if wrapped[col]:
-                    height = max(height, _row_height(value, wrapped[col]))
             else:
                 _write(sheet, r, col, value, fmt)
-        sheet.set_row(r, min(height, MAX_ROW_HEIGHT))
+        sheet.set_row(r, height)
     sheet.freeze_panes(header + 1, 0)
-    sheet.autofilter(header, 0, header + max(len(rows), 1), len(columns) - 1)
+    sheet.autofilter(header, 0, header + max(count, 1), len(columns) - 1)
 
 
 # File names and messages recur: each height is worked out once.
@@ -291,8 +306,9 @@ def _mergeable(batch: BatchReport) -> tuple[int, int]:
 # JSON -----------------------------------------------------------------------------------------
 
 
-def as_json(batch: BatchReport) -> dict[str, Any]:
-    """The batch as the ``dvxl-validation/1`` document (see README: Báo cáo kiểm tra (JSON))."""
+def as_json(batch: BatchReport, *, files: bool = True) -> dict[str, Any]:
+    """The batch as the ``dvxl-validation/1`` document (see README: Báo cáo kiểm tra (JSON));
+    without its files' entries when ``files`` is False (:func:`write_json` adds them)."""
     p = batch.period
     counts = batch.counts()
     return {
@@ -310,7 +326,7 @@ def as_json(batch: BatchReport) -> dict[str, Any]:
         "valid": batch.valid,
         "counts": {status.label: n for status, n in counts.items()},
         "counts_by_code": {status.value: n for status, n in counts.items()},
-        "files": [_file_json(report) for report in batch.files],
+        "files": [_file_json(report) for report in batch.files] if files else [],
     }
 
 
@@ -354,9 +370,34 @@ def _iso(moment: dt.datetime) -> str:
 
 
 def write_json(batch: BatchReport, path: Path) -> None:
-    """Write :func:`as_json` to ``path`` (UTF-8, readable Vietnamese), atomically."""
-    atomic.write_text(path, json.dumps(as_json(batch), ensure_ascii=False, indent=2,
-                                       allow_nan=False) + "\n")
+    """Write :func:`as_json` to ``path`` (UTF-8, readable Vietnamese), atomically.
+
+    The files are written one at a time, so that a national batch's findings are never
+    held as one document (issue 18): the bytes are those ``json.dumps(as_json(batch),
+    indent=2)`` gives, as ``tests/test_report.py`` checks."""
+    with atomic.replacing(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as out:
+        for chunk in _json_chunks(batch):
+            out.write(chunk)
+
+
+def _json_chunks(batch: BatchReport) -> Iterator[str]:
+    """:func:`as_json` as indented JSON text, a file's entry at a time."""
+    head = {**as_json(batch, files=False), "files": []}
+    text = _dumps(head)
+    end = '"files": []\n}'
+    assert text.endswith(end), "«files» is the document's last member"
+    if not batch.files:
+        yield text + "\n"
+        return
+    yield text[: -len(end)] + '"files": [\n'
+    for number, report in enumerate(batch.files):
+        entry = "    " + _dumps(_file_json(report)).replace("\n", "\n    ")
+        yield entry + (",\n" if number < len(batch.files) - 1 else "\n")
+    yield "  ]\n}\n"
+
+
+def _dumps(document: Any) -> str:
+    return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False)
 
 
 # Console --------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Rows written as sheet XML by dvxl.rawrows are the bytes XlsxWriter writes for them.
 
-Every table of a large roster's period outputs is written both ways (``looks.RAW_ROWS``
+Every table of a large roster's period outputs is written both ways (``rawrows.ENABLED``
 on and off) and the workbooks compared part by part; a table of awkward values (text to
 escape, control characters, whitespace, dates, formulas, values XlsxWriter treats in its
 own way) checks the cases one by one.
@@ -68,7 +68,7 @@ def awkward_rows(looks: Any) -> list[list[Any]]:
 
 def write(path: Path, raw: bool, monkeypatch: pytest.MonkeyPatch) -> int:
     """The awkward table in a constant_memory workbook; the number of rows written raw."""
-    monkeypatch.setattr("dvxl.looks.RAW_ROWS", raw)
+    monkeypatch.setattr("dvxl.rawrows.ENABLED", raw)
     written = 0
     real = RawRows.write
 
@@ -118,7 +118,7 @@ def test_large_roster_outputs_are_the_same_bytes_either_way(
     monkeypatch.setenv("DVXL_WORKERS", "1")  # this process writes everything, as patched
     made = {}
     for raw in (True, False):
-        monkeypatch.setattr("dvxl.looks.RAW_ROWS", raw)
+        monkeypatch.setattr("dvxl.rawrows.ENABLED", raw)
         out = tmp_path / str(raw) / "tong-hop.xlsx"
         render.write_consolidated(sample_consolidated, out)
         made[raw] = {p.relative_to(out.parent).as_posix(): parts(p)

@@ -257,6 +257,42 @@ def test_unit_text_starting_with_equals_stays_text_in_the_workbook(
     assert flat.count(FORMULA_TEXT) == 2
 
 
+def calamine_values(path: Path) -> dict[str, list[list[Any]]]:
+    book = CalamineWorkbook.from_path(str(path))
+    return {name: book.get_sheet_by_name(name).to_python() for name in book.sheet_names}
+
+
+def test_a_large_batch_is_written_row_by_row_with_the_same_values(
+        mixed: BatchReport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    small = tmp_path / "small.xlsx"
+    report.write_validation_workbook(mixed, small)
+    monkeypatch.setattr(report, "LARGE_ROWS", 0)  # the national-scale way, here
+    made = {}
+    for raw in (True, False):
+        monkeypatch.setattr("dvxl.rawrows.ENABLED", raw)
+        made[raw] = tmp_path / f"large-{raw}.xlsx"
+        report.write_validation_workbook(mixed, made[raw])
+    with zipfile.ZipFile(made[True]) as archive:  # inline strings: written row by row
+        assert b"inlineStr" in archive.read("xl/worksheets/sheet2.xml")
+    with zipfile.ZipFile(small) as archive:
+        assert b"inlineStr" not in archive.read("xl/worksheets/sheet2.xml")
+    # Rows written as XML are the bytes XlsxWriter writes for them (the time stamp aside).
+    raw, plain = (parts_of(made[k]) for k in (True, False))
+    assert raw.keys() == plain.keys()
+    assert {k: v for k, v in raw.items() if k != "docProps/core.xml"} == \
+        {k: v for k, v in plain.items() if k != "docProps/core.xml"}
+    assert calamine_values(made[True]) == calamine_values(small)
+    book = openpyxl.load_workbook(made[True])
+    details = book[report.DETAIL_SHEET]
+    assert details.auto_filter.ref == f"A4:L{4 + len(mixed.findings)}"
+    assert details.freeze_panes == "A5"
+
+
+def parts_of(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
 def test_empty_batch_still_writes_every_sheet(period: Period, tmp_path: Path) -> None:
     path = tmp_path / "kiem-tra.xlsx"
     report.write_validation_workbook(batch_of(period, tmp_path, []), path)
@@ -297,6 +333,16 @@ def test_json_report_follows_the_schema(mixed: BatchReport, tmp_path: Path) -> N
     assert bad["findings"] == [f.as_dict() for f in mixed.files[2].findings]
     assert bad["findings"][1]["value"] == FORMULA_TEXT
     assert files[4]["superseded_by"] == "a/ok.xlsx"
+
+
+def test_json_written_a_file_at_a_time_is_the_whole_document_dumped_at_once(
+        mixed: BatchReport, period: Period, tmp_path: Path) -> None:
+    for batch in (mixed, batch_of(period, tmp_path, [])):
+        path = tmp_path / "r.json"
+        report.write_json(batch, path)
+        whole = json.dumps(report.as_json(batch), ensure_ascii=False, indent=2,
+                           allow_nan=False) + "\n"
+        assert path.read_bytes() == whole.encode("utf-8")
 
 
 def test_console_line_of_an_ignored_file_says_why_it_was_ignored(
