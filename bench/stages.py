@@ -33,12 +33,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from dvxl import intake, markup, periods, render, report, validate, workspace
 
-    rows: list[tuple[str, float]] = []
+    rows: list[tuple[str, float, int, int]] = []
 
     def timed(label: str, call: Callable[[], T]) -> T:
         began = time.perf_counter()
         value = call()
-        rows.append((label, time.perf_counter() - began))
+        rows.append((label, time.perf_counter() - began, *_memory()))
         return value
 
     made = corpus(args.n, cache=args.cache, kind=args.corpus)
@@ -78,14 +78,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{len(again.found)} figures flagged")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    total = sum(seconds for _, seconds in rows)
+    total = sum(row[1] for row in rows)
     found = sum(len(f.findings) for f in batch.files)
     print(f"N = {args.n} ({made.kind} corpus): {len(batch.files)} files, {found} findings, "
           f"{len(marked)} marked copies")
-    for label, seconds in rows:
-        print(f"  {label:<45} {seconds:7.2f} s")
+    print(f"  {'stage':<45} {'time':>9} {'RSS after':>10} {'peak so far':>12}")
+    for label, seconds, rss, peak in rows:
+        print(f"  {label:<45} {seconds:7.2f} s {rss:7d} MB {peak:9d} MB")
     print(f"  {'total':<45} {total:7.2f} s")
     return 0
+
+
+def _memory() -> tuple[int, int]:
+    """This process's resident set now and its peak so far (MB; 0 where /proc lacks them).
+    Worker processes are not counted: the checks' two and the task workbooks' one."""
+    found = {b"VmRSS:": 0, b"VmHWM:": 0}
+    try:
+        with open("/proc/self/status", "rb") as handle:
+            for line in handle:
+                key = line.split(b" ", 1)[0].split(b"\t", 1)[0]
+                if key in found:
+                    found[key] = int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return found[b"VmRSS:"], found[b"VmHWM:"]
 
 
 if __name__ == "__main__":
