@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 import multiprocessing
 import os
 import shutil
@@ -341,6 +342,31 @@ def test_values_round_trip_with_their_types(returns: Returns, batch: BatchReport
         }
         seen |= {type(v) for v in stored.values()}
     assert {dt.date, float, str} <= seen
+
+
+def test_the_period_read_back_shares_what_was_just_recorded_unless_the_row_changed(
+        returns: Returns, batch: BatchReport) -> None:
+    result = intake(returns.root, batch)
+    recorded = {r.id: r for r in result.new}
+    with Ledger(returns.ledger) as ledger:
+        first = ledger.receipts(PERIOD)
+    for receipt in first:  # neither parsed again nor held twice (issues 6 and 18)
+        assert receipt.values is recorded[receipt.id].values
+        assert receipt.findings is recorded[receipt.id].findings
+    changed = next(r for r in first if r.findings)
+    with sqlite3.connect(returns.ledger) as db:
+        db.execute("UPDATE receipts SET findings_json = '[]' WHERE id = ?", (changed.id,))
+    db.close()
+    with Ledger(returns.ledger) as ledger:
+        again = {r.id: r for r in ledger.receipts(PERIOD)}
+    assert again[changed.id].findings == []  # the row as the ledger holds it now
+    assert again[changed.id].values is changed.values  # its values are still the same
+    with sqlite3.connect(returns.ledger) as db:  # what was shared equals the ledger's rows
+        stored = dict(db.execute("SELECT id, findings_json FROM receipts"))
+    db.close()
+    for receipt in first:
+        if receipt.id != changed.id:
+            assert receipt.findings == json.loads(stored[receipt.id])
 
 
 def test_values_json_tags_dates_and_leaves_the_rest_alone() -> None:
