@@ -297,6 +297,38 @@ def test_a_large_merge_writes_the_period_workbook_after_the_outputs_aside(
     assert result.workbook.is_file()
 
 
+def test_a_national_batch_writes_its_validation_outputs_here_first_the_same(
+    planted: workspace.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DVXL_WORKERS", "2")
+    workspace.merge(planted, period=PERIOD)
+    aside = _outputs(planted)
+    # Above ASIDE_MAX_FILES no process is forked for them: they are written before the
+    # intake, the marked copies by the pool (which this batch is too small to start).
+    monkeypatch.setattr(workspace, "ASIDE_MAX_FILES", 0)
+    monkeypatch.setattr(workspace, "_start_validation_aside", None)  # never called
+    order: list[str] = []
+    real_intake = workspace.intake_mod.intake
+
+    def intake(*args: Any, **kwargs: Any) -> Any:
+        order.append("intake")
+        return real_intake(*args, **kwargs)
+
+    monkeypatch.setattr(workspace.intake_mod, "intake", intake)
+    real_validation = workspace._write_validation
+
+    def validation(*args: Any, **kwargs: Any) -> workspace.Validation:
+        order.append("validation")
+        return real_validation(*args, **kwargs)
+
+    monkeypatch.setattr(workspace, "_write_validation", validation)
+    result = workspace.merge(planted, period=PERIOD)
+    assert order == ["validation", "intake"]
+    assert _outputs(planted) == aside
+    assert result.validation.marked and all(p.is_file() for p in result.validation.marked)
+    assert result.workbook.is_file()
+
+
 def test_late_counts_whole_days_after_the_deadline() -> None:
     period = Period("2026-6T", "6 tháng đầu năm 2026", dt.date(2025, 12, 15), dt.date(2026, 6, 14),
                     dt.date(2026, 6, 18))
