@@ -18,7 +18,7 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from dvxl import printing, rawrows, render
+from dvxl import printing, processes, rawrows, render
 from dvxl.looks import Col, Looks
 from dvxl.merge import Consolidated
 from dvxl.model import Catalog
@@ -124,6 +124,24 @@ def test_large_roster_outputs_are_the_same_bytes_either_way(
         made[raw] = {p.relative_to(out.parent).as_posix(): parts(p)
                      for p in sorted(out.parent.rglob("*.xlsx"))}
     assert len(made[True]) > 1  # the period workbook and the task workbooks
+    assert made[True] == made[False]
+
+
+def test_a_large_process_writes_the_task_workbooks_itself_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample_consolidated: Consolidated
+) -> None:
+    monkeypatch.setattr(render, "UNIT_SHEETS_MAX", 5)  # the large-roster outputs
+    monkeypatch.setenv("DVXL_WORKERS", "2")
+    made = {}
+    for large in (False, True):
+        monkeypatch.setattr(processes, "process_is_large", lambda large=large: large)
+        if large:  # a process of national size starts no worker beside itself (issue 18)
+            monkeypatch.setattr(processes, "pool", None)
+        out = tmp_path / str(large) / "tong-hop.xlsx"
+        render.write_consolidated(sample_consolidated, out)
+        made[large] = {p.relative_to(out.parent).as_posix(): parts(p)
+                       for p in sorted(out.parent.rglob("*.xlsx"))}
+    assert len(made[True]) > 1
     assert made[True] == made[False]
 
 
