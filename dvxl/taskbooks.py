@@ -13,6 +13,7 @@ A worker needs only a :class:`TaskInput`, plain data small enough to send.
 
 from __future__ import annotations
 
+import gc
 import pickle
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -168,14 +169,18 @@ class Books:
     properties: dict[str, Any]
     pending: tuple[ProcessPoolExecutor, list[Future[None]]] | None
 
-    def finish(self) -> None:
+    def finish(self, collect: bool = False) -> None:
         """Write, here, the jobs the workers have not started (the smallest, from the end of
         the list, while the workers go on from its start), wait for the workers, and write
-        here whatever a worker failed to."""
+        here whatever a worker failed to. ``collect``: with no workers, a garbage collection
+        after each workbook (the caller has frozen the heap: see :func:`dvxl.render.
+        write_consolidated`)."""
         jobs, properties = self.jobs, self.properties
         if self.pending is None:
             for data, target in jobs:
                 _write_book(data, target, properties)
+                if collect:
+                    gc.collect()
             return
         pool, futures = self.pending
         with pool:
