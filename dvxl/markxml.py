@@ -30,6 +30,7 @@ from functools import partial
 from xml.sax.saxutils import escape, quoteattr
 
 from dvxl import zipwrite
+from dvxl.gates import Refused
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -87,7 +88,7 @@ class ListSheet:
 
 
 _BROKEN = (KeyError, ValueError, IndexError, zipfile.BadZipFile, ET.ParseError, UnicodeDecodeError,
-           zipwrite.TooLarge)
+           zipwrite.TooLarge, Refused)
 
 
 class Package:

@@ -182,8 +182,9 @@ def _declares(xml: bytes) -> bool:
     return False
 
 
-def _raw(data: bytes, info: zipfile.ZipInfo) -> memoryview:
-    """A part's compressed bytes, found through its local header."""
+def raw_member(data: bytes, info: zipfile.ZipInfo) -> memoryview:
+    """A part's compressed bytes, found through its local header (read by the gates, and
+    copied as they are into a marked copy: :mod:`dvxl.zipwrite`)."""
     name = info.filename
     local = data[info.header_offset : info.header_offset + 30]
     if len(local) < 30 or not local.startswith(LOCAL_HEADER):
@@ -198,7 +199,7 @@ def _raw(data: bytes, info: zipfile.ZipInfo) -> memoryview:
 def _inflate_whole(data: bytes, info: zipfile.ZipInfo) -> bytes:
     """A small part's bytes in one piece: :func:`_inflate`'s checks, one zlib call."""
     name = info.filename
-    raw = _raw(data, info)
+    raw = raw_member(data, info)
     if info.compress_type == zipfile.ZIP_STORED:
         whole = bytes(raw)
     elif info.compress_type == zipfile.ZIP_DEFLATED:
@@ -227,7 +228,7 @@ def _inflate(data: bytes, info: zipfile.ZipInfo) -> Iterator[bytes]:
     any parser sees it.
     """
     name = info.filename
-    raw = _raw(data, info)
+    raw = raw_member(data, info)
     if info.compress_type == zipfile.ZIP_STORED:
         source: Iterator[bytes] = (bytes(raw[i : i + _CHUNK]) for i in range(0, len(raw), _CHUNK))
     elif info.compress_type == zipfile.ZIP_DEFLATED:

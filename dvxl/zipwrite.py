@@ -15,7 +15,9 @@ import struct
 import zipfile
 import zlib
 
-__all__ = ["Package", "TooLarge", "raw_member"]
+from dvxl.zipparts import raw_member
+
+__all__ = ["Package", "TooLarge"]
 
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")
 _CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
@@ -31,19 +33,6 @@ class TooLarge(Exception):
     """The package would need Zip64 (over 4 GB or 65,535 parts)."""
 
 
-def raw_member(data: bytes, info: zipfile.ZipInfo) -> memoryview:
-    """A member's compressed bytes in the package ``data``, found through its local header."""
-    local = data[info.header_offset : info.header_offset + _LOCAL.size]
-    if len(local) < _LOCAL.size or not local.startswith(b"PK\x03\x04"):
-        raise zipfile.BadZipFile(f"no local header for {info.filename}")
-    name_length, extra_length = struct.unpack_from("<HH", local, 26)
-    start = info.header_offset + _LOCAL.size + name_length + extra_length
-    raw = memoryview(data)[start : start + info.compress_size]
-    if len(raw) != info.compress_size:
-        raise zipfile.BadZipFile(f"{info.filename} is cut short")
-    return raw
-
-
 class Package:
     """A zip package written member by member into memory."""
 
@@ -53,7 +42,8 @@ class Package:
         self._names: set[str] = set()
 
     def copy(self, data: bytes, info: zipfile.ZipInfo) -> None:
-        """Copy ``info``'s member of the package ``data`` as it is stored there."""
+        """Copy ``info``'s member of the package ``data`` as it is stored there (a member
+        whose local header is missing or cut short is refused: :func:`dvxl.zipparts.raw_member`)."""
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise zipfile.BadZipFile(f"{info.filename}: compression {info.compress_type}")
         self._member(info.filename, info.compress_type, info.CRC, info.file_size,
