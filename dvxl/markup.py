@@ -208,7 +208,7 @@ class _Job:
 
     def make(self, report: FileReport) -> tuple[Path, str]:
         """One marked copy in a temporary file of ``folder``: (its path, the suffix it takes)."""
-        fast = _fast_copy(report, self.catalog, self.period, self.folder, self.seal)
+        fast = _fast_copy(report, self.catalog, self.period, self.seal)
         if fast is not None:
             data, suffix = fast
             temp = atomic.temp_file(self.folder, suffix)
@@ -291,7 +291,7 @@ _LOOK = markxml.Look(
 
 
 def _fast_copy(
-    report: FileReport, catalog: Catalog, period: Period, folder: Path, seal: Seal | None = None
+    report: FileReport, catalog: Catalog, period: Period, seal: Seal | None = None
 ) -> tuple[bytes, str] | None:
     """The marked copy made without openpyxl, or None (openpyxl makes it).
 
@@ -306,7 +306,7 @@ def _fast_copy(
         if report.readable and report.format in ("xlsx", "xlsm"):
             return _fast_original(report, catalog, period)
         if catalog.tasks_for(unit):
-            return _fast_rebuilt(report, catalog, unit, period, folder, seal), ".xlsx"
+            return _fast_rebuilt(report, catalog, unit, period, seal), ".xlsx"
         return _fast_list_only(report, catalog, period), ".xlsx"
     except markxml.Unfit:
         return None
@@ -332,7 +332,6 @@ def _fast_rebuilt(
     catalog: Catalog,
     unit: Unit,
     period: Period,
-    folder: Path,
     seal: Seal | None = None,
 ) -> bytes:
     rows = {r.key: r for r in form_rows(catalog, unit)}

@@ -85,6 +85,10 @@ _NOTES = {
     "được sửa; không bao giờ ghi đè trang này.",
 }
 
+# The columns every sheet the secretariat types into starts with: which period, which unit.
+_PERIOD_COLUMN = Column("period", "Kỳ báo cáo", "code", 14, True, "Mã kỳ ở trang «Kỳ báo cáo»")
+_UNIT_COLUMN = Column("unit", "Mã đơn vị", "code", 14, True, "Mã đơn vị ở trang «Đơn vị»")
+
 #: The secretariat's assessment sheet: laid out like a config table, read by
 #: :func:`read_assessments`, never part of :data:`dvxl.schema.TABLES`.
 ASSESSMENT = "Thẩm định"
@@ -93,8 +97,8 @@ ASSESSMENTS = Table(
     ASSESSMENT,
     "Điểm thẩm định và nhận xét của văn phòng",
     (
-        Column("period", "Kỳ báo cáo", "code", 14, True, "Mã kỳ ở trang «Kỳ báo cáo»"),
-        Column("unit", "Mã đơn vị", "code", 14, True, "Mã đơn vị ở trang «Đơn vị»"),
+        _PERIOD_COLUMN,
+        _UNIT_COLUMN,
         Column("task", "Nhiệm vụ", "code", 12, True, "Mã nhiệm vụ ở trang «Nhiệm vụ»"),
         Column(
             "score",
@@ -114,8 +118,8 @@ RECEIPT_TIMES = Table(
     RECEIPT_TIME,
     "Thời điểm văn phòng nhận báo cáo (nhập tay)",
     (
-        Column("period", "Kỳ báo cáo", "code", 14, True, "Mã kỳ ở trang «Kỳ báo cáo»"),
-        Column("unit", "Mã đơn vị", "code", 14, True, "Mã đơn vị ở trang «Đơn vị»"),
+        _PERIOD_COLUMN,
+        _UNIT_COLUMN,
         Column(
             "received",
             "Thời điểm nhận",
@@ -135,8 +139,8 @@ REVIEWS = Table(
     REVIEW,
     "Duyệt báo cáo của các đơn vị",
     (
-        Column("period", "Kỳ báo cáo", "code", 14, True, "Mã kỳ ở trang «Kỳ báo cáo»"),
-        Column("unit", "Mã đơn vị", "code", 14, True, "Mã đơn vị ở trang «Đơn vị»"),
+        _PERIOD_COLUMN,
+        _UNIT_COLUMN,
         Column("name", "Tên đơn vị", "text", 36, False, "Để dễ đọc; dvxl không dùng cột này"),
         Column("state", "Duyệt", "text", 14, True,
                "Đã duyệt, Trả lại, hoặc Chờ duyệt (mở lại); để trống là chưa quyết định"),
