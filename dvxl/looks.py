@@ -119,15 +119,17 @@ class Looks:
         r = header + 1
         # The inner loop of every table: 1.5 million cells at national scale, so text and
         # numbers are written here directly; anything else goes through put().
-        wrapped = [c.width if c.wrap else 0.0 for c in cols]
+        wrapped = [(col, c.width) for col, c in enumerate(cols) if c.wrap and c.width]
         write_string, write_number, write_blank = (
             sheet.write_string, sheet.write_number, sheet.write_blank)
         raw = RawRows(sheet, len(cols)) if rawrows.ENABLED and RawRows.usable(sheet) else None
         for index, cells in enumerate([*rows, *([footer] if footer else [])]):
             height = printing.LINE_HEIGHT  # as tall as the longest wrapped text needs
-            for (value, _), width in zip(cells, wrapped, strict=False):
-                if width and value and type(value) is str:
-                    height = max(height, _row_height(value, width))
+            for col, width in wrapped:
+                if col < len(cells):
+                    value = cells[col][0]
+                    if value and type(value) is str:
+                        height = max(height, _row_height(value, width))
             height = min(height, MAX_ROW_HEIGHT)
             if raw is not None and index < len(rows) and raw.write(r, cells, height):
                 r += 1
@@ -297,6 +299,7 @@ def text_width(values: Iterable[Any], title: str = "", *, least: float = 6,
     return max(least, min(most, math.ceil(max(longest, word)) + 1))
 
 
+@functools.lru_cache(maxsize=1 << 15)  # unit codes recur in every task workbook
 def _text_chars(text: str) -> float:
     """The width of ``text`` in widths of the digit 0 (the unit of column widths).
 

@@ -17,6 +17,7 @@ caller writes the row through XlsxWriter as before.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.xmlwriter import XMLwriter
 
 #: What XlsxWriter escapes in a string as ``_xHHHH_`` (control characters, and literal
 #: ``_xHHHH_`` text): such strings are handed to its own escaping.
@@ -81,35 +83,37 @@ class RawRows:
         sheet._write_single_row(row)
         number = str(row + 1)
         parts = [self._row_tag(number, height)]
+        append, letters, styles = parts.append, self.letters, self.styles
         for col, (value, fmt) in enumerate(cells):
             if fmt is None:
                 return False
-            ref = self.letters[col] + number
-            style = self.styles.get(id(fmt))
+            style = styles.get(id(fmt))
             if style is None:
-                style = self.styles[id(fmt)] = str(fmt._get_xf_index())
+                style = styles[id(fmt)] = str(fmt._get_xf_index())
             kind = type(value)
             if kind is str:
                 if not value:
-                    parts.append(f'<c r="{ref}" s="{style}"/>')
+                    append(f'<c r="{letters[col]}{number}" s="{style}"/>')
                     continue
-                text = _inline(sheet, value)
+                text = _inline(value)
                 if text is None:
                     return False
-                parts.append(f'<c r="{ref}" s="{style}" t="inlineStr"><is>{text}</is></c>')
+                append(f'<c r="{letters[col]}{number}" s="{style}" t="inlineStr"><is>{text}'
+                       "</is></c>")
             elif kind is int or kind is float:
                 if not math.isfinite(value):
                     return False
-                parts.append(f'<c r="{ref}" s="{style}"><v>{value:.16G}</v></c>')
+                append(f'<c r="{letters[col]}{number}" s="{style}"><v>{value:.16G}</v></c>')
             elif kind is Formula:
                 text = _formula(value)
                 if text is None:
                     return False
-                parts.append(f'<c r="{ref}" s="{style}"><f>{text}</f><v>{value.value}</v></c>')
+                append(f'<c r="{letters[col]}{number}" s="{style}"><f>{text}</f>'
+                       f"<v>{value.value}</v></c>")
             elif kind is dt.datetime or kind is dt.date:
                 moment = value.replace(tzinfo=None) if kind is dt.datetime else value
                 serial = sheet._convert_date_time(moment)
-                parts.append(f'<c r="{ref}" s="{style}"><v>{serial:.16G}</v></c>')
+                append(f'<c r="{letters[col]}{number}" s="{style}"><v>{serial:.16G}</v></c>')
             else:
                 return False
         parts.append("</row>")
@@ -131,14 +135,16 @@ class RawRows:
         return f'<row r="{number}"{self.dy}>'
 
 
-def _inline(sheet: Any, value: str) -> str | None:
+# Unit names, statuses and file names recur in every task workbook: each is escaped once.
+@functools.lru_cache(maxsize=1 << 15)
+def _inline(value: str) -> str | None:
     """The ``<t>`` element of an inline string, escaped as XlsxWriter escapes it; None
     for strings it treats otherwise (too long, or rich text)."""
     if len(value) > _STRING_MAX:
         return None
     # Printable text holds no control character (most text: one C-speed pass, no regex).
     if ("_x" in value or not value.isprintable()) and _NEEDS_EXCEL_ESCAPE.search(value):
-        value = sheet._escape_control_characters(value)
+        value = XMLwriter._escape_control_characters(value)
     if value.startswith("<r>") and value.endswith("</r>"):
         return None
     # str.isspace is what the regular expressions' \s tests (^\s, \s$ in XlsxWriter).

@@ -61,14 +61,14 @@ class TaskInput:
 def task_inputs(c: Consolidated) -> list[TaskInput]:
     """Every task addressed to some unit, as the data of its sheet."""
     tracks = {t.unit.code: t for t in c.tracking}
-    by_groups: dict[tuple[str, ...], tuple[Task, ...]] = {}
+    by_groups: dict[tuple[str, ...], set[str]] = {}  # the codes of a group's tasks
     units = c.catalog.addressed_units()
     for unit in units:
         if unit.groups not in by_groups:
-            by_groups[unit.groups] = c.catalog.tasks_for(unit)
+            by_groups[unit.groups] = {task.code for task in c.catalog.tasks_for(unit)}
     inputs = []
     for task in c.catalog.tasks:
-        addressed = [u for u in units if task in by_groups[u.groups]]
+        addressed = [u for u in units if task.code in by_groups[u.groups]]
         if addressed:
             inputs.append(task_input(c, task, addressed, tracks))
     return inputs
