@@ -299,7 +299,6 @@ def text_width(values: Iterable[Any], title: str = "", *, least: float = 6,
     return max(least, min(most, math.ceil(max(longest, word)) + 1))
 
 
-@functools.lru_cache(maxsize=1 << 15)  # unit codes recur in every task workbook
 def _text_chars(text: str) -> float:
     """The width of ``text`` in widths of the digit 0 (the unit of column widths).
 

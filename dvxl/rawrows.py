@@ -17,7 +17,6 @@ caller writes the row through XlsxWriter as before.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 import re
 from collections.abc import Sequence
@@ -135,8 +134,6 @@ class RawRows:
         return f'<row r="{number}"{self.dy}>'
 
 
-# Unit names, statuses and file names recur in every task workbook: each is escaped once.
-@functools.lru_cache(maxsize=1 << 15)
 def _inline(value: str) -> str | None:
     """The ``<t>`` element of an inline string, escaped as XlsxWriter escapes it; None
     for strings it treats otherwise (too long, or rich text)."""
