@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from xlsxwriter.utility import xl_col_to_name
-from xlsxwriter.xmlwriter import XMLwriter
 
 #: What XlsxWriter escapes in a string as ``_xHHHH_`` (control characters, and literal
 #: ``_xHHHH_`` text): such strings are handed to its own escaping.
@@ -94,7 +93,7 @@ class RawRows:
                 if not value:
                     append(f'<c r="{letters[col]}{number}" s="{style}"/>')
                     continue
-                text = _inline(value)
+                text = _inline(sheet, value)
                 if text is None:
                     return False
                 append(f'<c r="{letters[col]}{number}" s="{style}" t="inlineStr"><is>{text}'
@@ -134,14 +133,14 @@ class RawRows:
         return f'<row r="{number}"{self.dy}>'
 
 
-def _inline(value: str) -> str | None:
+def _inline(sheet: Any, value: str) -> str | None:
     """The ``<t>`` element of an inline string, escaped as XlsxWriter escapes it; None
     for strings it treats otherwise (too long, or rich text)."""
     if len(value) > _STRING_MAX:
         return None
     # Printable text holds no control character (most text: one C-speed pass, no regex).
     if ("_x" in value or not value.isprintable()) and _NEEDS_EXCEL_ESCAPE.search(value):
-        value = XMLwriter._escape_control_characters(value)
+        value = sheet._escape_control_characters(value)
     if value.startswith("<r>") and value.endswith("</r>"):
         return None
     # str.isspace is what the regular expressions' \s tests (^\s, \s$ in XlsxWriter).
