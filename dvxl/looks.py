@@ -11,7 +11,6 @@ that continues a table to the right, with labels and no values, helps nobody (is
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 import re
 import unicodedata
@@ -21,10 +20,10 @@ from typing import Any
 
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
-from dvxl import printing, rawrows
+from dvxl import printing
 from dvxl.merge import Consolidated
 from dvxl.model import Indicator
-from dvxl.rawrows import Formula, RawRows
+from dvxl.rawrows import Formula
 from dvxl.report import AMBER, GREEN, RED
 from dvxl.statuses import TrackStatus
 
@@ -37,7 +36,6 @@ STATUS_COLOURS = {
 }
 YES = "Có"
 
-MAX_ROW_HEIGHT = 409.0  # Excel's limit, in points
 # A4 landscape within the margins of Hướng dẫn 36, in points: 297 mm less 30 + 15 mm wide,
 # 210 mm less 20 + 20 mm high. A wider table is scaled down to fit, so widths are kept as
 # narrow as their text allows.
@@ -116,37 +114,10 @@ class Looks:
             sheet.set_column(col, col, spec.width)
             sheet.write_string(header, col, spec.title, self.s.header)
         sheet.set_row(header, fit_height((c.title, c.width) for c in cols))
-        r = header + 1
-        # The inner loop of every table: 1.5 million cells at national scale, so text and
-        # numbers are written here directly; anything else goes through put().
         wrapped = [(col, c.width) for col, c in enumerate(cols) if c.wrap and c.width]
-        write_string, write_number, write_blank = (
-            sheet.write_string, sheet.write_number, sheet.write_blank)
-        raw = RawRows(sheet, len(cols)) if rawrows.ENABLED and RawRows.usable(sheet) else None
-        for index, cells in enumerate([*rows, *([footer] if footer else [])]):
-            height = printing.LINE_HEIGHT  # as tall as the longest wrapped text needs
-            for col, width in wrapped:
-                if col < len(cells):
-                    value = cells[col][0]
-                    if value and type(value) is str:
-                        height = max(height, _row_height(value, width))
-            height = min(height, MAX_ROW_HEIGHT)
-            if raw is not None and index < len(rows) and raw.write(r, cells, height):
-                r += 1
-                continue
-            for col, (value, fmt) in enumerate(cells):
-                kind = type(value)
-                if kind is str:
-                    if value:
-                        write_string(r, col, value, fmt)
-                    else:
-                        write_blank(r, col, None, fmt)
-                elif (kind is float or kind is int) and math.isfinite(value):
-                    write_number(r, col, value, fmt)
-                else:
-                    put(sheet, r, col, value, fmt)
-            sheet.set_row(r, height)
-            r += 1
+        r = printing.write_rows(sheet, header + 1, rows, len(cols), wrapped, put)
+        if footer:  # the totals row: through XlsxWriter
+            r = printing.write_rows(sheet, r, [footer], len(cols), wrapped, put, raw=False)
         if only:
             sheet.freeze_panes(header + 1, key_cols)
             sheet.autofilter(header, 0, header + max(len(rows), 1), len(cols) - 1)
@@ -314,12 +285,8 @@ def fit_height(texts: Any) -> float:
     height = printing.LINE_HEIGHT
     for text, width in texts:
         if text:
-            height = max(height, _row_height(str(text), width))
-    return min(height, MAX_ROW_HEIGHT)
-
-
-# Unit names and task titles recur on every sheet: each height is worked out once.
-_row_height = functools.lru_cache(maxsize=1 << 14)(printing.row_height)
+            height = max(height, printing.cached_row_height(str(text), width))
+    return min(height, printing.MAX_ROW_HEIGHT)
 
 
 def stamp(moment: dt.datetime) -> str:

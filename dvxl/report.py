@@ -9,15 +9,13 @@ unit's file with ``write_string`` so that "=..." never becomes a formula.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from dvxl import atomic, printing, rawrows, receipt_time
+from dvxl import atomic, printing, receipt_time
 from dvxl.findings import CODES, ERROR, SEVERITY_LABELS, WARNING, Code, Finding
-from dvxl.rawrows import RawRows
 from dvxl.statuses import FileStatus
 from dvxl.validate import BatchReport, FileReport
 
@@ -93,7 +91,6 @@ CODE_COLUMNS = (
     ("Số lần gặp", 11, False),
 )
 SHORT_SHA = 12
-MAX_ROW_HEIGHT = 409.0  # Excel's limit, in points
 #: Above this many rows (files and findings), the workbook is written row by row to disk.
 LARGE_ROWS = 1_000
 
@@ -254,29 +251,10 @@ def _table(sheet: Any, styles: printing.Styles, header: int,
         sheet.set_column(col, col, width)
         sheet.write_string(header, col, title, styles.header)
     sheet.set_row(header, max(printing.row_height(t, w) for t, w, _ in columns))
-    wrapped = [width if wrap else 0 for _title, width, wrap in columns]
-    write_string = sheet.write_string
-    raw = RawRows(sheet, len(columns)) if rawrows.ENABLED and RawRows.usable(sheet) else None
-    for r, cells in enumerate(rows, header + 1):
-        height = printing.LINE_HEIGHT
-        for (value, _), width in zip(cells, wrapped, strict=True):
-            if width and type(value) is str and value:
-                height = max(height, _row_height(value, width))
-        height = min(height, MAX_ROW_HEIGHT)
-        if raw is not None and raw.write(r, cells, height):
-            continue
-        for col, (value, fmt) in enumerate(cells):
-            if type(value) is str and value:  # most cells: written here directly
-                write_string(r, col, value, fmt)
-            else:
-                _write(sheet, r, col, value, fmt)
-        sheet.set_row(r, height)
+    wrapped = [(col, width) for col, (_title, width, wrap) in enumerate(columns) if wrap and width]
+    printing.write_rows(sheet, header + 1, rows, len(columns), wrapped, _write)
     sheet.freeze_panes(header + 1, 0)
     sheet.autofilter(header, 0, header + max(count, 1), len(columns) - 1)
-
-
-# File names and messages recur: each height is worked out once.
-_row_height = functools.lru_cache(maxsize=1 << 14)(printing.row_height)
 
 
 def _write(sheet: Any, row: int, col: int, value: Any, fmt: Any) -> None:
